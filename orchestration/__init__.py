@@ -1,0 +1,1 @@
+"""Omnichannel customer data pipeline: the Dagster code location."""

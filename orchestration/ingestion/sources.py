@@ -1,0 +1,75 @@
+"""The eleven landing sources: where their files are, how lines are keyed, which fields are required.
+
+This registry is the single description of the landing-zone contract (`../shared/CHANNELS.md`) that
+ingestion needs; staging types the rest of each record in dbt.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table: a source's files of one shape."""
+
+    source: str  # the landing folder, and the `_control` source name
+    table: str  # the table in schema `raw`, and the Dagster asset name under key prefix `raw`
+    format: str  # "jsonl" or "csv"
+    file_glob: str  # matched inside `<landing>/<source>/<day>/`
+    event_id_fields: tuple[str, ...]  # the vendor's dedup key, joined with '|'
+    required_fields: tuple[str, ...]  # JSON paths that must be present and non-empty
+    phone_fields: tuple[str, ...] = field(default=())  # JSON paths holding phone numbers as typed
+    description: str = ""
+
+    @property
+    def asset_name(self) -> str:
+        return self.table
+
+
+def _j(*names: str) -> tuple[str, ...]:
+    return tuple(names)
+
+
+RAW_TABLES: tuple[RawTable, ...] = (
+    RawTable("email", "email", "jsonl", "*.jsonl*", _j("sg_event_id"),
+             _j("sg_event_id", "email", "timestamp", "event"),
+             description="SendGrid event webhook events"),
+    RawTable("sms", "sms", "jsonl", "*.jsonl*", _j("sid"),
+             _j("sid", "from", "to", "status", "direction", "date_sent"),
+             phone_fields=_j("from", "to"), description="Twilio messages, one line per message"),
+    RawTable("push", "push", "csv", "*.csv*", _j("notification_id", "player_id", "event"),
+             _j("notification_id", "player_id", "event", "event_time"),
+             description="push provider delivery log"),
+    RawTable("web", "web", "jsonl", "*.jsonl*", _j("messageId"),
+             _j("messageId", "type", "anonymousId", "timestamp"),
+             phone_fields=_j("traits.phone"), description="Segment web events"),
+    RawTable("app", "app", "jsonl", "*.jsonl*", _j("messageId"),
+             _j("messageId", "type", "anonymousId", "timestamp"),
+             phone_fields=_j("traits.phone"), description="Segment iOS/Android events"),
+    RawTable("ads", "ads", "csv", "*.csv*", _j("click_id"),
+             _j("click_id", "network", "campaign_id", "click_time"),
+             description="Google Ads / Meta click exports"),
+    RawTable("social", "social", "jsonl", "*.jsonl*", _j("event_id"),
+             _j("event_id", "platform", "action", "created_time"),
+             description="Instagram/Facebook engagement and lead forms"),
+    RawTable("orders", "orders", "jsonl", "*.jsonl*", _j("id", "updated_at"),
+             _j("id", "created_at", "updated_at", "total_price", "currency"),
+             phone_fields=_j("phone"), description="Shopify orders, one line per exported version"),
+    RawTable("pos", "pos", "csv", "*.csv*", _j("receipt_id"),
+             _j("store_id", "receipt_id", "local_time", "store_tz", "total_cents", "type"),
+             phone_fields=_j("phone"), description="in-store point of sale transactions"),
+    RawTable("support", "support", "jsonl", "*.jsonl*", _j("id"),
+             _j("id", "created_at", "via.channel"),
+             phone_fields=_j("requester.phone"), description="Zendesk tickets"),
+    RawTable("crm", "crm_customers", "csv", "customers.csv*", _j("customer_id", "email", "phone", "created_at"),
+             _j("customer_id", "created_at"),
+             phone_fields=_j("phone"), description="CRM customers"),
+    RawTable("crm", "crm_consents", "jsonl", "consents.jsonl*",
+             _j("customer_id", "email", "phone", "channel", "status", "changed_at"),
+             _j("channel", "status", "changed_at"),
+             phone_fields=_j("phone"), description="CRM consent log"),
+)
+
+SOURCES: tuple[str, ...] = tuple(dict.fromkeys(t.source for t in RAW_TABLES))
+
+
+def tables_for(source: str) -> tuple[RawTable, ...]:
+    return tuple(t for t in RAW_TABLES if t.source == source)
