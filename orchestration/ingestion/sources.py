@@ -49,7 +49,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
              description="Google Ads / Meta click exports"),
     RawTable("social", "social", "jsonl", "*.jsonl*", _j("event_id"),
              _j("event_id", "platform", "action", "created_time"),
-             description="Instagram/Facebook engagement and lead forms"),
+             phone_fields=_j("field_data[*].values[*]"), description="Instagram/Facebook engagement and lead forms"),
     RawTable("orders", "orders", "jsonl", "*.jsonl*", _j("id", "updated_at"),
              _j("id", "created_at", "updated_at", "total_price", "currency"),
              phone_fields=_j("phone"), description="Shopify orders, one line per exported version"),

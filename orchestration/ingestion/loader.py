@@ -1,0 +1,156 @@
+"""Loads one delivery day of one raw table, replacing the partition in a single transaction.
+
+Every line read ends up loaded (first copy of its event id), flagged duplicate, or quarantined with
+its reason; `raw.ingest_log` records the counts, and they reconcile by construction.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.ingestion.reader import LandingFileError, classify_file, event_id_sql
+from orchestration.ingestion.sources import RawTable
+
+RAW_DDL = """
+create schema if not exists raw;
+create table if not exists raw.quarantine (
+    source varchar, table_name varchar, _file varchar, _line bigint, _delivery_date date,
+    reason varchar, raw_line varchar, _loaded_at timestamp);
+create table if not exists raw.ingest_log (
+    source varchar, table_name varchar, _delivery_date date, files integer, lines_read bigint,
+    rows_loaded bigint, duplicates bigint, quarantined bigint, _loaded_at timestamp);
+"""
+
+
+@dataclass(frozen=True)
+class PartitionStats:
+    table: str
+    delivery_date: date
+    files: int
+    lines_read: int
+    rows_loaded: int
+    duplicates: int
+    quarantined: int
+
+    def as_metadata(self) -> dict:
+        return {
+            "files": self.files, "lines_read": self.lines_read, "rows_loaded": self.rows_loaded,
+            "duplicates": self.duplicates, "quarantined": self.quarantined,
+        }
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection, table: RawTable | None = None) -> None:
+    con.execute(RAW_DDL)
+    if table is not None:
+        con.execute(
+            f"""create table if not exists raw.{table.table} (
+                _event_id varchar, record json, _is_duplicate boolean, _file varchar, _line bigint,
+                _delivery_date date, _loaded_at timestamp)"""
+        )
+
+
+def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
+    folder = landing_dir / table.source / day
+    return sorted(p for p in folder.glob(table.file_glob) if p.is_file())
+
+
+def _stage_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path,
+                     files: list[Path]) -> None:
+    """Classify every file's lines into temp table `_partition_rows` (outside the transaction)."""
+    con.execute(
+        "create or replace temp table _partition_rows "
+        "(_file varchar, _line bigint, line varchar, record json, reason varchar)"
+    )
+    for path in files:
+        classify_file(con, table, path)
+        relative = path.relative_to(landing_dir).as_posix()
+        con.execute(
+            "insert into _partition_rows select ?, _line, line, record, reason from _file_rows "
+            "where reason is distinct from 'header'",
+            [relative],
+        )
+
+
+def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: date,
+                       loaded_at: datetime) -> None:
+    raw = f"raw.{table.table}"
+    con.execute(
+        f"create or replace temp table _affected_ids as "
+        f"select distinct _event_id from {raw} where _delivery_date = ?",
+        [day],
+    )
+    con.execute(f"delete from {raw} where _delivery_date = ?", [day])
+    con.execute("delete from raw.quarantine where table_name = ? and _delivery_date = ?", [table.table, day])
+    con.execute(
+        f"""insert into {raw}
+            select {event_id_sql(table)}, record, false, _file, _line, ?, ?
+            from _partition_rows where reason is null order by _file, _line""",
+        [day, loaded_at],
+    )
+    con.execute(
+        """insert into raw.quarantine
+           select ?, ?, _file, _line, ?, reason, line, ? from _partition_rows
+           where reason is not null order by _file, _line""",
+        [table.source, table.table, day, loaded_at],
+    )
+    # Only the first copy of an event id (by delivery day, file, line) is not a duplicate. Re-deciding it for
+    # every id this partition had or has keeps that true whatever order partitions are (re)loaded in.
+    con.execute(
+        f"insert into _affected_ids select distinct _event_id from {raw} where _delivery_date = ?", [day]
+    )
+    con.execute(
+        f"""update {raw} t set _is_duplicate = r.is_duplicate
+            from (select _event_id, _delivery_date, _file, _line,
+                         row_number() over (partition by _event_id
+                                            order by _delivery_date, _file, _line) > 1 as is_duplicate
+                  from {raw} where _event_id in (select _event_id from _affected_ids)) r
+            where t._event_id = r._event_id and t._delivery_date = r._delivery_date
+              and t._file = r._file and t._line = r._line and t._is_duplicate <> r.is_duplicate"""
+    )
+
+
+def _refresh_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable, day: date, files: int,
+                        loaded_at: datetime) -> None:
+    raw = f"raw.{table.table}"
+    con.execute("delete from raw.ingest_log where table_name = ? and _delivery_date = ?", [table.table, day])
+    con.execute(
+        "insert into raw.ingest_log select ?, ?, ?, ?, (select count(*) from _partition_rows), 0, 0, "
+        "(select count(*) from _partition_rows where reason is not null), ?",
+        [table.source, table.table, day, files, loaded_at],
+    )
+    # Reloading one day can move the first copy of an event between days, so every day's split is refreshed.
+    con.execute(
+        f"""update raw.ingest_log l set rows_loaded = c.rows_loaded, duplicates = c.duplicates
+            from (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
+                         count(*) filter (where _is_duplicate) as duplicates
+                  from {raw} group by all) c
+            where l.table_name = ? and l._delivery_date = c._delivery_date""",
+        [table.table],
+    )
+
+
+def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, day: str,
+                   loaded_at: datetime) -> PartitionStats:
+    """Replace delivery day `day` of `raw.<table>` from the landing files, atomically."""
+    ensure_raw_schema(con, table)
+    files = partition_files(landing_dir, table, day)
+    delivery_date = date.fromisoformat(day)
+    _stage_partition(con, table, landing_dir, files)
+    con.execute("begin transaction")
+    try:
+        _replace_partition(con, table, delivery_date, loaded_at)
+        _refresh_ingest_log(con, table, delivery_date, len(files), loaded_at)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    row = con.execute(
+        "select files, lines_read, rows_loaded, duplicates, quarantined from raw.ingest_log "
+        "where table_name = ? and _delivery_date = ?",
+        [table.table, delivery_date],
+    ).fetchall()[0]
+    return PartitionStats(table.table, delivery_date, *row)
+
+
+__all__ = ["LandingFileError", "PartitionStats", "ensure_raw_schema", "load_partition", "partition_files"]

@@ -1,0 +1,35 @@
+"""The resources every asset shares: the warehouse (one DuckDB file, from `OMNI_WAREHOUSE`) and the landing zone."""
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration import settings
+
+settings.apply_defaults()
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Where the channels' exports land: `<path>/<source>/<YYYY-MM-DD>/...` and `<path>/_control/...`."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+def warehouse_resource() -> DuckDBResource:
+    # DuckDB spills big operators to disk past memory_limit instead of taking the machine down.
+    return DuckDBResource(
+        database=dg.EnvVar("OMNI_WAREHOUSE"),
+        connection_config={
+            "memory_limit": os.environ["OMNI_DUCKDB_MEMORY_LIMIT"],
+            "threads": int(os.environ["OMNI_DUCKDB_THREADS"]),
+        },
+    )
+
+
+def landing_resource() -> LandingZone:
+    return LandingZone(path=dg.EnvVar("OMNI_LANDING_DIR"))
