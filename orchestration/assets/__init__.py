@@ -1,0 +1,1 @@
+"""Dagster assets: raw ingestion, reference data, dbt models."""

@@ -1,0 +1,22 @@
+"""Reference data derived from raw with Python libraries, which staging joins instead of calling Python per row."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration import settings
+from orchestration.assets.raw import WAREHOUSE_POOL
+from orchestration.ingestion.phones import normalize_new_phones
+from orchestration.ingestion.sources import RAW_TABLES
+
+
+@dg.asset(
+    key=["raw", "phone_numbers"],
+    deps=[dg.AssetKey(["raw", t.table]) for t in RAW_TABLES if t.phone_fields],
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "python"},
+)
+def phone_numbers(warehouse: DuckDBResource):
+    """Every distinct phone string seen in raw, normalized to E.164 by `phonenumbers` for the default region."""
+    with warehouse.get_connection() as con:
+        counts = normalize_new_phones(con, settings.phone_region())
+    return dg.MaterializeResult(metadata=counts)
