@@ -1,0 +1,156 @@
+"""Ingestion on hand-made landing files: quarantine reasons, duplicate flags, reconciliation, atomic re-runs."""
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingestion.control import load_control_day
+from orchestration.ingestion.loader import LandingFileError, load_partition
+from orchestration.ingestion.phones import normalize_new_phones, to_e164
+from orchestration.ingestion.sources import RAW_TABLES
+
+TABLES = {t.table: t for t in RAW_TABLES}
+LOADED_AT = datetime(2026, 3, 10, 12, 0)
+
+
+def _email(event_id, event="open", **extra):
+    return json.dumps({"sg_event_id": event_id, "email": "Jane@Example.com", "timestamp": 1773483721,
+                       "event": event, **extra})
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    day1, day2 = root / "email" / "2026-03-14", root / "email" / "2026-03-15"
+    day1.mkdir(parents=True)
+    day2.mkdir(parents=True)
+    (day1 / "a.jsonl").write_text("\n".join([
+        _email("e1"),
+        _email("e2", "click"),
+        _email("e1"),                                     # at-least-once delivery: same event again
+        "",                                               # a blank line
+        json.dumps({"sg_event_id": "e3", "email": "x@y.com", "timestamp": 1}),  # no `event`
+        '{"sg_event_id": "e4", "email": "x@y.c',          # export cut short mid-line
+    ]) + "\n")
+    with gzip.open(day2 / "b.jsonl.gz", "wt") as f:
+        f.write(_email("e2", "click") + "\n" + _email("e5", "open", brand_new_field=1) + "\n")
+    pos = root / "pos" / "2026-03-14"
+    pos.mkdir(parents=True)
+    (pos / "z.csv").write_text(
+        "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id\n"
+        "S01,R1,2026-03-14 09:15:00,America/New_York,L1,,415-555-0132,5990,USD,sale,\n"
+        "S01,R2,2026-03-14 09:20:00\n"
+        "S01,,2026-03-14 09:25:00,America/New_York,,,,100,USD,sale,\n"
+        'S02,R3,2026-03-14 10:00:00,America/Chicago,,"a,b@c.com",,100,USD,sale,\n'
+    )
+    control = root / "_control" / "email"
+    control.mkdir(parents=True)
+    (control / "2026-03-14.json").write_text(json.dumps(
+        {"source": "email", "date": "2026-03-14", "counts": {"open": 2, "click": 1}, "sums": {}}))
+    return root
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    yield connection
+    connection.close()
+
+
+def _table(con, sql):
+    return con.execute(sql).fetchall()
+
+
+def test_every_line_is_loaded_flagged_or_quarantined(con, landing):
+    stats = load_partition(con, TABLES["email"], landing, "2026-03-14", LOADED_AT)
+    assert (stats.lines_read, stats.rows_loaded, stats.duplicates, stats.quarantined) == (6, 2, 1, 3)
+    assert stats.lines_read == stats.rows_loaded + stats.duplicates + stats.quarantined
+    quarantined = _table(con, "select _file, _line, reason from raw.quarantine order by _line")
+    assert quarantined == [
+        ("email/2026-03-14/a.jsonl", 4, "empty line"),
+        ("email/2026-03-14/a.jsonl", 5, "missing required field event"),
+        ("email/2026-03-14/a.jsonl", 6, "invalid JSON (malformed or truncated line)"),
+    ]
+    raw_line = _table(con, "select raw_line from raw.quarantine where _line = 6")[0][0]
+    assert raw_line == '{"sg_event_id": "e4", "email": "x@y.c'
+
+
+def test_duplicates_across_days_keep_the_first_copy_whatever_the_load_order(con, landing):
+    # The later day first: its copy of e2 is the first seen, until the earlier day arrives.
+    later = load_partition(con, TABLES["email"], landing, "2026-03-15", LOADED_AT)
+    assert (later.rows_loaded, later.duplicates) == (2, 0)
+    load_partition(con, TABLES["email"], landing, "2026-03-14", LOADED_AT)
+    flags = _table(con, "select _event_id, _delivery_date::varchar, _line, _is_duplicate from raw.email order by all")
+    assert flags == [
+        ("e1", "2026-03-14", 1, False), ("e1", "2026-03-14", 3, True),
+        ("e2", "2026-03-14", 2, False), ("e2", "2026-03-15", 1, True),
+        ("e5", "2026-03-15", 2, False),
+    ]
+    log = _table(con, "select _delivery_date::varchar, lines_read, rows_loaded, duplicates, quarantined "
+                      "from raw.ingest_log order by 1")
+    assert log == [("2026-03-14", 6, 2, 1, 3), ("2026-03-15", 2, 1, 1, 0)]
+    unknown_field = _table(con, "select record->>'$.brand_new_field' from raw.email where _event_id = 'e5'")
+    assert unknown_field == [("1",)]
+
+
+def test_rerunning_a_partition_leaves_identical_tables(con, landing):
+    def snapshot():
+        return {
+            name: _table(con, f"select * exclude (_loaded_at) from raw.{name} order by all")
+            for name in ("email", "quarantine", "ingest_log")
+        }
+
+    for day in ("2026-03-14", "2026-03-15"):
+        load_partition(con, TABLES["email"], landing, day, LOADED_AT)
+    before = snapshot()
+    load_partition(con, TABLES["email"], landing, "2026-03-14", datetime(2026, 3, 11))
+    load_partition(con, TABLES["email"], landing, "2026-03-15", datetime(2026, 3, 11))
+    assert snapshot() == before
+
+
+def test_csv_rows_keep_their_line_numbers_and_bad_rows_are_quarantined(con, landing):
+    stats = load_partition(con, TABLES["pos"], landing, "2026-03-14", LOADED_AT)
+    assert (stats.lines_read, stats.rows_loaded, stats.quarantined) == (4, 2, 2)
+    rows = _table(con, "select _line, _event_id, record->>'$.email' from raw.pos order by _line")
+    assert rows == [(2, "R1", None), (5, "R3", "a,b@c.com")]
+    reasons = dict(_table(con, "select _line, reason from raw.quarantine"))
+    assert reasons[3].startswith("malformed CSV row: MISSING COLUMNS")
+    assert reasons[4] == "missing required field receipt_id"
+
+
+def test_a_failing_file_leaves_the_previous_partition_untouched(con, landing):
+    load_partition(con, TABLES["email"], landing, "2026-03-15", LOADED_AT)
+    before = _table(con, "select * from raw.email order by all")
+    (landing / "email" / "2026-03-15" / "c.jsonl.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(LandingFileError, match="c.jsonl.gz"):
+        load_partition(con, TABLES["email"], landing, "2026-03-15", datetime(2026, 3, 12))
+    assert _table(con, "select * from raw.email order by all") == before
+
+
+def test_control_totals_become_one_row_per_metric(con, landing):
+    assert load_control_day(con, landing, "2026-03-14", LOADED_AT) == 2
+    rows = _table(con, "select source, date::varchar, kind, metric, value::int from raw.control_totals order by metric")
+    assert rows == [("email", "2026-03-14", "count", "click", 1), ("email", "2026-03-14", "count", "open", 2)]
+
+
+@pytest.mark.parametrize("typed,region,expected", [
+    ("+14155550132", "US", "+14155550132"),
+    ("(415) 555-0132", "US", "+14155550132"),
+    ("415 555 0132", "US", "+14155550132"),
+    ("020 7946 0018", "GB", "+442079460018"),
+    ("000-000-0000", "US", None),        # all-zero junk parses but is no number
+    ("555-0132", "US", None),            # too short to be valid
+    ("not a phone", "US", None),
+])
+def test_phones_normalize_to_e164_only_when_valid(typed, region, expected):
+    assert to_e164(typed, region) == expected
+
+
+def test_phone_lookup_adds_only_new_strings(con, landing):
+    load_partition(con, TABLES["pos"], landing, "2026-03-14", LOADED_AT)
+    assert normalize_new_phones(con, "US")["new_phone_strings"] == 1
+    assert normalize_new_phones(con, "US")["new_phone_strings"] == 0
+    assert _table(con, "select raw_phone, e164 from raw.phone_numbers") == [("415-555-0132", "+14155550132")]
