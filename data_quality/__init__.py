@@ -1,0 +1,1 @@
+"""Data quality: great-expectations suites as code and the sync-accuracy reconciliation."""
