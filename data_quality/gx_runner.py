@@ -65,8 +65,8 @@ class SuiteRunner:
 
     def validate(self, suite_name: str, batch_name: str, frame: pd.DataFrame,
                  expectations: list[gx.expectations.Expectation]) -> SuiteOutcome:
-        # Expectations are bound to their suite once added: pass freshly built ones each call.
         """Validate one batch against one suite; failures carry examples of the offending values."""
+        # Expectations are bound to their suite once added: pass freshly built ones each call.
         name = f"{suite_name}.{batch_name}"
         asset = self._datasource.add_dataframe_asset(name=name)
         batch = asset.add_batch_definition_whole_dataframe(batch_name)
