@@ -1,0 +1,73 @@
+"""The publication gate: every check upstream of the published copy passed on the data as it is now.
+
+Blocking asset checks stop downstream steps only inside one run. This gate reads the instance instead, so it
+holds however the publish run was started (UI, CLI, schedule, sensor, backfill): a check counts only if its
+latest evaluation passed and came after the latest materialization of the asset it checks.
+"""
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+
+@dataclass
+class GateResult:
+    passed: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        return not self.failed and not self.unchecked
+
+    def summary(self) -> str:
+        parts = [f"{len(self.passed)} passed", f"{len(self.warned)} warned"]
+        if self.failed:
+            parts.append("failed: " + ", ".join(self.failed))
+        if self.unchecked:
+            parts.append("not checked on the current data: " + ", ".join(self.unchecked))
+        return "; ".join(parts)
+
+
+def _name(key: dg.AssetCheckKey) -> str:
+    return f"{key.asset_key.to_user_string()}:{key.name}"
+
+
+def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> GateResult:
+    result = GateResult()
+    latest_checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    for key in sorted(check_keys, key=_name):
+        record = latest_checks.get(key)
+        materialization = instance.get_latest_materialization_event(key.asset_key)
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        if record is None or evaluation is None or record.status not in (
+                AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED):
+            result.unchecked.append(_name(key))
+            continue
+        if materialization is not None and record.event.storage_id < materialization.storage_id:
+            result.unchecked.append(_name(key))  # the data changed after its last check
+            continue
+        if evaluation.passed:
+            result.passed.append(_name(key))
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            result.warned.append(_name(key))
+        else:
+            result.failed.append(_name(key))
+    return result
+
+
+def upstream_check_keys(asset_graph, asset_key: dg.AssetKey) -> list[dg.AssetCheckKey]:
+    """Every asset check defined on an unpartitioned ancestor of `asset_key` (the data it publishes)."""
+    ancestors, frontier = set(), [asset_key]
+    while frontier:
+        node = asset_graph.get(frontier.pop())
+        for parent in node.parent_keys:
+            if parent not in ancestors:
+                ancestors.add(parent)
+                frontier.append(parent)
+    return sorted(
+        (key for key in asset_graph.asset_check_keys
+         if key.asset_key in ancestors and asset_graph.get(key.asset_key).partitions_def is None),
+        key=_name,
+    )

@@ -1,0 +1,93 @@
+"""Writes a BI-safe release of the marts and swaps it in atomically.
+
+Layout under `OMNI_PUBLISH_DIR`:
+    releases/<release_id>/marts.duckdb        the `marts` schema, identifiers hashed
+    releases/<release_id>/parquet/<table>.parquet
+    releases/<release_id>/manifest.json
+    current -> releases/<release_id>           swapped with one rename, so readers see old or new, never half
+    manifest.json                              a copy of the current release's manifest
+
+Nothing under the publish dir is touched until the new release is complete, so a failure at any point leaves
+the last good publication exactly as it was.
+"""
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.publishing.pii import hashed_select, leaked_identifier_columns
+
+KEEP_RELEASES = 3
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    path: Path
+    tables: dict[str, int]
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ? order by table_name", [schema]
+    ).fetchall()]
+
+
+def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id: str, manifest: dict,
+                  salt: str | None) -> Release:
+    """Copy every `marts` table into a new release folder; `salt=None` keeps identifiers in the clear."""
+    releases = publish_dir / "releases"
+    building = releases / f".building-{release_id}"
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "parquet").mkdir(parents=True)
+    database = building / "marts.duckdb"
+    counts = {}
+    con.execute(f"attach '{database}' as release_db")
+    try:
+        con.execute("create schema release_db.marts")
+        for table in _tables(con, "marts"):
+            select = hashed_select(con, "marts", table, salt)
+            con.execute(f"create table release_db.marts.{table} as {select}")
+            con.execute(f"copy release_db.marts.{table} to '{building / 'parquet' / table}.parquet' (format parquet)")
+            counts[table] = con.execute(f"select count(*) from release_db.marts.{table}").fetchall()[0][0]
+        if salt is not None:
+            leaks = leaked_identifier_columns(con, "release_db", "marts")
+            if leaks:
+                raise RuntimeError(f"refusing to publish: clear-text identifiers in {leaks}")
+    finally:
+        con.execute("detach release_db")
+    manifest = {**manifest, "release_id": release_id, "tables": counts,
+                "identifiers": "salted sha256" if salt is not None else "clear text"}
+    (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    final = releases / release_id
+    os.replace(building, final)
+    return Release(release_id, final, counts)
+
+
+def swap_in(publish_dir: Path, release: Release) -> None:
+    """Point `current` at the release with one atomic rename, then refresh the top-level manifest copy."""
+    link_tmp = publish_dir / f".current-{release.release_id}"
+    link_tmp.unlink(missing_ok=True)
+    link_tmp.symlink_to(Path("releases") / release.release_id)
+    os.replace(link_tmp, publish_dir / "current")
+    manifest_tmp = publish_dir / f".manifest-{release.release_id}.json"
+    shutil.copyfile(release.path / "manifest.json", manifest_tmp)
+    os.replace(manifest_tmp, publish_dir / "manifest.json")
+    _prune(publish_dir, keep={release.release_id})
+
+
+def _prune(publish_dir: Path, keep: set[str]) -> None:
+    """Keep the newest few releases: a BI session may still hold an older file open."""
+    releases = sorted((p for p in (publish_dir / "releases").iterdir() if not p.name.startswith(".")),
+                      key=lambda p: p.name)
+    for old in releases[:-KEEP_RELEASES]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def new_release_id(run_id: str) -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + run_id[:8]
