@@ -50,3 +50,8 @@ def publish_dir() -> Path:
 def phone_region() -> str:
     apply_defaults()
     return os.environ["OMNI_PHONE_REGION"]
+
+
+def home_dir() -> Path:
+    apply_defaults()
+    return Path(os.environ["OMNI_HOME"])
