@@ -76,8 +76,7 @@ def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: dat
                        loaded_at: datetime) -> None:
     raw = f"raw.{table.table}"
     con.execute(
-        f"create or replace temp table _affected_ids as "
-        f"select distinct _event_id from {raw} where _delivery_date = ?",
+        f"create or replace temp table _previous_ids as select distinct _event_id from {raw} where _delivery_date = ?",
         [day],
     )
     con.execute(f"delete from {raw} where _delivery_date = ?", [day])
@@ -85,26 +84,40 @@ def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: dat
     con.execute(
         f"""insert into {raw}
             select {event_id_sql(table)}, record, false, _file, _line, ?, ?
-            from _partition_rows where reason is null order by _file, _line""",
+            from _partition_rows where reason is null""",
         [day, loaded_at],
     )
     con.execute(
         """insert into raw.quarantine
-           select ?, ?, _file, _line, ?, reason, line, ? from _partition_rows
-           where reason is not null order by _file, _line""",
+           select ?, ?, _file, _line, ?, reason, line, ? from _partition_rows where reason is not null""",
         [table.source, table.table, day, loaded_at],
     )
-    # Only the first copy of an event id (by delivery day, file, line) is not a duplicate. Re-deciding it for
-    # every id this partition had or has keeps that true whatever order partitions are (re)loaded in.
+    _flag_duplicates(con, raw, day)
+
+
+def _flag_duplicates(con: duckdb.DuckDBPyConnection, raw: str, day: date) -> None:
+    """Only the first copy of an event id (by delivery day, file, line) is not a duplicate.
+
+    Decided here for every id this partition has or had, so it stays true whatever order partitions are
+    (re)loaded in. Hash semi-joins keep it cheap: only ids seen more than once are ever ranked.
+    """
     con.execute(
-        f"insert into _affected_ids select distinct _event_id from {raw} where _delivery_date = ?", [day]
+        f"""create or replace temp table _recheck_ids as
+            select _event_id from {raw} where _delivery_date = ? group by _event_id having count(*) > 1
+            union
+            select _event_id from {raw} p where _delivery_date = ?
+              and exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)
+            union
+            select _event_id from _previous_ids p
+            where exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)""",
+        [day, day, day, day],
     )
     con.execute(
         f"""update {raw} t set _is_duplicate = r.is_duplicate
             from (select _event_id, _delivery_date, _file, _line,
                          row_number() over (partition by _event_id
                                             order by _delivery_date, _file, _line) > 1 as is_duplicate
-                  from {raw} where _event_id in (select _event_id from _affected_ids)) r
+                  from {raw} where _event_id in (select _event_id from _recheck_ids)) r
             where t._event_id = r._event_id and t._delivery_date = r._delivery_date
               and t._file = r._file and t._line = r._line and t._is_duplicate <> r.is_duplicate"""
     )

@@ -26,11 +26,12 @@ def _json_path(field: str) -> str:
 
 
 def _missing_field_reason(table: RawTable, record_sql: str) -> str:
-    """A CASE naming the first required field that is absent or blank, else NULL."""
+    """A CASE naming the first required field that is absent or blank, else NULL (one JSON parse for all)."""
+    paths = "[" + ", ".join(_json_path(f) for f in table.required_fields) + "]"
+    values = f"json_extract_string({record_sql}, {paths})"
     whens = " ".join(
-        f"when nullif(trim(json_extract_string({record_sql}, {_json_path(f)})), '') is null "
-        f"then 'missing required field {f}'"
-        for f in table.required_fields
+        f"when nullif(trim({values}[{i}]), '') is null then 'missing required field {f}'"
+        for i, f in enumerate(table.required_fields, start=1)
     )
     return f"case {whens} end"
 
