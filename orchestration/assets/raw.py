@@ -4,6 +4,10 @@ from datetime import datetime, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from data_quality.gx_runner import SuiteRunner
+from data_quality.suites.raw import RAW_SUITES
+from data_quality.validate import check_result, validate_batch
+from orchestration import settings
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import SOURCES, tables_for
@@ -12,6 +16,7 @@ from orchestration.resources import LandingZone
 
 RAW_GROUP = "raw"
 WAREHOUSE_POOL = "warehouse"
+RAW_SUITE_CHECK = "gx_raw_suite"
 
 
 def _utc_now() -> datetime:
@@ -31,14 +36,26 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
         for t in tables
     ]
 
-    @dg.multi_asset(name=f"raw_{source}", specs=specs, partitions_def=delivery_days, pool=WAREHOUSE_POOL)
+    checks = [
+        dg.AssetCheckSpec(RAW_SUITE_CHECK, asset=spec.key, blocking=True,
+                          description="great-expectations raw suite on the loaded delivery day")
+        for spec in specs
+    ]
+
+    @dg.multi_asset(name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days,
+                    pool=WAREHOUSE_POOL)
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone):
         loaded_at = _utc_now()
+        docs = settings.home_dir() / "data_docs"
+        runner = SuiteRunner(docs)
         with warehouse.get_connection() as con:
             for table in tables:
+                key = dg.AssetKey(["raw", table.table])
                 stats = load_partition(con, table, landing.root, context.partition_key, loaded_at)
                 context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                yield dg.MaterializeResult(asset_key=["raw", table.table], metadata=stats.as_metadata())
+                yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
+                outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
+                yield check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
     return _ingest
