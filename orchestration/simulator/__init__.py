@@ -1,0 +1,117 @@
+"""The channel simulator: a landing zone in the contract's shapes, its `_control` totals and its ground truth.
+
+Volume: about 20 events per customer per day at the defaults (email and push campaigns dominate), so
+`customers_for_events(n, days)` sizes a world for a benchmark. Deterministic for a seed: every random draw
+comes from one PCG64 stream in a fixed order, and every file is sorted before it is written.
+"""
+import argparse
+import json
+import shutil
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from orchestration.simulator import landing, truth
+from orchestration.simulator.behaviour import Behaviour
+from orchestration.simulator.people import build_world
+from orchestration.simulator.sources import SourceBuilder
+
+DEFAULT_RATES = {
+    "duplicate": 0.015, "late": 0.03, "malformed": 0.0005, "truncated": 0.0005, "missing_required": 0.0005,
+    "unknown_field": 0.002, "shared_device": 0.01, "recycled_phone": 0.01, "guest_email": 0.04, "bot": 0.002,
+    "test_account": 0.002, "role_email": 0.01, "disposable_email": 0.01, "typo_email": 0.01, "invalid_email": 0.005,
+}
+EVENTS_PER_CUSTOMER_DAY = 2.2
+
+
+def customers_for_events(n_events: int, days: int) -> int:
+    """How many customers give about `n_events` events over `days` days."""
+    return max(10, int(n_events / (EVENTS_PER_CUSTOMER_DAY * days)))
+
+
+def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, start: date = date(2026, 3, 1),
+             faults: Sequence[str] = (), rates: Mapping[str, float] | None = None, gzip_share: float = 0.3) -> dict:
+    """Write a landing zone under `out` (replacing what a previous simulation wrote there)."""
+    out = Path(out)
+    unknown = set(rates or {}) - set(DEFAULT_RATES)
+    if unknown:
+        raise ValueError(f"unknown rates {sorted(unknown)}; known: {sorted(DEFAULT_RATES)}")
+    rates = {**DEFAULT_RATES, **(rates or {})}
+    parsed_faults = [landing.Fault.parse(spec) for spec in faults]
+    rng = np.random.Generator(np.random.PCG64(seed))
+    begin = pd.Timestamp(start)
+    world = build_world(rng, customers, days, rates)
+    behaviour = Behaviour(rng, world, begin, days, rates)
+    for channel in (behaviour.email, behaviour.sms, behaviour.push, behaviour.ads, behaviour.social,
+                    behaviour.organic_visits):
+        channel()
+    builder = SourceBuilder(rng, world, behaviour)
+    builder.outbound()
+    builder.online(behaviour.sessions(), bots=max(1, int(customers * rates["bot"])) if rates["bot"] > 0 else 0)
+    builder.store(behaviour.store_sales(), rates["guest_email"])
+    builder.crm()
+
+    for child in ("_control", "_truth", *{layout[0] for layout in landing.LAYOUT.values()}):
+        shutil.rmtree(out / child, ignore_errors=True)
+    last_day = np.datetime64(str((begin + pd.Timedelta(days=days + 2)).date()))
+    manifest: list[dict] = []
+    summary: dict = {"events": {}, "files": 0}
+    for name, lines in builder.lines.items():
+        source = landing.LAYOUT[name][0]
+        if name != "crm_consents":
+            landing.write_control(out, source, landing.control_totals(name, lines))
+        delivered, fault_rows = landing.deliver(rng, name, lines, rates, parsed_faults, last_day)
+        written, _ = landing.write(out, name, delivered, gzip_share)
+        manifest += fault_rows + written
+        summary["events"][name] = int(len(lines))
+    summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
+    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"])
+    purchases = pd.concat(builder.purchases, ignore_index=True)
+    purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
+    identity_faults = _identity_faults(world)
+    truth.write_truth(out, world, ids, purchases, manifest + identity_faults,
+                      bots=max(1, int(customers * rates["bot"])) if rates["bot"] > 0 else 0)
+    summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
+    summary["total_events"] = sum(summary["events"].values())
+    return summary
+
+
+def _identity_faults(world) -> list[dict]:
+    shared = world.devices[world.devices["shared"]]
+    rows = [{"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
+            for d, p in zip(shared["device_id"], shared["person_id"])]
+    rows += [{"kind": "recycled_phone", "source": "crm", "event_id": r.phone_e164,
+              "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}"}
+             for r in world.recycled.itertuples()]
+    tests = world.people[world.people["is_test_account"]]
+    rows += [{"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
+             for e, p in zip(tests["email"], tests["person_id"])]
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="landing zone to write")
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                        help="drop:<source>:<day>:<fraction> or delay:<source>:<day>:<days>; repeatable")
+    parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE",
+                        help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}")
+    parser.add_argument("--gzip-share", type=float, default=0.3, help="share of files written gzipped")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    rates = {}
+    for item in args.rate:
+        name, _, value = item.partition("=")
+        rates[name] = float(value)
+    summary = simulate(args.out, customers=args.customers, days=args.days, seed=args.seed, start=args.start,
+                       faults=args.fault, rates=rates, gzip_share=args.gzip_share)
+    print(json.dumps(summary, indent=2))
+    return 0

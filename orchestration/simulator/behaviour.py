@@ -1,0 +1,215 @@
+"""How simulated people behave day by day: campaigns that follow consent, engagement, visits and purchases.
+
+Every channel has a known, different true effect: a touch raises the chance of a visit, and a visit it caused
+converts at that channel's rate. `CHANNEL_EFFECTS` is written to the ground truth, so attribution can be scored.
+"""
+import numpy as np
+import pandas as pd
+
+from orchestration.simulator.people import STORES, World
+
+# P(visit | touch) and P(purchase | visit caused by the touch); organic visits convert at the base rate.
+CHANNEL_EFFECTS = {
+    "email": {"visit": 0.85, "purchase": 0.11},  # per click
+    "sms": {"visit": 0.07, "purchase": 0.16},  # per delivered message
+    "push": {"visit": 0.70, "purchase": 0.06},  # per opened notification (app session)
+    "ads": {"visit": 1.00, "purchase": 0.08},  # per ad click
+    "social": {"visit": 0.15, "purchase": 0.035},  # per engagement
+}
+ORGANIC_PURCHASE = 0.03
+DAY_SECONDS = 86_400
+
+
+def _seconds(rng, n):
+    # Daytime-heavy: most activity between 08:00 and 22:00 UTC.
+    return (rng.beta(2.2, 1.8, n) * DAY_SECONDS).astype(np.int64)
+
+
+def _ids(prefix: str, start: int, n: int) -> np.ndarray:
+    return np.char.add(prefix, (np.arange(n) + start).astype(str))
+
+
+class Behaviour:
+    """Generates the per-source event frames for a world over `days` days starting at `start`."""
+
+    def __init__(self, rng: np.random.Generator, world: World, start: pd.Timestamp, days: int, rates: dict):
+        self.rng, self.world, self.start, self.days, self.rates = rng, world, start, days, rates
+        self.people = world.people.reset_index(drop=True)
+        self.n = len(self.people)
+        self.visits: list[pd.DataFrame] = []  # caused visits: person, time, channel, click_id
+        self.frames: dict[str, pd.DataFrame] = {}
+        # Opt-out day per channel (days = never): sends from that day on are suppressed.
+        self.opt_out_day = {
+            ch: np.where(self.rng.random(self.n) < 0.02, self.rng.integers(0, days, self.n), days)
+            for ch in ("email", "sms", "push")
+        }
+
+    def ts(self, day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        return (self.start + pd.to_timedelta(day_index * DAY_SECONDS + seconds, unit="s")).to_numpy()
+
+    # ---- outbound campaigns -------------------------------------------------------------------
+    def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
+        return np.flatnonzero(eligible & (self.opt_out_day[channel] > day))
+
+    def email(self) -> None:
+        p, rng = self.people, self.rng
+        eligible = p["in_crm"].to_numpy() & p["email_opt_in"].to_numpy() & (p["email_status"] != "invalid").to_numpy()
+        rows = []
+        for day in range(0, self.days, 2):
+            who = self._recipients("email", eligible, day)
+            m = len(who)
+            sent = self.ts(np.full(m, day), rng.integers(13 * 3600, 15 * 3600, m))
+            campaign = f"em-{(self.start + pd.Timedelta(days=day)).date()}"
+            bounced = rng.random(m) < 0.02
+            opened = ~bounced & (rng.random(m) < np.minimum(0.6, 0.18 * p["activity"].to_numpy()[who]))
+            clicked = opened & (rng.random(m) < 0.3)
+            unsub = opened & ~clicked & (rng.random(m) < 0.03)
+            base = pd.DataFrame({"person": who, "campaign_id": campaign, "message_day": day,
+                                 "sg_message_id": [f"msg{day:03d}.{i}" for i in who]})
+            for event, mask, delay in (("processed", np.ones(m, bool), 0), ("delivered", ~bounced, 5),
+                                       ("bounce", bounced, 5), ("open", opened, None), ("click", clicked, None),
+                                       ("unsubscribe", unsub, None)):
+                offset = delay if delay is not None else rng.integers(60, 8 * 3600, m) + (600 if event == "click" else 0)
+                frame = base[mask].copy()
+                frame["event"] = event
+                frame["at"] = (sent + pd.to_timedelta(offset, unit="s").to_numpy())[mask]
+                rows.append(frame)
+            # Unsubscribing ends email sends from the next campaign on.
+            self.opt_out_day["email"][who[unsub]] = np.minimum(self.opt_out_day["email"][who[unsub]], day + 1)
+        frame = pd.concat(rows, ignore_index=True)
+        clicks = frame[frame["event"] == "click"]
+        self._cause_visits(clicks["person"].to_numpy(), clicks["at"].to_numpy(), "email", "web")
+        self.frames["email"] = frame
+
+    def sms(self) -> None:
+        p, rng = self.people, self.rng
+        has_phone = np.ones(self.n, bool)
+        eligible = p["in_crm"].to_numpy() & p["sms_opt_in"].to_numpy() & has_phone
+        rows = []
+        for day in range(1, self.days, 4):
+            who = self._recipients("sms", eligible, day)
+            who = who[(p["phone_from_day"].to_numpy()[who] <= day) & (p["phone_until_day"].to_numpy()[who] > day)]
+            m = len(who)
+            at = self.ts(np.full(m, day), rng.integers(16 * 3600, 18 * 3600, m))
+            status = rng.choice(["delivered", "undelivered", "failed"], m, p=[0.94, 0.03, 0.03])
+            rows.append(pd.DataFrame({"person": who, "at": at, "status": status, "direction": "outbound-api",
+                                      "body": "Spring sale: 20% off today only. Reply STOP to opt out",
+                                      "campaign_id": f"sms-{(self.start + pd.Timedelta(days=day)).date()}"}))
+            stop = (status == "delivered") & (rng.random(m) < 0.015)
+            rows.append(pd.DataFrame({"person": who[stop], "at": at[stop] + np.timedelta64(1800, "s"),
+                                      "status": "received", "direction": "inbound",
+                                      "body": rng.choice(["STOP", "UNSUBSCRIBE", "stop"], stop.sum()),
+                                      "campaign_id": None}))
+            self.opt_out_day["sms"][who[stop]] = np.minimum(self.opt_out_day["sms"][who[stop]], day + 1)
+            delivered = who[status == "delivered"]
+            visit = rng.random(len(delivered)) < CHANNEL_EFFECTS["sms"]["visit"]
+            self._cause_visits(delivered[visit], at[status == "delivered"][visit] + np.timedelta64(900, "s"),
+                               "sms", "web")
+        self.frames["sms"] = pd.concat(rows, ignore_index=True)
+
+    def push(self) -> None:
+        p, rng, devices = self.people, self.rng, self.world.devices
+        person_index = pd.Series(np.arange(self.n), index=p["person_id"])
+        devices = devices.assign(person=person_index[devices["person_id"]].to_numpy())
+        rows = []
+        for day in range(2, self.days, 3):
+            eligible = p["push_opt_in"].to_numpy() & (self.opt_out_day["push"] > day)
+            d = devices[eligible[devices["person"].to_numpy()]]
+            m = len(d)
+            sent = self.ts(np.full(m, day), rng.integers(18 * 3600, 19 * 3600, m))
+            delivered = rng.random(m) < 0.95
+            opened = delivered & (rng.random(m) < 0.12 * np.minimum(2, p["activity"].to_numpy()[d["person"]]))
+            notification = f"notif-{day:03d}"
+            base = pd.DataFrame({"person": d["person"].to_numpy(), "player_id": d["device_id"].to_numpy(),
+                                 "notification_id": notification,
+                                 "campaign_id": f"push-{(self.start + pd.Timedelta(days=day)).date()}"})
+            for event, mask, offset in (("sent", np.ones(m, bool), 0), ("delivered", delivered, 3),
+                                        ("failed", ~delivered, 3), ("opened", opened, None)):
+                off = offset if offset is not None else rng.integers(60, 4 * 3600, m)
+                frame = base[mask].copy()
+                frame["event"] = event
+                frame["at"] = (sent + pd.to_timedelta(off, unit="s").to_numpy())[mask]
+                rows.append(frame)
+            opens = rows[-1]
+            visit = rng.random(len(opens)) < CHANNEL_EFFECTS["push"]["visit"]
+            self._cause_visits(opens["person"].to_numpy()[visit], opens["at"].to_numpy()[visit] + np.timedelta64(20, "s"),
+                               "push", "app", device=opens["player_id"].to_numpy()[visit])
+        self.frames["push"] = pd.concat(rows, ignore_index=True)
+
+    def ads(self) -> None:
+        rng, act = self.rng, self.people["activity"].to_numpy()
+        person, day = np.nonzero(rng.random((self.n, self.days)) < 0.012 * act[:, None])
+        m = len(person)
+        at = self.ts(day, _seconds(rng, m))
+        network = np.where(rng.random(m) < 0.6, "google", "meta")
+        click_id = np.where(network == "google", np.char.add("Cj0KCQ", _ids("g", 100000, m)),
+                            np.char.add("IwAR", _ids("f", 100000, m)))
+        campaign = np.where(network == "google", rng.choice(["ga-101", "ga-102", "ga-103"], m),
+                            rng.choice(["fb-201", "fb-202"], m))
+        self.frames["ads"] = pd.DataFrame({"person": person, "at": at, "network": network, "click_id": click_id,
+                                           "campaign_id": campaign, "cost_micros": rng.integers(200_000, 3_000_000, m)})
+        self._cause_visits(person, at + np.timedelta64(8, "s"), "ads", "web", click_id=click_id, network=network)
+
+    def social(self) -> None:
+        p, rng = self.people, self.rng
+        on_ig = p["has_instagram"].to_numpy()
+        person, day = np.nonzero((rng.random((self.n, self.days)) < 0.03 * p["activity"].to_numpy()[:, None]) & on_ig[:, None])
+        m = len(person)
+        action = rng.choice(["like", "comment", "share", "dm", "lead_submit"], m, p=[0.55, 0.2, 0.1, 0.1, 0.05])
+        at = self.ts(day, _seconds(rng, m))
+        self.frames["social"] = pd.DataFrame({
+            "person": person, "at": at, "action": action, "platform": np.where(rng.random(m) < 0.7, "instagram", "facebook"),
+            "event_id": _ids("1789", 5_000_000, m), "post_id": rng.choice(["p1", "p2", "p3", "p4"], m),
+            "campaign_id": rng.choice(["so-spring", "so-brand"], m)})
+        visit = rng.random(m) < CHANNEL_EFFECTS["social"]["visit"]
+        self._cause_visits(person[visit], at[visit] + np.timedelta64(60, "s"), "social", "web")
+
+    # ---- visits and purchases -------------------------------------------------------------------
+    def _cause_visits(self, person, at, channel, surface, click_id=None, network=None, device=None) -> None:
+        m = len(person)
+        if channel != "ads":
+            keep = self.rng.random(m) < CHANNEL_EFFECTS[channel]["visit"] if channel in ("email",) else np.ones(m, bool)
+            person, at = person[keep], at[keep]
+            device = device[keep] if device is not None else None
+            m = len(person)
+        self.visits.append(pd.DataFrame({
+            "person": person, "at": at, "channel": channel, "surface": surface,
+            "click_id": click_id if click_id is not None else None,
+            "network": network if network is not None else None,
+            "device_id": device if device is not None else None}))
+
+    def organic_visits(self) -> None:
+        rng, p = self.rng, self.people
+        act = p["activity"].to_numpy()
+        for surface, rate, who in (("web", 0.12, np.ones(self.n, bool)), ("app", 0.10, p["uses_app"].to_numpy())):
+            person, day = np.nonzero((rng.random((self.n, self.days)) < rate * act[:, None]) & who[:, None])
+            self.visits.append(pd.DataFrame({"person": person, "at": self.ts(day, _seconds(rng, len(person))),
+                                             "channel": "organic", "surface": surface, "click_id": None,
+                                             "network": None, "device_id": None}))
+
+    def sessions(self) -> pd.DataFrame:
+        """Every visit with its outcome: converts at its causing channel's rate."""
+        rng = self.rng
+        visits = pd.concat(self.visits, ignore_index=True)
+        visits = visits[visits["at"] < np.datetime64(self.start + pd.Timedelta(days=self.days))].reset_index(drop=True)
+        rate = visits["channel"].map({c: e["purchase"] for c, e in CHANNEL_EFFECTS.items()}).fillna(ORGANIC_PURCHASE)
+        visits["purchased"] = rng.random(len(visits)) < rate.to_numpy()
+        visits["pages"] = rng.integers(1, 5, len(visits))
+        visits["added"] = visits["purchased"] | (rng.random(len(visits)) < 0.25)
+        return visits
+
+    def store_sales(self) -> pd.DataFrame:
+        rng, p = self.rng, self.people
+        person, day = np.nonzero(rng.random((self.n, self.days)) < 0.006 * p["activity"].to_numpy()[:, None])
+        m = len(person)
+        stores = STORES.set_index("store_id")
+        store = p["home_store"].to_numpy()[person]
+        local_seconds = rng.integers(9 * 3600, 21 * 3600, m)
+        local = (self.start + pd.to_timedelta(day * DAY_SECONDS + local_seconds, unit="s"))
+        tz = stores.loc[store, "store_tz"].to_numpy()
+        utc = np.empty(m, dtype="datetime64[ns]")
+        for zone in np.unique(tz):  # one vectorised conversion per store time zone
+            mask = tz == zone
+            utc[mask] = pd.DatetimeIndex(local[mask]).tz_localize(zone).tz_convert("UTC").tz_localize(None).to_numpy()
+        return pd.DataFrame({"person": person, "store_id": store, "store_tz": tz, "local_time": local.to_numpy(),
+                             "at": utc, "total_cents": rng.integers(800, 25_000, m)})

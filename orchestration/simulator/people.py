@@ -1,0 +1,142 @@
+"""The simulated world's people: households, identifiers, consent, and the dirt that lives in identity data."""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FIRST_NAMES = np.array(["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
+                        "Elizabeth", "William", "Barbara", "Sofia", "Liam", "Olivia", "Noah", "Emma", "Mateo",
+                        "Ava", "Lucas", "Mia", "Ethan", "Aria", "Kenji", "Priya", "Chen", "Fatima", "Omar"])
+LAST_NAMES = np.array(["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+                       "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+                       "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Nguyen", "Patel"])
+EMAIL_DOMAINS = np.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com",
+                          "proton.me", "comcast.net"])
+TYPO_DOMAINS = np.array(["gmial.com", "gmai.com", "yaho.com", "hotmial.com", "outlok.com", "icloud.co"])
+ROLE_LOCALS = np.array(["info", "sales", "support", "admin", "contact", "office"])
+DISPOSABLE_DOMAINS = np.array(["mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail.com"])
+# Area codes of the three store regions; exchange and line digits are drawn so numbers are valid.
+AREA_CODES = np.array(["212", "646", "718", "312", "773", "214", "415", "213", "310", "206"])
+STORES = pd.DataFrame({
+    "store_id": ["S01", "S02", "S03", "S04", "S05", "S06"],
+    "store_tz": ["America/New_York", "America/New_York", "America/Chicago", "America/Chicago",
+                 "America/Los_Angeles", "America/Los_Angeles"],
+})
+GUEST_EMAILS = np.array(["guest@store.example.com", "noemail@noemail.com", "none@none.com"])
+JUNK_PHONES = np.array(["000-000-0000", "0000000000"])
+
+
+@dataclass
+class World:
+    people: pd.DataFrame  # one row per person, golden truth and channel propensities
+    devices: pd.DataFrame  # device_id, person_id, device_type, shared
+    cookies: pd.DataFrame  # anonymous_id, person_id
+    recycled: pd.DataFrame  # phone reassigned: phone_e164, old_person_id, new_person_id, switch_day
+
+
+def _hex(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
+    digits = rng.integers(0, 16, size=(n, width))
+    alphabet = np.array(list("0123456789abcdef"))
+    return np.array(["".join(row) for row in alphabet[digits]]) if n else np.array([], dtype=str)
+
+
+def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
+    area = AREA_CODES[rng.integers(0, len(AREA_CODES), n)]
+    exchange = rng.integers(201, 999, n)
+    exchange = np.where(exchange % 100 == 11, exchange + 1, exchange)  # N11 codes are not exchanges
+    exchange = np.where(exchange == 555, 556, exchange)
+    line = rng.integers(1000, 9999, n)
+    return np.char.add(np.char.add(np.char.add("+1", area), exchange.astype(str)), line.astype(str))
+
+
+def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict) -> World:
+    n = customers
+    ids = np.arange(1, n + 1)
+    household = np.cumsum(rng.random(n) < 0.6)  # about 1.7 people a household
+    first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
+    last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
+    local = np.char.add(np.char.add(np.char.lower(first), "."), np.char.lower(last))
+    local = np.char.add(local, ids.astype(str))
+    domain = EMAIL_DOMAINS[rng.integers(0, len(EMAIL_DOMAINS), n)]
+    status = np.full(n, "valid", dtype=object)
+    kind = rng.random(n)
+    r = rates
+    cut_role, cut_disp = r["role_email"], r["role_email"] + r["disposable_email"]
+    cut_typo, cut_invalid = cut_disp + r["typo_email"], cut_disp + r["typo_email"] + r["invalid_email"]
+    role = kind < cut_role
+    disposable = (kind >= cut_role) & (kind < cut_disp)
+    typo = (kind >= cut_disp) & (kind < cut_typo)
+    invalid = (kind >= cut_typo) & (kind < cut_invalid)
+    local = np.where(role, np.char.add(ROLE_LOCALS[rng.integers(0, len(ROLE_LOCALS), n)], ids.astype(str)), local)
+    domain = np.where(disposable, DISPOSABLE_DOMAINS[rng.integers(0, len(DISPOSABLE_DOMAINS), n)], domain)
+    domain = np.where(typo, TYPO_DOMAINS[rng.integers(0, len(TYPO_DOMAINS), n)], domain)
+    email = np.char.add(np.char.add(local, "@"), domain)
+    email = np.where(invalid, np.char.add(np.char.add(local, ".."), domain), email)  # no @ at all
+    status[role], status[disposable], status[typo], status[invalid] = "role", "disposable", "typo", "invalid"
+    # Role accounts read as "info1234@", which is how a shared mailbox looks in a customer list.
+    email = np.where(role, np.char.add(np.char.add(ROLE_LOCALS[ids % len(ROLE_LOCALS)], "@"),
+                                       np.char.add(np.char.add("company", ids.astype(str)), ".com")), email)
+    people = pd.DataFrame({
+        "person_id": np.char.add("P", np.char.zfill(ids.astype(str), 7)),
+        "household_id": np.char.add("H", np.char.zfill(household.astype(str), 7)),
+        "first_name": first, "last_name": last,
+        "email": email, "email_status": status,
+        "phone": _phones(rng, n),
+        "birth_date": pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 55, n), unit="D"),
+        "gender": np.where(rng.random(n) < 0.5, "F", "M"),
+        "in_crm": rng.random(n) < 0.8,
+        "has_shop_account": rng.random(n) < 0.65,
+        "has_loyalty": rng.random(n) < 0.45,
+        "has_instagram": rng.random(n) < 0.35,
+        "uses_app": rng.random(n) < 0.5,
+        "home_store": STORES["store_id"].to_numpy()[rng.integers(0, len(STORES), n)],
+        "email_opt_in": rng.random(n) < 0.85,
+        "sms_opt_in": rng.random(n) < 0.55,
+        "push_opt_in": rng.random(n) < 0.6,
+        "activity": rng.gamma(2.0, 0.5, n),  # how often this person shows up at all
+        "is_test_account": rng.random(n) < r["test_account"],
+    })
+    people["customer_id"] = np.where(people["in_crm"], np.char.add("C", np.char.zfill(ids.astype(str), 7)), None)
+    people["shop_customer_id"] = np.where(people["has_shop_account"], (7_000_000_000 + ids * 7).astype(str), None)
+    people["loyalty_id"] = np.where(people["has_loyalty"], np.char.add("L", np.char.zfill(ids.astype(str), 8)), None)
+    people["instagram_handle"] = np.where(
+        people["has_instagram"], np.char.add("@", np.char.add(np.char.lower(first), ids.astype(str))), None)
+    people.loc[people["is_test_account"], "email"] = np.char.add("test", ids[people["is_test_account"]].astype(str)) + "@test.example.com"
+    people.loc[people["is_test_account"], "email_status"] = "valid"
+
+    # Devices: phones for app users; some households share one family tablet.
+    app_people = people.index[people["uses_app"]].to_numpy()
+    device_ids = _hex(rng, len(app_people), 16)
+    devices = pd.DataFrame({
+        "device_id": np.char.add("dev-", device_ids), "person_id": people["person_id"].to_numpy()[app_people],
+        "device_type": np.where(rng.random(len(app_people)) < 0.55, "ios", "android"), "shared": False,
+    })
+    households = people.groupby("household_id")["person_id"].agg(list)
+    multi = households[households.map(len) > 1]
+    share = multi[rng.random(len(multi)) < r["shared_device"] * 10]
+    tablets = [(f"dev-tablet-{h.lower()}", p, "ios", True) for h, members in share.items() for p in members]
+    if tablets:
+        devices = pd.concat([devices, pd.DataFrame(tablets, columns=devices.columns)], ignore_index=True)
+    counts = rng.integers(1, 4, n)
+    owners = np.repeat(people["person_id"].to_numpy(), counts)
+    cookies = pd.DataFrame({"anonymous_id": np.char.add("anon-", _hex(rng, len(owners), 20)), "person_id": owners})
+
+    # Recycled phones: the number of someone who left is later given to someone else.
+    donors = people.index[rng.random(n) < r["recycled_phone"]].to_numpy()
+    receivers = rng.permutation(n)[: len(donors)]
+    keep = donors != receivers
+    donors, receivers = donors[keep], receivers[keep]
+    switch_day = rng.integers(1, max(2, days - 1), len(donors))
+    recycled = pd.DataFrame({
+        "phone_e164": people["phone"].to_numpy()[donors],
+        "old_person_id": people["person_id"].to_numpy()[donors],
+        "new_person_id": people["person_id"].to_numpy()[receivers],
+        "switch_day": switch_day,
+    })
+    # The old owner stops using the number on the switch day; the new owner uses it from then on.
+    people["phone_from_day"] = 0
+    people["phone_until_day"] = days
+    people.loc[donors, "phone_until_day"] = switch_day
+    people.loc[receivers, "phone"] = people["phone"].to_numpy()[donors]
+    people.loc[receivers, "phone_from_day"] = switch_day
+    return World(people, devices, cookies, recycled)

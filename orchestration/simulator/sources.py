@@ -1,0 +1,259 @@
+"""Builds every source's clean lines (before dirt) from the world and its behaviour, plus the purchase truth."""
+import duckdb
+import numpy as np
+import pandas as pd
+
+from orchestration.simulator import records
+from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
+from orchestration.simulator.people import GUEST_EMAILS, JUNK_PHONES, World
+
+BOT_AGENT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+def _pick(rng, options_by_person: pd.Series, person: np.ndarray) -> np.ndarray:
+    """One of each person's identifiers (cookies, devices) at random, vectorised; None for people without any."""
+    owners = options_by_person.index.to_numpy()
+    order = np.argsort(owners, kind="mergesort")
+    owners, values = owners[order], options_by_person.to_numpy()[order]
+    first = np.searchsorted(owners, person, side="left")
+    count = np.searchsorted(owners, person, side="right") - first
+    choice = first + rng.integers(0, 1 << 30, len(person)) % np.maximum(count, 1)
+    picked = values[np.minimum(choice, max(len(values) - 1, 0))] if len(values) else np.full(len(person), None)
+    return np.where(count > 0, picked, None)
+
+
+class SourceBuilder:
+    def __init__(self, rng: np.random.Generator, world: World, behaviour: Behaviour):
+        self.rng, self.world, self.b = rng, world, behaviour
+        self.p = behaviour.people
+        self.con = duckdb.connect()
+        self.con.execute("set threads = 2")
+        self.lines: dict[str, pd.DataFrame] = {}
+        self.purchases: list[pd.DataFrame] = []
+
+    def col(self, name, person):
+        return self.p[name].to_numpy()[person]
+
+    def phone_at(self, person: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The person's number on that day, or None outside their ownership (recycled numbers)."""
+        day = ((at - np.datetime64(self.b.start)) // np.timedelta64(1, "D")).astype(int)
+        owned = (self.col("phone_from_day", person) <= day) & (self.col("phone_until_day", person) > day)
+        return np.where(owned, self.col("phone", person), None)
+
+    def outbound(self) -> None:
+        rng, b = self.rng, self.b
+        e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
+        e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
+        e["email"] = records.messy_emails(rng, pd.Series(self.col("email", e["person"].to_numpy())))
+        e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", e["person"].to_numpy()), None)
+        self.lines["email"] = records.email(self.con, e)
+
+        s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
+        s["sid"] = np.char.add("SM", np.char.zfill(np.arange(len(s)).astype(str), 32))
+        s["phone"] = records.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
+        s = s[s["phone"].notna()]
+        self.lines["sms"] = records.sms(self.con, s)
+
+        push = b.frames["push"].copy()
+        push["external_user_id"] = self.col("customer_id", push["person"].to_numpy())
+        shared = push["player_id"].str.startswith("dev-tablet")
+        push.loc[shared, "external_user_id"] = None  # a family tablet is logged in as nobody in particular
+        push = push.drop_duplicates(["notification_id", "player_id", "event"])
+        self.lines["push"] = records.push(self.con, push)
+
+        self.lines["ads"] = records.ads(self.con, b.frames["ads"])
+
+        soc = b.frames["social"].copy()
+        person = soc["person"].to_numpy()
+        soc["handle"] = self.col("instagram_handle", person)
+        soc["lead_email"] = records.messy_emails(rng, pd.Series(self.col("email", person)))
+        soc["lead_phone"] = records.messy_phones(rng, pd.Series(self.phone_at(person, soc["at"].to_numpy())))
+        self.lines["social"] = records.social(self.con, soc)
+
+    def online(self, sessions: pd.DataFrame, bots: int) -> None:
+        """Web and app events, orders and the support tickets that follow them."""
+        rng, p = self.rng, self.p
+        s = sessions.sort_values(["at", "person", "channel"], kind="mergesort").reset_index(drop=True)
+        s["session"] = np.arange(len(s))
+        person = s["person"].to_numpy()
+        cookies = self.world.cookies.set_index(
+            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.cookies["person_id"]].to_numpy()))["anonymous_id"]
+        devices = self.world.devices.set_index(
+            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.devices["person_id"]].to_numpy()))
+        s["anonymous_id"] = _pick(rng, cookies, person)
+        s["device_id"] = np.where(s["device_id"].notna(), s["device_id"], _pick(rng, devices["device_id"], person))
+        dtype = devices.drop_duplicates("device_id").set_index("device_id")["device_type"]
+        s["device_type"] = dtype.reindex(s["device_id"].fillna("")).to_numpy()
+        s.loc[(s["surface"] == "app") & s["device_id"].isna(), "surface"] = "web"  # no app without a device
+        # Orders for purchasing sessions.
+        buy = s[s["purchased"]].copy()
+        buy["order_id"] = 5_100_000_000 + np.arange(len(buy)) * 13
+        buy["total_price"] = np.round(rng.gamma(2.5, 24, len(buy)) + 5, 2)
+        buy["source_name"] = np.where(buy["surface"] == "web", "web",
+                                      np.where(buy["device_type"] == "ios", "iphone", "android"))
+        steps = []
+        for kind, mask_col in (("page", None), ("Product Viewed", None), ("Product Added", "added"),
+                               ("identify", None), ("Order Completed", "purchased")):
+            frame = s if mask_col is None else s[s[mask_col]]
+            if kind == "identify":
+                frame = s[rng.random(len(s)) < 0.3]
+            frame = frame.copy()
+            frame["type"] = "page" if kind == "page" else ("identify" if kind == "identify" else "track")
+            frame["event"] = None if kind in ("page", "identify") else kind
+            frame["step"] = len(steps)
+            frame["at"] = frame["at"] + pd.to_timedelta(len(steps) * 40 + rng.integers(0, 30, len(frame)), unit="s")
+            steps.append(frame)
+        ev = pd.concat(steps, ignore_index=True)
+        ev = ev.merge(buy[["session", "order_id", "total_price"]], on="session", how="left")
+        ev.loc[ev["event"] != "Order Completed", ["order_id", "total_price"]] = np.nan
+        has_order = ev["order_id"].notna().to_numpy()
+        ev["revenue"] = np.where(has_order, np.char.mod("%.2f", ev["total_price"].fillna(0).to_numpy()), None)
+        ev["order_id"] = np.where(has_order, ev["order_id"].fillna(0).astype(np.int64).astype(str), None)
+        ep = ev["person"].to_numpy()
+        ev["user_id"] = np.where((ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None)
+        ev["traits_email"] = records.messy_emails(rng, pd.Series(self.col("email", ep)))
+        ev["traits_phone"] = records.messy_phones(rng, pd.Series(self.phone_at(ep, ev["at"].to_numpy())))
+        click = ev["click_id"].fillna("")
+        param = np.where(ev["network"] == "google", "&gclid=", "&fbclid=")
+        utm = ev["channel"].map({"email": "?utm_source=email&utm_medium=email", "sms": "?utm_source=sms&utm_medium=sms",
+                                 "push": "?utm_source=push", "social": "?utm_source=instagram&utm_medium=social",
+                                 "ads": "?utm_source=google&utm_medium=cpc"}).fillna("?")
+        ev["url"] = "https://shop.example.com/" + ev["type"] + utm + np.where(click != "", param + click, "")
+        ev["referrer"] = np.where(ev["channel"] == "ads", "https://www.google.com/", None)
+        ev["page_name"] = np.where(ev["type"] == "page", "Home", None)
+        ev["user_agent"] = HUMAN_AGENT
+        ev = self._with_bots(ev, bots)
+        ev = ev.sort_values(["at", "session", "step"], kind="mergesort").reset_index(drop=True)
+        ev["message_id"] = np.char.add("ajs-", np.char.zfill(np.arange(len(ev)).astype(str), 12))
+        app = (ev["surface"] == "app").to_numpy()
+        ev.loc[app & (ev["type"] == "page").to_numpy(), "type"] = "screen"
+        ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = ["track", "Push Notification Tapped"]
+        self.lines["web"] = records.segment(self.con, ev[~app], app=False)
+        self.lines["app"] = records.segment(self.con, ev[app], app=True)
+        self._orders(buy)
+
+    def _with_bots(self, ev: pd.DataFrame, bots: int) -> pd.DataFrame:
+        if bots <= 0:
+            return ev
+        rng, b = self.rng, self.b
+        hits = bots * b.days * 60
+        frame = pd.DataFrame({
+            "person": -1 - (np.arange(hits) % bots), "surface": "web", "channel": "organic", "type": "page",
+            "event": None, "session": -1, "step": 0,
+            "at": (b.start + pd.to_timedelta(rng.integers(0, b.days * DAY_SECONDS, hits), unit="s")).to_numpy(),
+            "anonymous_id": np.char.add("anon-bot-", np.arange(hits).astype(str)),
+            "url": "https://shop.example.com/product/" + pd.Series(rng.integers(1, 500, hits)).astype(str),
+            "user_agent": BOT_AGENT, "page_name": "Product"})
+        return pd.concat([ev, frame], ignore_index=True)
+
+    def _orders(self, buy: pd.DataFrame) -> None:
+        rng = self.rng
+        person = buy["person"].to_numpy()
+        o = pd.DataFrame({
+            "order_id": buy["order_id"].to_numpy(), "person": person, "created_at": buy["at"].to_numpy(),
+            "email": records.messy_emails(rng, pd.Series(self.col("email", person))),
+            "phone": records.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
+            "total_price": buy["total_price"].to_numpy(), "source_name": buy["source_name"].to_numpy(),
+            "shop_customer_id": self.col("shop_customer_id", person),
+            "landing_site": np.where(buy["click_id"].notna(), "/?utm_source=google&gclid=" + buy["click_id"].fillna(""), "/"),
+        })
+        # Guest checkouts sometimes leave no phone.
+        o.loc[rng.random(len(o)) < 0.3, "phone"] = None
+        o["updated_at"], o["cancelled_at"], o["refund_amount"], o["version"] = o["created_at"], pd.NaT, 0.0, 1
+        change = rng.random(len(o))
+        cancelled, refunded = change < 0.03, (change >= 0.03) & (change < 0.08)
+        later = o[cancelled | refunded].copy()
+        later["updated_at"] = later["created_at"] + pd.to_timedelta(rng.integers(1, 4, len(later)) * DAY_SECONDS, unit="s")
+        is_cancel = cancelled[cancelled | refunded]
+        later.loc[is_cancel, "cancelled_at"] = later.loc[is_cancel, "updated_at"]
+        later["refund_amount"] = np.where(is_cancel, later["total_price"],
+                                          np.round(later["total_price"] * rng.uniform(0.2, 1.0, len(later)), 2))
+        later["version"] = 2
+        versions = pd.concat([o, later], ignore_index=True)
+        versions = versions[versions["updated_at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days + 2))]
+        self.lines["orders"] = records.orders(self.con, versions)
+        final = versions.sort_values("version").drop_duplicates("order_id", keep="last")
+        self.purchases.append(pd.DataFrame({
+            "order_ref": final["order_id"].astype(str), "person": final["person"],
+            "purchase_channel": np.where(final["source_name"] == "web", "web", "app"),
+            "converted_at": final["created_at"], "gross_revenue": final["total_price"],
+            "net_revenue": np.round(final["total_price"] - final["refund_amount"], 2), "currency": "USD"}))
+        self._support(o)
+
+    def _support(self, orders: pd.DataFrame) -> None:
+        rng = self.rng
+        t = orders[rng.random(len(orders)) < 0.12].copy()
+        t["at"] = t["created_at"] + pd.to_timedelta(rng.integers(3600, 3 * DAY_SECONDS, len(t)), unit="s")
+        t = t[t["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
+        t = t.sort_values(["at", "order_id"], kind="mergesort").reset_index(drop=True)
+        t["ticket_id"] = 35_000 + np.arange(len(t))
+        t["via"] = rng.choice(["email", "chat", "voice", "web", "sms"], len(t))
+        person = t["person"].to_numpy()
+        t["email"] = np.where(t["via"].isin(["voice", "sms"]), None, records.messy_emails(rng, pd.Series(self.col("email", person))))
+        t["phone"] = np.where(t["via"].isin(["voice", "sms"]), records.messy_phones(rng, pd.Series(self.phone_at(person, t["at"].to_numpy()))), None)
+        t["score"] = rng.choice(["good", "bad", "unoffered"], len(t), p=[0.5, 0.1, 0.4])
+        self.lines["support"] = records.support(self.con, t)
+
+    def store(self, sales: pd.DataFrame, guest_rate: float) -> None:
+        rng = self.rng
+        s = sales.sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
+        person = s["person"].to_numpy()
+        s["receipt_id"] = "R-" + s["store_id"] + "-" + pd.Series(np.arange(len(s))).astype(str).str.zfill(7)
+        s["type"], s["original_receipt_id"] = "sale", None
+        scan = rng.random(len(s))
+        s["loyalty_id"] = np.where(scan < 0.6, self.col("loyalty_id", person), None)
+        s["email"] = np.where(scan > 0.5, records.messy_emails(rng, pd.Series(self.col("email", person))), None)
+        s["phone"] = np.where(rng.random(len(s)) < 0.3, records.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
+        guest = rng.random(len(s)) < guest_rate
+        s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
+        s.loc[guest & (rng.random(len(s)) < 0.5), "phone"] = JUNK_PHONES[0]
+        returned = s[rng.random(len(s)) < 0.05].copy()
+        delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
+        returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
+        returned["receipt_id"] = returned["receipt_id"] + "-RET"
+        returned["at"], returned["local_time"] = returned["at"] + delay, returned["local_time"] + delay
+        returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
+        self.lines["pos"] = records.pos(self.con, pd.concat([s, returned], ignore_index=True))
+        refunds = returned.set_index("original_receipt_id")["total_cents"]
+        net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
+        self.purchases.append(pd.DataFrame({
+            "order_ref": s["receipt_id"], "person": person, "purchase_channel": "store", "converted_at": s["at"],
+            "gross_revenue": s["total_cents"] / 100, "net_revenue": net / 100, "currency": "USD"}))
+
+    def crm(self) -> None:
+        rng, p, b = self.rng, self.p, self.b
+        members = np.flatnonzero(p["in_crm"].to_numpy())
+        existing = rng.random(len(members)) < 0.85
+        created_day = np.where(existing, 0, rng.integers(1, max(2, b.days), len(members)))
+        created_at = np.where(existing, np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
+                              b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))))
+        c = pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members),
+                          "email": self.col("email", members),
+                          "phone": records.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
+                          "first_name": self.col("first_name", members), "last_name": self.col("last_name", members),
+                          "birth_date": self.col("birth_date", members), "gender": self.col("gender", members),
+                          "loyalty_id": self.col("loyalty_id", members), "instagram_handle": self.col("instagram_handle", members),
+                          "created_at": created_at,
+                          # Delivered on the day the customer appeared; the day-0 file is the initial export.
+                          "at": b.ts(created_day, np.full(len(members), DAY_SECONDS - 1))})
+        self.lines["crm_customers"] = records.crm_customers(self.con, c)
+        rows = []
+        for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
+            status = np.where(self.col(flag, members) if flag else rng.random(len(members)) < 0.7, "opt_in", "opt_out")
+            rows.append(pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members), "email": None,
+                                      "phone": None, "channel": channel, "status": status,
+                                      "at": b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
+                                      "consent_source": "signup"}))
+            if channel in b.opt_out_day:
+                day = b.opt_out_day[channel][members]
+                out = day < b.days
+                rows.append(pd.DataFrame({"person": members[out], "customer_id": None,
+                                          "email": self.col("email", members[out]) if channel == "email" else None,
+                                          "phone": self.col("phone", members[out]) if channel == "sms" else None,
+                                          "channel": channel, "status": "opt_out",
+                                          "at": b.ts(np.maximum(day[out] - 1, 0), rng.integers(0, DAY_SECONDS, out.sum())),
+                                          "consent_source": "preference_center"}))
+        consents = pd.concat(rows, ignore_index=True)
+        consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
+        self.lines["crm_consents"] = records.crm_consents(self.con, consents)
