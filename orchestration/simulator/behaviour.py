@@ -200,7 +200,7 @@ class Behaviour:
 
     def store_sales(self) -> pd.DataFrame:
         rng, p = self.rng, self.people
-        person, day = np.nonzero(rng.random((self.n, self.days)) < 0.006 * p["activity"].to_numpy()[:, None])
+        person, day = np.nonzero(rng.random((self.n, self.days)) < 0.012 * p["activity"].to_numpy()[:, None])
         m = len(person)
         stores = STORES.set_index("store_id")
         store = p["home_store"].to_numpy()[person]

@@ -183,7 +183,7 @@ class SourceBuilder:
 
     def _support(self, orders: pd.DataFrame) -> None:
         rng = self.rng
-        t = orders[rng.random(len(orders)) < 0.12].copy()
+        t = orders[rng.random(len(orders)) < 0.25].copy()
         t["at"] = t["created_at"] + pd.to_timedelta(rng.integers(3600, 3 * DAY_SECONDS, len(t)), unit="s")
         t = t[t["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
         t = t.sort_values(["at", "order_id"], kind="mergesort").reset_index(drop=True)
