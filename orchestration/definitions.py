@@ -1,4 +1,7 @@
 """The Dagster code location: assets, jobs and resources of the omnichannel pipeline."""
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -28,7 +31,8 @@ defs = dg.Definitions(
     resources={
         "warehouse": warehouse_resource(),
         "landing": landing_resource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        # The dbt beside this interpreter, so the pipeline works without the venv on PATH.
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     },
     # One DuckDB file takes one writer: steps of a run execute one after another in the run's process.
     executor=dg.in_process_executor,

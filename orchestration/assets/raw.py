@@ -56,6 +56,7 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                 yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
                 outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
                 yield check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
+        runner.build_docs()
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
     return _ingest

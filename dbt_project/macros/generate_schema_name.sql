@@ -1,0 +1,4 @@
+{#- Models land in schemas named exactly staging, intermediate and marts, the names BI and checks use. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}

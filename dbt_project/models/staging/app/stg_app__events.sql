@@ -1,0 +1,1 @@
+{{ segment_events('app', with_device=true) }}

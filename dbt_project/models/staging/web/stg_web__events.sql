@@ -1,0 +1,1 @@
+{{ segment_events('web', with_device=false) }}
