@@ -77,7 +77,7 @@ def test_late_events_land_under_their_event_day_in_staging(world):
     control = dict(world.query(
         "select date::varchar || ':' || metric, value::bigint from raw.control_totals where source = 'web'"))
     staged = dict(world.query(
-        "select event_date::varchar || ':' || type, count(*) from staging.stg_web__events group by 1"))
+        "select event_date::varchar || ':' || event_type, count(*) from staging.stg_web__events group by 1"))
     assert control and staged == {k: v for k, v in control.items() if v}
 
 
