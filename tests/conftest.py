@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-WORLD = dict(customers=300, days=6, seed=3)
+WORLD = dict(customers=500, days=6, seed=3)
 
 
 @dataclass(frozen=True)
