@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingestion.reader import LandingFileError, classify_file, event_id_sql
+from orchestration.ingestion.reader import LandingFileError, classify_file
 from orchestration.ingestion.sources import RawTable
 
 RAW_DDL = """
@@ -60,16 +60,10 @@ def _stage_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_di
     """Classify every file's lines into temp table `_partition_rows` (outside the transaction)."""
     con.execute(
         "create or replace temp table _partition_rows "
-        "(_file varchar, _line bigint, line varchar, record json, reason varchar)"
+        "(_file varchar, _line bigint, line varchar, record json, event_id varchar, reason varchar)"
     )
     for path in files:
-        classify_file(con, table, path)
-        relative = path.relative_to(landing_dir).as_posix()
-        con.execute(
-            "insert into _partition_rows select ?, _line, line, record, reason from _file_rows "
-            "where reason is distinct from 'header'",
-            [relative],
-        )
+        classify_file(con, table, path, path.relative_to(landing_dir).as_posix())
 
 
 def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: date,
@@ -83,7 +77,7 @@ def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: dat
     con.execute("delete from raw.quarantine where table_name = ? and _delivery_date = ?", [table.table, day])
     con.execute(
         f"""insert into {raw}
-            select {event_id_sql(table)}, record, false, _file, _line, ?, ?
+            select event_id, record, false, _file, _line, ?, ?
             from _partition_rows where reason is null""",
         [day, loaded_at],
     )

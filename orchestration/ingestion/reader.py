@@ -25,60 +25,77 @@ def _json_path(field: str) -> str:
     return _quote("$." + field)
 
 
-def _missing_field_reason(table: RawTable, record_sql: str) -> str:
-    """A CASE naming the first required field that is absent or blank, else NULL (one JSON parse for all)."""
-    paths = "[" + ", ".join(_json_path(f) for f in table.required_fields) + "]"
-    values = f"json_extract_string({record_sql}, {paths})"
+def _fields(table: RawTable) -> list[str]:
+    """Every field ingestion reads: required ones, then the event id's; extracted with one JSON parse."""
+    return list(dict.fromkeys(table.required_fields + table.event_id_fields))
+
+
+def _extract_all(table: RawTable, json_sql: str) -> str:
+    paths = "[" + ", ".join(_json_path(f) for f in _fields(table)) + "]"
+    return f"try(json_extract_string({json_sql}, {paths}))"
+
+
+def _missing_field_reason(table: RawTable, values_sql: str) -> str:
+    """A CASE naming the first required field that is absent or blank, else NULL."""
+    fields = _fields(table)
     whens = " ".join(
-        f"when nullif(trim({values}[{i}]), '') is null then 'missing required field {f}'"
-        for i, f in enumerate(table.required_fields, start=1)
+        f"when nullif(trim({values_sql}[{fields.index(f) + 1}]), '') is null then 'missing required field {f}'"
+        for f in table.required_fields
     )
     return f"case {whens} end"
 
 
-def event_id_sql(table: RawTable, record_sql: str = "record") -> str:
+def _event_id_from(table: RawTable, values_sql: str) -> str:
     """The vendor's dedup key; composite keys keep empty parts so that they stay unambiguous."""
-    parts = [f"coalesce(json_extract_string({record_sql}, {_json_path(f)}), '')" for f in table.event_id_fields]
+    fields = _fields(table)
+    parts = [f"coalesce({values_sql}[{fields.index(f) + 1}], '')" for f in table.event_id_fields]
     return parts[0] if len(parts) == 1 else "concat_ws('|', " + ", ".join(parts) + ")"
+
+
+def _lines_sql(path: Path) -> str:
+    return f"select row_number() over () as _line, line from read_csv({_quote(str(path))}, {_LINE_MODE}, compression='auto')"
 
 
 def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """Every physical line of a file (gzip or not) with its 1-based number, as temp table `_file_lines`."""
     try:
-        con.execute(
-            f"create or replace temp table _file_lines as "
-            f"select row_number() over () as _line, line "
-            f"from read_csv({_quote(str(path))}, {_LINE_MODE}, compression='auto')"
-        )
+        con.execute(f"create or replace temp table _file_lines as {_lines_sql(path)}")
     except duckdb.Error as exc:
         raise LandingFileError(f"{path}: cannot be read as text lines: {exc}") from exc
     return "_file_lines"
 
 
-def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
-    con.execute(
-        f"""
-        create or replace temp table _file_rows as
-        with parsed as (
-            select _line, line, try_cast(line as json) as doc from _file_lines
-        ),
-        checked as (
-            select _line, line, doc,
-                   case when line is null or trim(line) = '' then 'empty line'
-                        when doc is null then 'invalid JSON (malformed or truncated line)'
-                        when json_type(doc) <> 'OBJECT' then 'not a JSON object'
-                   end as parse_error
-            from parsed
+def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
+    # One validating parse and one extraction per line; the record itself is cast only when valid.
+    try:
+        con.execute(
+            f"""
+            insert into _partition_rows
+            with lines as ({_lines_sql(path)}),
+            extracted as (
+                select _line, line, {_extract_all(table, 'line')} as vals from lines
+            ),
+            checked as (
+                select _line, line, vals,
+                       case when line is null or trim(line) = '' then 'empty line'
+                            when vals is null then 'invalid JSON (malformed or truncated line)'
+                            when not starts_with(ltrim(line), '{{') then 'not a JSON object'
+                            else {_missing_field_reason(table, 'vals')}
+                       end as reason
+                from extracted
+            )
+            select {_quote(relative)}, _line, line,
+                   (case when reason is null then line end)::json as record,
+                   case when reason is null then {_event_id_from(table, 'vals')} end as event_id,
+                   reason
+            from checked
+            """
         )
-        select _line, line,
-               case when parse_error is null then doc end as record,
-               coalesce(parse_error, {_missing_field_reason(table, 'doc')}) as reason
-        from checked
-        """
-    )
+    except duckdb.Error as exc:
+        raise LandingFileError(f"{path}: cannot be read as text lines: {exc}") from exc
 
 
-def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> None:
+def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
     """DuckDB's CSV reader parses; its rejects table names the bad lines; the rest map back in order."""
     con.execute("drop table if exists _csv_rejects; drop table if exists _csv_reject_scans")
     try:
@@ -127,15 +144,19 @@ def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -
             "(records spanning several lines are not supported in landing CSVs)"
         )
     con.execute(
-        f"update _file_rows set reason = {_missing_field_reason(table, 'record')} "
-        "where reason is null and record is not null"
+        f"""insert into _partition_rows
+            with extracted as (select *, {_extract_all(table, 'record')} as vals from _file_rows)
+            select {_quote(relative)}, _line, line, record,
+                   case when reason is null and record is not null then {_event_id_from(table, 'vals')} end as event_id,
+                   coalesce(reason, case when record is not null then {_missing_field_reason(table, 'vals')} end) as reason
+            from extracted where reason is distinct from 'header'"""
     )
 
 
-def classify_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> None:
-    """Fill temp table `_file_rows(_line, line, record, reason)`; the CSV header row has reason 'header'."""
-    read_lines(con, path)
+def classify_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
+    """Append every line of the file to temp table `_partition_rows` (record and event id, or a reason)."""
     if table.format == "jsonl":
-        _classify_jsonl(con, table)
+        _classify_jsonl(con, table, path, relative)
     else:
-        _classify_csv(con, table, path)
+        read_lines(con, path)
+        _classify_csv(con, table, path, relative)
