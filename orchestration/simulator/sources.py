@@ -237,6 +237,18 @@ class SourceBuilder:
                           "created_at": created_at,
                           # Delivered on the day the customer appeared; the day-0 file is the initial export.
                           "at": b.ts(created_day, np.full(len(members), DAY_SECONDS - 1))})
+        # A recycled number: the CRM hears of it on the switch day and re-exports both customers' rows.
+        updates = []
+        for column, phone_day in (("old_person_id", "until"), ("new_person_id", "from")):
+            idx = pd.Index(p["person_id"]).get_indexer(self.world.recycled[column])
+            in_crm = p["in_crm"].to_numpy()[idx]
+            rows = c.set_index("person").reindex(idx[in_crm]).reset_index()
+            switch = self.world.recycled["switch_day"].to_numpy()[in_crm]
+            rows["at"] = b.ts(switch, np.full(len(rows), DAY_SECONDS - 1))
+            rows["phone"] = None if phone_day == "until" else records.messy_phones(
+                rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
+            updates.append(rows.dropna(subset=["customer_id"]))
+        c = pd.concat([c, *updates], ignore_index=True)
         self.lines["crm_customers"] = records.crm_customers(self.con, c)
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
