@@ -14,8 +14,8 @@ def _simulate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from orchestration.runner import run_pipeline
 
-    run_pipeline(start=args.start, end=args.end)
-    return 0
+    runs = run_pipeline(start=args.start, end=args.end)
+    return 0 if runs["success"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,17 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
         result = ingest.execute_in_process(partition_key=day, instance=instance)
         runs[day] = result.run_id
         log(f"ingested {day} (run {result.run_id})")
-    result = defs.resolve_job_def("transform").execute_in_process(instance=instance)
+    result = defs.resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
     runs["transform"] = result.run_id
+    failed_checks = sorted(
+        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
+    published = any(e.asset_key == dg.AssetKey(["published", "marts"]) for e in result.get_asset_materialization_events()
+                    for e in [e.event_specific_data.materialization])
+    runs.update(success=result.success, failed_checks=failed_checks, published=published)
     log(f"transformed (run {result.run_id}); warehouse: {settings.warehouse_path()}")
+    if failed_checks:
+        log("failed checks: " + ", ".join(failed_checks))
+    log(f"published to {settings.publish_dir() / 'current'}" if published
+        else "NOT published: the last publication is untouched")
     return runs

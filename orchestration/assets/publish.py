@@ -1,5 +1,4 @@
 """The published, BI-safe copy of the marts, behind the gate of every upstream check."""
-import json
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -27,7 +26,10 @@ def build_published_marts(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(key=PUBLISHED_KEY, deps=upstream, group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"})
     def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         """Publishes the marts to OMNI_PUBLISH_DIR atomically, only if every upstream check passed on today's data."""
-        check_keys = upstream_check_keys(context.repository_def.asset_graph, PUBLISHED_KEY)
+        # The whole code location's graph (runs launched in-process carry no repository on their context).
+        from orchestration.definitions import defs
+
+        check_keys = upstream_check_keys(defs.resolve_asset_graph(), PUBLISHED_KEY)
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
             raise dg.Failure(

@@ -34,18 +34,32 @@ def _name(key: dg.AssetCheckKey) -> str:
     return f"{key.asset_key.to_user_string()}:{key.name}"
 
 
+def _latest_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey):
+    records = instance.fetch_materializations(asset_key, limit=1).records
+    return records[0] if records else None
+
+
+def _checked_current_data(evaluation, check_event, materialization) -> bool:
+    """Did this evaluation look at the asset's latest materialization (not an older one)?"""
+    if materialization is None:
+        return True
+    target = evaluation.target_materialization_data
+    if target is not None:
+        return target.storage_id == materialization.storage_id
+    return check_event.timestamp >= materialization.timestamp
+
+
 def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> GateResult:
     result = GateResult()
     latest_checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     for key in sorted(check_keys, key=_name):
         record = latest_checks.get(key)
-        materialization = instance.get_latest_materialization_event(key.asset_key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if record is None or evaluation is None or record.status not in (
                 AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED):
             result.unchecked.append(_name(key))
             continue
-        if materialization is not None and record.event.storage_id < materialization.storage_id:
+        if not _checked_current_data(evaluation, record.event, _latest_materialization(instance, key.asset_key)):
             result.unchecked.append(_name(key))  # the data changed after its last check
             continue
         if evaluation.passed:
