@@ -15,7 +15,7 @@ _DEFAULTS = {
     "OMNI_WAREHOUSE": "{home}/warehouse.duckdb",
     "OMNI_PUBLISH_DIR": "{home}/published",
     "OMNI_PHONE_REGION": "US",
-    "OMNI_DUCKDB_MEMORY_LIMIT": "8GB",
+    "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
 }
 
