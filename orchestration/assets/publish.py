@@ -50,7 +50,7 @@ def build_published_marts(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         swap_in(publish_dir, release)
         return dg.MaterializeResult(metadata={
             "release": release_id,
-            "path": dg.MetadataValue.path(str(publish_dir / "current" / "marts.duckdb")),
+            "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
             "tables": dg.MetadataValue.json(release.tables),
             "checks_passed": len(gate.passed),
             "checks_warned": dg.MetadataValue.json(gate.warned),

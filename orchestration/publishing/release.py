@@ -1,7 +1,7 @@
 """Writes a BI-safe release of the marts and swaps it in atomically.
 
 Layout under `OMNI_PUBLISH_DIR`:
-    releases/<release_id>/marts.duckdb        the `marts` schema, identifiers hashed
+    releases/<release_id>/omnichannel.duckdb        the `marts` schema, identifiers hashed
     releases/<release_id>/parquet/<table>.parquet
     releases/<release_id>/manifest.json
     current -> releases/<release_id>           swapped with one rename, so readers see old or new, never half
@@ -44,7 +44,7 @@ def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id:
     building = releases / f".building-{release_id}"
     shutil.rmtree(building, ignore_errors=True)
     (building / "parquet").mkdir(parents=True)
-    database = building / "marts.duckdb"
+    database = building / "omnichannel.duckdb"
     counts = {}
     con.execute(f"attach '{database}' as release_db")
     try:

@@ -3,7 +3,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import records
+import orchestration.simulator.records as records
 from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
 from orchestration.simulator.people import GUEST_EMAILS, JUNK_PHONES, World
 
