@@ -13,7 +13,7 @@ import pytest
 
 from orchestration.ingestion.sources import RAW_TABLES
 from orchestration.simulator import simulate
-from orchestration.simulator.people import STORES
+from orchestration.simulator.world import STORES
 
 SMALL = dict(customers=250, days=4, seed=11)
 

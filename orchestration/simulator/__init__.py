@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import landing, truth
+from orchestration.simulator import dirt, faults as sync_faults, truth, writer
 from orchestration.simulator.behaviour import Behaviour
-from orchestration.simulator.people import build_world
 from orchestration.simulator.sources import SourceBuilder
+from orchestration.simulator.world import build_world
 
 DEFAULT_RATES = {
     "duplicate": 0.015, "late": 0.03, "malformed": 0.0005, "truncated": 0.0005, "missing_required": 0.0005,
-    "unknown_field": 0.002, "shared_device": 0.01, "recycled_phone": 0.01, "guest_email": 0.04, "bot": 0.002,
+    "unknown_field": 0.002, "unknown_event_type": 0.001, "shared_device": 0.01, "recycled_phone": 0.01, "guest_email": 0.04, "bot": 0.002,
     "test_account": 0.002, "role_email": 0.01, "disposable_email": 0.01, "typo_email": 0.01, "invalid_email": 0.005,
 }
 EVENTS_PER_CUSTOMER_DAY = 2.2
@@ -41,7 +41,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     if unknown:
         raise ValueError(f"unknown rates {sorted(unknown)}; known: {sorted(DEFAULT_RATES)}")
     rates = {**DEFAULT_RATES, **(rates or {})}
-    parsed_faults = [landing.Fault.parse(spec) for spec in faults]
+    parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
@@ -55,18 +55,18 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
 
-    for child in ("_control", "_truth", *{layout[0] for layout in landing.LAYOUT.values()}):
+    for child in ("_control", "_truth", *sync_faults.SOURCES):
         shutil.rmtree(out / child, ignore_errors=True)
     last_day = np.datetime64(str((begin + pd.Timedelta(days=days + 2)).date()))
     manifest: list[dict] = []
     summary: dict = {"events": {}, "files": 0}
     for name, lines in builder.lines.items():
-        source = landing.LAYOUT[name][0]
+        source = writer.LAYOUT[name][0]
+        lines = dirt.add_unknown_event_types(rng, name, lines, rates["unknown_event_type"])
         if name != "crm_consents":
-            landing.write_control(out, source, landing.control_totals(name, lines))
-        delivered, fault_rows = landing.deliver(rng, name, lines, rates, parsed_faults, last_day)
-        written, _ = landing.write(out, name, delivered, gzip_share)
-        manifest += fault_rows + written
+            writer.write_control(out, source, writer.control_totals(name, lines))
+        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day)
+        manifest += fault_rows + writer.write(out, name, delivered, gzip_share)
         summary["events"][name] = int(len(lines))
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
     ids = truth.identifiers(world, begin, days, behaviour.frames["ads"])

@@ -1,7 +1,7 @@
 """Turns event frames into vendor-shaped lines (docs/landing-records.md), in DuckDB SQL for speed.
 
 Each builder returns a frame with: event_id (the source's dedup key), at (UTC), metric (the `_control` counts key),
-amount (for `_control` sums, else 0), person (truth), line (the exact text written).
+amount (for `_control` sums, else 0), person (truth), tag (a per-line fault kind or null), line (the exact text written).
 """
 import duckdb
 import numpy as np
@@ -38,6 +38,9 @@ def messy_phones(rng: np.random.Generator, phones: pd.Series) -> np.ndarray:
 
 
 def _run(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, select: str) -> pd.DataFrame:
+    """Run a record-shaping select over `frame`; `tag` (a fault kind the manifest lists per line) defaults to null."""
+    if "tag" not in frame.columns:
+        frame = frame.assign(tag=pd.Series(None, index=frame.index, dtype=object))
     con.register("f", frame)
     out = con.execute(f'select * from ({select}) order by "at", event_id').df()
     con.unregister("f")
@@ -46,7 +49,7 @@ def _run(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, select: str) -> pd
 
 def email(con, f):
     return _run(con, f, f"""
-        select sg_event_id as event_id, "at", event as metric, 0.0 as amount, person,
+        select sg_event_id as event_id, "at", event as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(sg_event_id := sg_event_id, sg_message_id := sg_message_id, email := email,
                    timestamp := epoch("at")::bigint, event := event,
                    url := case when event = 'click' then 'https://shop.example.com/sale?utm_source=email&utm_campaign=' || campaign_id end,
@@ -57,7 +60,7 @@ def email(con, f):
 
 def sms(con, f):
     return _run(con, f, """
-        select sid as event_id, "at", status as metric, 0.0 as amount, person,
+        select sid as event_id, "at", status as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(sid := sid,
                    "from" := case when direction = 'inbound' then phone else '+15005550006' end,
                    "to" := case when direction = 'inbound' then '+15005550006' else phone end,
@@ -71,7 +74,7 @@ def sms(con, f):
 def push(con, f):
     return _run(con, f, """
         select notification_id || '|' || player_id || '|' || event as event_id, "at", event as metric, 0.0 as amount,
-               person,
+               person, tag,
                concat_ws(',', notification_id, campaign_id, player_id, coalesce(external_user_id, ''), event,
                          strftime("at" + interval 1 hour, '%Y-%m-%dT%H:%M:%S') || '+01:00') as line
         from f""")
@@ -85,7 +88,7 @@ def segment(con, f, app: bool):
               "model := case when device_type = 'ios' then 'iPhone16,2' else 'Pixel 9' end), "
               "os := struct_pack(name := case when device_type = 'ios' then 'iOS' else 'Android' end, version := '19.1'), ") if app else ""
     return _run(con, f, f"""
-        select message_id as event_id, "at", type as metric, 0.0 as amount, person,
+        select message_id as event_id, "at", type as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(messageId := message_id, type := type, event := event, name := page_name,
                    anonymousId := anonymous_id, userId := user_id,
                    properties := case when event = 'Order Completed'
@@ -103,7 +106,7 @@ def segment(con, f, app: bool):
 
 def ads(con, f):
     return _run(con, f, """
-        select click_id as event_id, "at", 'click' as metric, 0.0 as amount, person,
+        select click_id as event_id, "at", 'click' as metric, 0.0 as amount, person, tag,
                concat_ws(',', click_id, network, campaign_id, campaign_id || '_campaign', 'group-' || (person % 3),
                          strftime("at", '%Y-%m-%dT%H:%M:%SZ'), cost_micros::varchar) as line
         from f""")
@@ -114,7 +117,7 @@ ADS_HEADER = "click_id,network,campaign_id,campaign_name,ad_group,click_time,cos
 
 def social(con, f):
     return _run(con, f, """
-        select event_id, "at", action as metric, 0.0 as amount, person,
+        select event_id, "at", action as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(platform := platform, event_id := event_id, handle := handle, action := action,
                    post_id := post_id, campaign_id := campaign_id,
                    created_time := strftime("at", '%Y-%m-%dT%H:%M:%S') || '+0000',
@@ -135,7 +138,7 @@ def _ny(column: str) -> str:
 def orders(con, f):
     return _run(con, f, f"""
         select order_id::varchar || '|' || {_ny('updated_at')} as event_id, updated_at as "at", created_at,
-               'orders' as metric, total_price as amount, person, version,
+               'orders' as metric, total_price as amount, person, tag, version,
                to_json(struct_pack(id := order_id, name := '#' || order_id % 100000, email := email, phone := phone,
                    created_at := {_ny('created_at')}, updated_at := {_ny('updated_at')},
                    total_price := printf('%.2f', total_price), currency := 'USD', source_name := source_name,
@@ -152,7 +155,7 @@ def orders(con, f):
 def pos(con, f):
     return _run(con, f, """
         select receipt_id as event_id, "at", type as metric,
-               case when type = 'sale' then total_cents else -total_cents end / 100.0 as amount, person,
+               case when type = 'sale' then total_cents else -total_cents end / 100.0 as amount, person, tag,
                concat_ws(',', store_id, receipt_id, strftime(local_time, '%Y-%m-%d %H:%M:%S'), store_tz,
                          coalesce(loyalty_id, ''), coalesce(email, ''), coalesce(phone, ''), total_cents::varchar,
                          'USD', type, coalesce(original_receipt_id, '')) as line
@@ -164,7 +167,7 @@ POS_HEADER = "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,tot
 
 def support(con, f):
     return _run(con, f, f"""
-        select ticket_id::varchar as event_id, "at", 'ticket' as metric, 0.0 as amount, person,
+        select ticket_id::varchar as event_id, "at", 'ticket' as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(id := ticket_id, created_at := {ISO_Z},
                    updated_at := strftime("at" + interval 2 hour, '%Y-%m-%dT%H:%M:%SZ'),
                    via := struct_pack(channel := via), requester := struct_pack(email := email, phone := phone),
@@ -176,7 +179,7 @@ def support(con, f):
 def crm_customers(con, f):
     return _run(con, f, """
         select customer_id || '|' || coalesce(email, '') || '|' || coalesce(phone, '') || '|' || created_text as event_id,
-               "at", 'customers' as metric, 0.0 as amount, person,
+               "at", 'customers' as metric, 0.0 as amount, person, tag,
                concat_ws(',', customer_id, coalesce(email, ''), coalesce(phone, ''), first_name, last_name,
                          strftime(birth_date, '%Y-%m-%d'), gender, coalesce(loyalty_id, ''),
                          coalesce(instagram_handle, ''), created_text) as line
@@ -189,7 +192,7 @@ CRM_HEADER = "customer_id,email,phone,first_name,last_name,birth_date,gender,loy
 def crm_consents(con, f):
     return _run(con, f, f"""
         select coalesce(customer_id, '') || '|' || coalesce(email, '') || '|' || coalesce(phone, '') || '|' || channel
-               || '|' || status || '|' || {ISO_Z} as event_id, "at", 'consents' as metric, 0.0 as amount, person,
+               || '|' || status || '|' || {ISO_Z} as event_id, "at", 'consents' as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(customer_id := customer_id, email := email, phone := phone, channel := channel,
                    status := status, changed_at := {ISO_Z}, source := consent_source))::varchar as line
         from f""")

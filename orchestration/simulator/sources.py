@@ -3,9 +3,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-import orchestration.simulator.records as records
+from orchestration.simulator import channels
 from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
-from orchestration.simulator.people import GUEST_EMAILS, JUNK_PHONES, World
+from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World
 
 BOT_AGENT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
@@ -45,31 +45,31 @@ class SourceBuilder:
         rng, b = self.rng, self.b
         e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
         e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
-        e["email"] = records.messy_emails(rng, pd.Series(self.col("email", e["person"].to_numpy())))
+        e["email"] = channels.messy_emails(rng, pd.Series(self.col("email", e["person"].to_numpy())))
         e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", e["person"].to_numpy()), None)
-        self.lines["email"] = records.email(self.con, e)
+        self.lines["email"] = channels.email(self.con, e)
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
         s["sid"] = np.char.add("SM", np.char.zfill(np.arange(len(s)).astype(str), 32))
-        s["phone"] = records.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
+        s["phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
         s = s[s["phone"].notna()]
-        self.lines["sms"] = records.sms(self.con, s)
+        self.lines["sms"] = channels.sms(self.con, s)
 
         push = b.frames["push"].copy()
         push["external_user_id"] = self.col("customer_id", push["person"].to_numpy())
         shared = push["player_id"].str.startswith("dev-tablet")
         push.loc[shared, "external_user_id"] = None  # a family tablet is logged in as nobody in particular
         push = push.drop_duplicates(["notification_id", "player_id", "event"])
-        self.lines["push"] = records.push(self.con, push)
+        self.lines["push"] = channels.push(self.con, push)
 
-        self.lines["ads"] = records.ads(self.con, b.frames["ads"])
+        self.lines["ads"] = channels.ads(self.con, b.frames["ads"])
 
         soc = b.frames["social"].copy()
         person = soc["person"].to_numpy()
         soc["handle"] = self.col("instagram_handle", person)
-        soc["lead_email"] = records.messy_emails(rng, pd.Series(self.col("email", person)))
-        soc["lead_phone"] = records.messy_phones(rng, pd.Series(self.phone_at(person, soc["at"].to_numpy())))
-        self.lines["social"] = records.social(self.con, soc)
+        soc["lead_email"] = channels.messy_emails(rng, pd.Series(self.col("email", person)))
+        soc["lead_phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(person, soc["at"].to_numpy())))
+        self.lines["social"] = channels.social(self.con, soc)
 
     def online(self, sessions: pd.DataFrame, bots: int) -> None:
         """Web and app events, orders and the support tickets that follow them."""
@@ -112,8 +112,8 @@ class SourceBuilder:
         ev["order_id"] = np.where(has_order, ev["order_id"].fillna(0).astype(np.int64).astype(str), None)
         ep = ev["person"].to_numpy()
         ev["user_id"] = np.where((ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None)
-        ev["traits_email"] = records.messy_emails(rng, pd.Series(self.col("email", ep)))
-        ev["traits_phone"] = records.messy_phones(rng, pd.Series(self.phone_at(ep, ev["at"].to_numpy())))
+        ev["traits_email"] = channels.messy_emails(rng, pd.Series(self.col("email", ep)))
+        ev["traits_phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(ep, ev["at"].to_numpy())))
         click = ev["click_id"].fillna("")
         param = np.where(ev["network"] == "google", "&gclid=", "&fbclid=")
         utm = ev["channel"].map({"email": "?utm_source=email&utm_medium=email", "sms": "?utm_source=sms&utm_medium=sms",
@@ -129,8 +129,8 @@ class SourceBuilder:
         app = (ev["surface"] == "app").to_numpy()
         ev.loc[app & (ev["type"] == "page").to_numpy(), "type"] = "screen"
         ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = ["track", "Push Notification Tapped"]
-        self.lines["web"] = records.segment(self.con, ev[~app], app=False)
-        self.lines["app"] = records.segment(self.con, ev[app], app=True)
+        self.lines["web"] = channels.segment(self.con, ev[~app], app=False)
+        self.lines["app"] = channels.segment(self.con, ev[app], app=True)
         self._orders(buy)
 
     def _with_bots(self, ev: pd.DataFrame, bots: int) -> pd.DataFrame:
@@ -152,8 +152,8 @@ class SourceBuilder:
         person = buy["person"].to_numpy()
         o = pd.DataFrame({
             "order_id": buy["order_id"].to_numpy(), "person": person, "created_at": buy["at"].to_numpy(),
-            "email": records.messy_emails(rng, pd.Series(self.col("email", person))),
-            "phone": records.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
+            "email": channels.messy_emails(rng, pd.Series(self.col("email", person))),
+            "phone": channels.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
             "total_price": buy["total_price"].to_numpy(), "source_name": buy["source_name"].to_numpy(),
             "shop_customer_id": self.col("shop_customer_id", person),
             "landing_site": np.where(buy["click_id"].notna(), "/?utm_source=google&gclid=" + buy["click_id"].fillna(""), "/"),
@@ -172,7 +172,7 @@ class SourceBuilder:
         later["version"] = 2
         versions = pd.concat([o, later], ignore_index=True)
         versions = versions[versions["updated_at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days + 2))]
-        self.lines["orders"] = records.orders(self.con, versions)
+        self.lines["orders"] = channels.orders(self.con, versions)
         final = versions.sort_values("version").drop_duplicates("order_id", keep="last")
         self.purchases.append(pd.DataFrame({
             "order_ref": final["order_id"].astype(str), "person": final["person"],
@@ -190,10 +190,10 @@ class SourceBuilder:
         t["ticket_id"] = 35_000 + np.arange(len(t))
         t["via"] = rng.choice(["email", "chat", "voice", "web", "sms"], len(t))
         person = t["person"].to_numpy()
-        t["email"] = np.where(t["via"].isin(["voice", "sms"]), None, records.messy_emails(rng, pd.Series(self.col("email", person))))
-        t["phone"] = np.where(t["via"].isin(["voice", "sms"]), records.messy_phones(rng, pd.Series(self.phone_at(person, t["at"].to_numpy()))), None)
+        t["email"] = np.where(t["via"].isin(["voice", "sms"]), None, channels.messy_emails(rng, pd.Series(self.col("email", person))))
+        t["phone"] = np.where(t["via"].isin(["voice", "sms"]), channels.messy_phones(rng, pd.Series(self.phone_at(person, t["at"].to_numpy()))), None)
         t["score"] = rng.choice(["good", "bad", "unoffered"], len(t), p=[0.5, 0.1, 0.4])
-        self.lines["support"] = records.support(self.con, t)
+        self.lines["support"] = channels.support(self.con, t)
 
     def store(self, sales: pd.DataFrame, guest_rate: float) -> None:
         rng = self.rng
@@ -203,8 +203,8 @@ class SourceBuilder:
         s["type"], s["original_receipt_id"] = "sale", None
         scan = rng.random(len(s))
         s["loyalty_id"] = np.where(scan < 0.6, self.col("loyalty_id", person), None)
-        s["email"] = np.where(scan > 0.5, records.messy_emails(rng, pd.Series(self.col("email", person))), None)
-        s["phone"] = np.where(rng.random(len(s)) < 0.3, records.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
+        s["email"] = np.where(scan > 0.5, channels.messy_emails(rng, pd.Series(self.col("email", person))), None)
+        s["phone"] = np.where(rng.random(len(s)) < 0.3, channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
         guest = rng.random(len(s)) < guest_rate
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
         s.loc[guest & (rng.random(len(s)) < 0.5), "phone"] = JUNK_PHONES[0]
@@ -214,7 +214,7 @@ class SourceBuilder:
         returned["receipt_id"] = returned["receipt_id"] + "-RET"
         returned["at"], returned["local_time"] = returned["at"] + delay, returned["local_time"] + delay
         returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
-        self.lines["pos"] = records.pos(self.con, pd.concat([s, returned], ignore_index=True))
+        self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         refunds = returned.set_index("original_receipt_id")["total_cents"]
         net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
         self.purchases.append(pd.DataFrame({
@@ -230,7 +230,7 @@ class SourceBuilder:
                               b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))))
         c = pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members),
                           "email": self.col("email", members),
-                          "phone": records.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
+                          "phone": channels.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
                           "first_name": self.col("first_name", members), "last_name": self.col("last_name", members),
                           "birth_date": self.col("birth_date", members), "gender": self.col("gender", members),
                           "loyalty_id": self.col("loyalty_id", members), "instagram_handle": self.col("instagram_handle", members),
@@ -245,11 +245,11 @@ class SourceBuilder:
             rows = c.set_index("person").reindex(idx[in_crm]).reset_index()
             switch = self.world.recycled["switch_day"].to_numpy()[in_crm]
             rows["at"] = b.ts(switch, np.full(len(rows), DAY_SECONDS - 1))
-            rows["phone"] = None if phone_day == "until" else records.messy_phones(
+            rows["phone"] = None if phone_day == "until" else channels.messy_phones(
                 rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
             updates.append(rows.dropna(subset=["customer_id"]))
         c = pd.concat([c, *updates], ignore_index=True)
-        self.lines["crm_customers"] = records.crm_customers(self.con, c)
+        self.lines["crm_customers"] = channels.crm_customers(self.con, c)
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
             status = np.where(self.col(flag, members) if flag else rng.random(len(members)) < 0.7, "opt_in", "opt_out")
@@ -268,4 +268,4 @@ class SourceBuilder:
                                           "consent_source": "preference_center"}))
         consents = pd.concat(rows, ignore_index=True)
         consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
-        self.lines["crm_consents"] = records.crm_consents(self.con, consents)
+        self.lines["crm_consents"] = channels.crm_consents(self.con, consents)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.simulator.behaviour import CHANNEL_EFFECTS, ORGANIC_PURCHASE
-from orchestration.simulator.people import GUEST_EMAILS, JUNK_PHONES, World
+from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World
 
 
 def _rows(people: pd.DataFrame, column: str, kind: str, **extra) -> pd.DataFrame:
