@@ -51,7 +51,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         channel()
     builder = SourceBuilder(rng, world, behaviour)
     builder.outbound()
-    builder.online(behaviour.sessions(), bots=max(1, int(customers * rates["bot"])) if rates["bot"] > 0 else 0)
+    builder.online(behaviour.sessions(), bots=max(1, round(customers * rates["bot"])) if rates["bot"] > 0 else 0)
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
 
@@ -69,18 +69,18 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         manifest += fault_rows + writer.write(out, name, delivered, gzip_share)
         summary["events"][name] = int(len(lines))
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"])
+    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots)
     purchases = pd.concat(builder.purchases, ignore_index=True)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
-    identity_faults = _identity_faults(world)
-    truth.write_truth(out, world, ids, purchases, manifest + identity_faults,
-                      bots=max(1, int(customers * rates["bot"])) if rates["bot"] > 0 else 0)
+    identity_faults = _identity_faults(world, builder.bots)
+    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
     return summary
 
 
-def _identity_faults(world) -> list[dict]:
+def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
+    """Per-entity rows for identity dirt (guest emails are listed per POS line by the writer)."""
     shared = world.devices[world.devices["shared"]]
     rows = [{"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
             for d, p in zip(shared["device_id"], shared["person_id"])]
@@ -90,6 +90,9 @@ def _identity_faults(world) -> list[dict]:
     tests = world.people[world.people["is_test_account"]]
     rows += [{"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
              for e, p in zip(tests["email"], tests["person_id"])]
+    per_bot = bots.groupby("person_id", sort=True).agg(cookies=("anonymous_id", "size"), agent=("user_agent", "first"))
+    rows += [{"kind": "bot", "source": "web", "event_id": b, "detail": f"{n} cookies, user agent {a}"}
+             for b, n, a in zip(per_bot.index, per_bot["cookies"], per_bot["agent"])]
     return rows
 
 

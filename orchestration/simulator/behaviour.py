@@ -60,22 +60,31 @@ class Behaviour:
             m = len(who)
             sent = self.ts(np.full(m, day), rng.integers(13 * 3600, 15 * 3600, m))
             campaign = f"em-{(self.start + pd.Timedelta(days=day)).date()}"
-            bounced = rng.random(m) < 0.02
-            opened = ~bounced & (rng.random(m) < np.minimum(0.6, 0.18 * p["activity"].to_numpy()[who]))
+            fate = rng.random(m)
+            dropped = fate < 0.005  # suppressed by the ESP: processed, never sent
+            bounced = (fate >= 0.005) & (fate < 0.025)
+            deferred = ~dropped & (rng.random(m) < 0.03)  # a soft retry before the final outcome
+            delivered = ~dropped & ~bounced
+            opened = delivered & (rng.random(m) < np.minimum(0.6, 0.18 * p["activity"].to_numpy()[who]))
             clicked = opened & (rng.random(m) < 0.3)
-            unsub = opened & ~clicked & (rng.random(m) < 0.03)
+            leave = rng.random(m)
+            unsub = opened & ~clicked & (leave < 0.03)
+            group_unsub = opened & ~clicked & (leave >= 0.03) & (leave < 0.04)
+            spam = delivered & ~opened & (rng.random(m) < 0.002)
             base = pd.DataFrame({"person": who, "campaign_id": campaign, "message_day": day,
-                                 "sg_message_id": [f"msg{day:03d}.{i}" for i in who]})
-            for event, mask, delay in (("processed", np.ones(m, bool), 0), ("delivered", ~bounced, 5),
-                                       ("bounce", bounced, 5), ("open", opened, None), ("click", clicked, None),
-                                       ("unsubscribe", unsub, None)):
+                                 "sg_message_id": np.char.add(f"msg{day:03d}.", who.astype(str))})
+            for event, mask, delay in (("processed", np.ones(m, bool), 0), ("dropped", dropped, 1),
+                                       ("deferred", deferred, 2), ("delivered", delivered, 5), ("bounce", bounced, 5),
+                                       ("open", opened, None), ("click", clicked, None), ("unsubscribe", unsub, None),
+                                       ("group_unsubscribe", group_unsub, None), ("spamreport", spam, None)):
                 offset = delay if delay is not None else rng.integers(60, 8 * 3600, m) + (600 if event == "click" else 0)
                 frame = base[mask].copy()
                 frame["event"] = event
                 frame["at"] = (sent + pd.to_timedelta(offset, unit="s").to_numpy())[mask]
                 rows.append(frame)
-            # Unsubscribing ends email sends from the next campaign on.
-            self.opt_out_day["email"][who[unsub]] = np.minimum(self.opt_out_day["email"][who[unsub]], day + 1)
+            # Unsubscribing (or reporting spam) ends email sends from the next campaign on.
+            leavers = who[unsub | group_unsub | spam]
+            self.opt_out_day["email"][leavers] = np.minimum(self.opt_out_day["email"][leavers], day + 1)
         frame = pd.concat(rows, ignore_index=True)
         clicks = frame[frame["event"] == "click"]
         self._cause_visits(clicks["person"].to_numpy(), clicks["at"].to_numpy(), "email", "web")

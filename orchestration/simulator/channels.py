@@ -20,15 +20,14 @@ def messy_emails(rng: np.random.Generator, emails: pd.Series) -> np.ndarray:
     out = np.where(variant == 1, np.char.add("  ", np.char.add(np.char.capitalize(e), " ")), out)
     out = np.where((variant == 2) & (domain != ""), np.char.add(np.char.add(local, "+promo@"), domain), out)
     out = np.where(variant == 3, np.char.upper(e), out)
-    out = np.where(variant == 4, np.char.add(np.char.add(local, "@"), np.char.upper(domain)), out)
+    out = np.where((variant == 4) & (domain != ""), np.char.add(np.char.add(local, "@"), np.char.upper(domain)), out)
     return np.where(emails.isna().to_numpy(), None, out)
 
 
 def messy_phones(rng: np.random.Generator, phones: pd.Series) -> np.ndarray:
     """E.164 as typed: national formats with and without punctuation, or E.164 itself."""
     p = phones.fillna("+10000000000").to_numpy(dtype=object).astype(str)
-    area, exch, line = (np.array([s[2:5] for s in p]), np.array([s[5:8] for s in p]), np.array([s[8:] for s in p])) \
-        if len(p) else (p, p, p)
+    area, exch, line = np.strings.slice(p, 2, 5), np.strings.slice(p, 5, 8), np.strings.slice(p, 8, None)
     variant = rng.integers(0, 4, len(p))
     out = np.where(variant == 0, p, "")
     out = np.where(variant == 1, np.char.add(np.char.add(np.char.add("(", area), ") "), np.char.add(np.char.add(exch, "-"), line)), out)
@@ -50,11 +49,15 @@ def _run(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, select: str) -> pd
 def email(con, f):
     return _run(con, f, f"""
         select sg_event_id as event_id, "at", event as metric, 0.0 as amount, person, tag,
-               to_json(struct_pack(sg_event_id := sg_event_id, sg_message_id := sg_message_id, email := email,
-                   timestamp := epoch("at")::bigint, event := event,
-                   url := case when event = 'click' then 'https://shop.example.com/sale?utm_source=email&utm_campaign=' || campaign_id end,
+               -- fields the vendor leaves out (url but on clicks, reason but on bounce/dropped, an unknown customer)
+               replace(replace(replace(to_json(struct_pack(sg_event_id := sg_event_id, sg_message_id := sg_message_id,
+                   email := email, timestamp := epoch("at")::bigint, event := event,
+                   url := case when event = 'click' then 'https://shop.example.com/sale?utm_source=email&utm_medium=email&utm_campaign=' || campaign_id end,
+                   reason := case when event = 'bounce' then '550 5.1.1 The email account that you tried to reach does not exist'
+                                  when event = 'dropped' then 'Bounced Address' end,
                    useragent := 'Mozilla/5.0 (iPhone; CPU iPhone OS 19_1 like Mac OS X)', ip := '203.0.113.' || (person % 250),
-                   campaign_id := campaign_id, customer_id := customer_id))::varchar as line
+                   campaign_id := campaign_id, customer_id := customer_id))::varchar,
+                   ',"url":null', ''), ',"reason":null', ''), ',"customer_id":null', '') as line
         from f""")
 
 
@@ -97,7 +100,9 @@ def segment(con, f, app: bool):
                        else to_json(struct_pack()) end,
                    traits := case when type = 'identify' then to_json(struct_pack(email := traits_email, phone := traits_phone)) end,
                    context := struct_pack({device}
-                       page := struct_pack(url := url, referrer := referrer, path := '/'),
+                       page := struct_pack(url := url, referrer := referrer, path := path),
+                       campaign := case when campaign_source is not null then struct_pack(
+                           source := campaign_source, medium := campaign_medium, name := campaign_name) end,
                        userAgent := user_agent, ip := '198.51.100.' || (abs(person) % 250)),
                    timestamp := {ISO_MS}, sentAt := {ISO_MS},
                    receivedAt := strftime("at" + interval 1 second, '%Y-%m-%dT%H:%M:%S.%gZ')))::varchar as line

@@ -7,7 +7,10 @@ from orchestration.simulator import channels
 from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
 from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World
 
-BOT_AGENT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+BOT_AGENTS = np.array(["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                       "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+                       "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)"])
+BOT_HITS_PER_DAY = 100  # each hit a fresh cookie: a bot leaves thousands of cookies and no identity
 HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
 
 
@@ -31,6 +34,11 @@ class SourceBuilder:
         self.con.execute("set threads = 2")
         self.lines: dict[str, pd.DataFrame] = {}
         self.purchases: list[pd.DataFrame] = []
+        # Truth the builder learns on the way: junk identifiers per person who used them, bots and their cookies.
+        self.junk = pd.DataFrame({"person": pd.Series(dtype=np.int64), "identifier_type": pd.Series(dtype=str),
+                                  "identifier_value": pd.Series(dtype=str)})
+        self.bots = pd.DataFrame({"person_id": pd.Series(dtype=str), "anonymous_id": pd.Series(dtype=str),
+                                  "user_agent": pd.Series(dtype=str)})
 
     def col(self, name, person):
         return self.p[name].to_numpy()[person]
@@ -114,13 +122,29 @@ class SourceBuilder:
         ev["user_id"] = np.where((ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None)
         ev["traits_email"] = channels.messy_emails(rng, pd.Series(self.col("email", ep)))
         ev["traits_phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(ep, ev["at"].to_numpy())))
-        click = ev["click_id"].fillna("")
-        param = np.where(ev["network"] == "google", "&gclid=", "&fbclid=")
-        utm = ev["channel"].map({"email": "?utm_source=email&utm_medium=email", "sms": "?utm_source=sms&utm_medium=sms",
-                                 "push": "?utm_source=push", "social": "?utm_source=instagram&utm_medium=social",
-                                 "ads": "?utm_source=google&utm_medium=cpc"}).fillna("?")
-        ev["url"] = "https://shop.example.com/" + ev["type"] + utm + np.where(click != "", param + click, "")
-        ev["referrer"] = np.where(ev["channel"] == "ads", "https://www.google.com/", None)
+        # The landing page of a caused visit carries the campaign (utm_*, context.campaign) and the ad click id.
+        channel, step = ev["channel"].to_numpy(), ev["step"].to_numpy()
+        google = (ev["network"] == "google").to_numpy()
+        source = np.select([channel == "ads", channel == "social"], [np.where(google, "google", "facebook"), "instagram"],
+                           channel)
+        medium = np.select([channel == "ads", channel == "social"], [np.where(google, "cpc", "paid_social"), "social"],
+                           channel)
+        landing = (step == 0) & (channel != "organic")
+        click = ev["click_id"].fillna("").to_numpy().astype(str)
+        query = np.char.add(np.char.add(np.char.add("?utm_source=", source), np.char.add("&utm_medium=", medium)),
+                            "&utm_campaign=spring")
+        query = np.where(click != "", np.char.add(np.char.add(query, np.where(google, "&gclid=", "&fbclid=")), click), query)
+        path = np.array(["/", "/products/sku-", "/cart", "/account", "/checkout/thank-you"], dtype=object)[step]
+        path = np.where(step == 1, path + (ev["person"].to_numpy() % 40).astype(str), path)
+        ev["path"] = path
+        ev["url"] = "https://shop.example.com" + path + np.where(landing, query, "")
+        referrer_by_source = {"google": "https://www.google.com/", "facebook": "https://www.facebook.com/",
+                              "instagram": "https://www.instagram.com/"}
+        ev["referrer"] = np.where(landing, pd.Series(source).map(referrer_by_source).to_numpy(),
+                                  np.where(step > 0, "https://shop.example.com/", None))
+        ev["campaign_source"] = np.where(landing, source, None)
+        ev["campaign_medium"] = np.where(landing, medium, None)
+        ev["campaign_name"] = np.where(landing, "spring", None)
         ev["page_name"] = np.where(ev["type"] == "page", "Home", None)
         ev["user_agent"] = HUMAN_AGENT
         ev = self._with_bots(ev, bots)
@@ -137,14 +161,19 @@ class SourceBuilder:
         if bots <= 0:
             return ev
         rng, b = self.rng, self.b
-        hits = bots * b.days * 60
+        hits = bots * b.days * BOT_HITS_PER_DAY
+        bot = np.arange(hits) % bots
+        agent = BOT_AGENTS[np.arange(bots) % len(BOT_AGENTS)][bot]
+        path = np.char.add("/products/sku-", rng.integers(1, 500, hits).astype(str))
         frame = pd.DataFrame({
-            "person": -1 - (np.arange(hits) % bots), "surface": "web", "channel": "organic", "type": "page",
+            "person": -1 - bot, "surface": "web", "channel": "organic", "type": "page",
             "event": None, "session": -1, "step": 0,
             "at": (b.start + pd.to_timedelta(rng.integers(0, b.days * DAY_SECONDS, hits), unit="s")).to_numpy(),
-            "anonymous_id": np.char.add("anon-bot-", np.arange(hits).astype(str)),
-            "url": "https://shop.example.com/product/" + pd.Series(rng.integers(1, 500, hits)).astype(str),
-            "user_agent": BOT_AGENT, "page_name": "Product"})
+            "anonymous_id": np.char.add("anon-bot-", np.char.zfill(np.arange(hits).astype(str), 8)),
+            "url": np.char.add("https://shop.example.com", path), "path": path,
+            "user_agent": agent, "page_name": "Product"})
+        self.bots = pd.DataFrame({"person_id": np.char.add("B", np.char.zfill((bot + 1).astype(str), 6)),
+                                  "anonymous_id": frame["anonymous_id"].to_numpy(), "user_agent": agent})
         return pd.concat([ev, frame], ignore_index=True)
 
     def _orders(self, buy: pd.DataFrame) -> None:
@@ -156,7 +185,10 @@ class SourceBuilder:
             "phone": channels.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
             "total_price": buy["total_price"].to_numpy(), "source_name": buy["source_name"].to_numpy(),
             "shop_customer_id": self.col("shop_customer_id", person),
-            "landing_site": np.where(buy["click_id"].notna(), "/?utm_source=google&gclid=" + buy["click_id"].fillna(""), "/"),
+            "landing_site": np.where(buy["click_id"].isna(), "/",
+                                     np.where(buy["network"] == "google", "/?utm_source=google&utm_medium=cpc&gclid=",
+                                              "/?utm_source=facebook&utm_medium=paid_social&fbclid=")
+                                     + buy["click_id"].fillna("")),
         })
         # Guest checkouts sometimes leave no phone.
         o.loc[rng.random(len(o)) < 0.3, "phone"] = None
@@ -207,7 +239,14 @@ class SourceBuilder:
         s["phone"] = np.where(rng.random(len(s)) < 0.3, channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
         guest = rng.random(len(s)) < guest_rate
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
-        s.loc[guest & (rng.random(len(s)) < 0.5), "phone"] = JUNK_PHONES[0]
+        zero_phone = guest & (rng.random(len(s)) < 0.5)
+        s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
+        s["tag"] = np.where(guest, "guest_email", None)
+        self.junk = pd.concat([self.junk, pd.DataFrame({
+            "person": np.concatenate([person[guest], person[zero_phone]]),
+            "identifier_type": ["email"] * int(guest.sum()) + ["phone"] * int(zero_phone.sum()),
+            "identifier_value": np.concatenate([s["email"].to_numpy()[guest], np.full(zero_phone.sum(), "+10000000000")]),
+        })], ignore_index=True)
         returned = s[rng.random(len(s)) < 0.05].copy()
         delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.simulator.behaviour import CHANNEL_EFFECTS, ORGANIC_PURCHASE
-from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World
+from orchestration.simulator.world import World
 
 
 def _rows(people: pd.DataFrame, column: str, kind: str, **extra) -> pd.DataFrame:
@@ -15,7 +15,9 @@ def _rows(people: pd.DataFrame, column: str, kind: str, **extra) -> pd.DataFrame
                          "identifier_value": have[column].astype(str), **extra})
 
 
-def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFrame) -> pd.DataFrame:
+def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFrame, junk: pd.DataFrame,
+                bots: pd.DataFrame) -> pd.DataFrame:
+    """Who owns each identifier, in the normalized form the pipeline produces, with its validity window."""
     p = world.people
     end = start + pd.Timedelta(days=days)
     phone = _rows(p, "phone", "phone")
@@ -34,8 +36,12 @@ def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFra
                       "identifier_value": world.devices["device_id"], "is_shared": world.devices["shared"]}),
         pd.DataFrame({"person_id": p["person_id"].to_numpy()[clicks["person"]], "identifier_type": "click_id",
                       "identifier_value": clicks["click_id"]}),
-        pd.DataFrame({"person_id": None, "identifier_type": "email", "identifier_value": GUEST_EMAILS, "is_junk": True}),
-        pd.DataFrame({"person_id": None, "identifier_type": "phone", "identifier_value": ["+10000000000"], "is_junk": True}),
+        # Junk typed at the till: one row per person who used it.
+        pd.DataFrame({"person_id": p["person_id"].to_numpy()[junk["person"].to_numpy()],
+                      "identifier_type": junk["identifier_type"].to_numpy(),
+                      "identifier_value": junk["identifier_value"].to_numpy(), "is_junk": True}).drop_duplicates(),
+        # Bots: thousands of cookies each, nothing else.
+        pd.DataFrame({"person_id": bots["person_id"], "identifier_type": "cookie", "identifier_value": bots["anonymous_id"]}),
     ]
     out = pd.concat(parts, ignore_index=True)
     out["valid_from"] = out["valid_from"].fillna(start) if "valid_from" in out else start
@@ -47,22 +53,49 @@ def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFra
     return out.sort_values(["identifier_type", "identifier_value", "person_id"], kind="mergesort").reset_index(drop=True)
 
 
+def frequency(people: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Messages sent per person, UTC day and channel (what a cross-channel frequency cap would count)."""
+    sends = [("email", frames["email"], frames["email"]["event"] == "processed"),
+             ("sms", frames["sms"], frames["sms"]["direction"] == "outbound-api"),
+             ("push", frames["push"], frames["push"]["event"] == "sent")]
+    parts = [pd.DataFrame({"person": f.loc[m, "person"].to_numpy(), "date": f.loc[m, "at"].to_numpy().astype("datetime64[D]"),
+                           "channel": channel}) for channel, f, m in sends]
+    out = pd.concat(parts, ignore_index=True).groupby(["person", "date", "channel"]).size().rename("sends").reset_index()
+    out.insert(0, "person_id", people["person_id"].to_numpy()[out.pop("person").to_numpy()])
+    out["date"] = pd.to_datetime(out["date"]).dt.date
+    return out.sort_values(["person_id", "date", "channel"], kind="mergesort", ignore_index=True)
+
+
 def write_truth(out: Path, world: World, ids: pd.DataFrame, purchases: pd.DataFrame, faults: list[dict],
-                bots: int) -> None:
+                bots: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
     truth = out / "_truth"
     truth.mkdir(parents=True, exist_ok=True)
     p = world.people
     ids.to_parquet(truth / "identifiers.parquet", index=False)
     persons = p[["person_id", "customer_id", "shop_customer_id", "first_name", "last_name", "birth_date", "gender",
                  "household_id", "is_test_account"]].assign(is_bot=False)
+    bot_persons = pd.DataFrame({"person_id": np.unique(bots["person_id"].to_numpy().astype(str))}).assign(
+        is_bot=True, is_test_account=False)
+    persons = pd.concat([persons, bot_persons], ignore_index=True)
     persons.to_parquet(truth / "persons.parquet", index=False)
-    p[["email", "person_id", "email_status"]].to_parquet(truth / "emails.parquet", index=False)
-    purchases.to_parquet(truth / "purchases.parquet", index=False)
-    ranking = sorted(CHANNEL_EFFECTS, key=lambda c: -CHANNEL_EFFECTS[c]["purchase"])
+    emails = p[["email", "person_id", "email_status"]].sort_values(["email", "person_id"], kind="mergesort")
+    emails.to_parquet(truth / "emails.parquet", index=False)
+    purchases.sort_values(["converted_at", "order_ref"], kind="mergesort").to_parquet(
+        truth / "purchases.parquet", index=False)
+    ranking = sorted(CHANNEL_EFFECTS, key=lambda c: (-CHANNEL_EFFECTS[c]["visit"] * CHANNEL_EFFECTS[c]["purchase"], c))
     (truth / "channel_effects.json").write_text(json.dumps(
         {"effects": CHANNEL_EFFECTS, "organic_purchase_rate": ORGANIC_PURCHASE,
-         "ranking_by_purchase_uplift": ranking, "bots": bots}, indent=2, sort_keys=True))
-    (truth / "faults.json").write_text(json.dumps(faults, indent=1, sort_keys=True, default=str))
-    # Later issues score these; the simulator sends only with consent, so both start empty.
-    pd.DataFrame({"person_id": pd.Series(dtype=str), "channel": pd.Series(dtype=str)}).to_parquet(
+         "uplift_per_touch": {c: round(e["visit"] * e["purchase"], 5) for c, e in CHANNEL_EFFECTS.items()},
+         "ranking": ranking, "ranking_by_purchase_per_visit": sorted(CHANNEL_EFFECTS, key=lambda c: -CHANNEL_EFFECTS[c]["purchase"]),
+         "bots": int(bot_persons.shape[0]),
+         "notes": "visit: P(visit | touch) (email: per click, sms: per delivered message, push: per opened notification, "
+                  "ads: per ad click, social: per engagement); purchase: P(purchase | visit the touch caused); "
+                  "organic visits convert at organic_purchase_rate. ranking orders channels by purchases per touch."},
+        indent=2, sort_keys=True) + "\n")
+    (truth / "faults.json").write_text(json.dumps(faults, indent=1, sort_keys=True, default=str) + "\n")
+    # Later issues score these. The simulator sends only with consent, so there are no violations yet;
+    # frequency lists every send so a cross-channel cap can be checked.
+    pd.DataFrame({"person_id": pd.Series(dtype=str), "channel": pd.Series(dtype=str), "event_id": pd.Series(dtype=str),
+                  "sent_at": pd.Series(dtype="datetime64[us]"), "reason": pd.Series(dtype=str)}).to_parquet(
         truth / "consent_violations.parquet", index=False)
+    frequency(p, frames).to_parquet(truth / "frequency.parquet", index=False)

@@ -14,7 +14,19 @@ EMAIL_DOMAINS = np.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com"
                           "proton.me", "comcast.net"])
 TYPO_DOMAINS = np.array(["gmial.com", "gmai.com", "yaho.com", "hotmial.com", "outlok.com", "icloud.co"])
 ROLE_LOCALS = np.array(["info", "sales", "support", "admin", "contact", "office"])
-DISPOSABLE_DOMAINS = np.array(["mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail.com"])
+
+def _disposable_domains() -> np.ndarray:
+    """Well-known throwaway domains, taken from the `disposable-email-domains` blocklist when it is installed."""
+    wanted = ["mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail.com", "sharklasers.com",
+              "trashmail.com"]
+    try:
+        from disposable_email_domains import blocklist
+    except ImportError:  # the package is optional at run time; these names are all on its list
+        return np.array(wanted)
+    return np.array([d for d in wanted if d in blocklist] or sorted(blocklist)[:4])
+
+
+DISPOSABLE_DOMAINS = _disposable_domains()
 # Area codes of the three store regions; exchange and line digits are drawn so numbers are valid.
 AREA_CODES = np.array(["212", "646", "718", "312", "773", "214", "415", "213", "310", "206"])
 STORES = pd.DataFrame({
@@ -71,7 +83,10 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     domain = np.where(disposable, DISPOSABLE_DOMAINS[rng.integers(0, len(DISPOSABLE_DOMAINS), n)], domain)
     domain = np.where(typo, TYPO_DOMAINS[rng.integers(0, len(TYPO_DOMAINS), n)], domain)
     email = np.char.add(np.char.add(local, "@"), domain)
-    email = np.where(invalid, np.char.add(np.char.add(local, ".."), domain), email)  # no @ at all
+    # Invalid syntax: half have no @ at all, half a double dot in the local part.
+    no_at = np.char.add(np.char.add(local, ".."), domain)
+    double_dot = np.char.add(np.char.add(np.char.replace(local, ".", "..", count=1), "@"), domain)
+    email = np.where(invalid, np.where(ids % 2 == 0, no_at, double_dot), email)
     status[role], status[disposable], status[typo], status[invalid] = "role", "disposable", "typo", "invalid"
     # Role accounts read as "info1234@", which is how a shared mailbox looks in a customer list.
     email = np.where(role, np.char.add(np.char.add(ROLE_LOCALS[ids % len(ROLE_LOCALS)], "@"),
@@ -122,10 +137,12 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     cookies = pd.DataFrame({"anonymous_id": np.char.add("anon-", _hex(rng, len(owners), 20)), "person_id": owners})
 
     # Recycled phones: the number of someone who left is later given to someone else.
-    donors = people.index[rng.random(n) < r["recycled_phone"]].to_numpy()
-    receivers = rng.permutation(n)[: len(donors)]
-    keep = donors != receivers
-    donors, receivers = donors[keep], receivers[keep]
+    # Donors and receivers are disjoint, so each person holds at most one number with one validity window.
+    is_donor = rng.random(n) < r["recycled_phone"]
+    donors = np.flatnonzero(is_donor)
+    others = np.flatnonzero(~is_donor)
+    receivers = others[rng.permutation(len(others))[: len(donors)]]
+    donors = donors[: len(receivers)]
     switch_day = rng.integers(1, max(2, days - 1), len(donors))
     recycled = pd.DataFrame({
         "phone_e164": people["phone"].to_numpy()[donors],
