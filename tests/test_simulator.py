@@ -13,9 +13,10 @@ import pytest
 
 from orchestration.ingestion.sources import RAW_TABLES
 from orchestration.simulator import simulate
+from orchestration.simulator.faults import SOURCES
 from orchestration.simulator.world import STORES
 
-SMALL = dict(customers=250, days=4, seed=11)
+SMALL = dict(customers=300, days=5, seed=11)
 
 
 def _text(path: Path) -> str:
@@ -170,3 +171,151 @@ def test_truth_covers_people_and_purchase_revenue_matches_the_exports(landing):
     for order_id, record in orders.items():
         net = 0.0 if record["cancelled_at"] else float(record["total_price"]) - refunded[order_id]
         assert online[order_id] == pytest.approx(net, abs=0.005)
+
+
+# The CSV headers docs/landing-records.md pins.
+CSV_HEADERS = {
+    "push": "notification_id,campaign_id,player_id,external_user_id,event,event_time",
+    "ads": "click_id,network,campaign_id,campaign_name,ad_group,click_time,cost_micros",
+    "pos": "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id",
+    "crm": "customer_id,email,phone,first_name,last_name,birth_date,gender,loyalty_id,instagram_handle,created_at",
+}
+CONTROL_KEYS = {
+    "email": {"processed", "dropped", "deferred", "delivered", "bounce", "open", "click", "unsubscribe",
+              "group_unsubscribe", "spamreport", "group_resubscribe"},
+    "sms": {"queued", "sent", "delivered", "undelivered", "failed", "received"},
+    "push": {"sent", "delivered", "opened", "failed"},
+    "web": {"page", "track", "identify", "screen", "alias"}, "app": {"page", "track", "identify", "screen", "alias"},
+    "ads": {"click"}, "social": {"like", "comment", "share", "dm", "lead_submit", "save"},
+    "orders": {"orders"}, "pos": {"sale", "return"}, "support": {"ticket"}, "crm": {"customers"},
+}
+CONTROL_SUMS = {"orders": {"total_price"}, "pos": {"total"}}
+
+
+def test_every_source_has_day_folders_and_the_documented_file_names(landing):
+    assert sorted(SOURCES) == sorted(t.source for t in RAW_TABLES if t.table != "crm_consents")
+    for source in SOURCES:
+        days = sorted(p.name for p in (landing / source).iterdir())
+        assert days and days[0] >= "2026-03-01", source
+        assert days[-1] <= "2026-03-08", source  # days + 3 delivery folders at most
+    for day in (landing / "crm").iterdir():
+        names = {p.name.removesuffix(".gz") for p in day.iterdir()}
+        assert names <= {"customers.csv", "consents.jsonl"} and "customers.csv" in names, day
+    files = [p for p in landing.rglob("*") if p.is_file() and not p.relative_to(landing).parts[0].startswith("_")]
+    assert any(p.suffix == ".gz" for p in files) and any(p.suffix != ".gz" for p in files)
+
+
+@pytest.mark.parametrize("source", sorted(CSV_HEADERS))
+def test_csv_headers_are_the_documented_ones(landing, source):
+    files = [p for p in (landing / source).glob("*/*") if ".csv" in p.name]
+    assert files
+    for path in files:
+        assert _text(path).split("\n", 1)[0] == CSV_HEADERS[source], path
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_control_files_have_the_documented_keys(landing, source):
+    paths = sorted((landing / "_control" / source).glob("*.json"))
+    assert paths
+    for path in paths:
+        doc = json.loads(path.read_text())
+        assert set(doc) == {"source", "date", "counts", "sums"} and doc["source"] == source
+        assert doc["date"] == path.stem
+        assert set(doc["counts"]) <= CONTROL_KEYS[source], (path, doc["counts"])
+        assert set(doc["sums"]) == CONTROL_SUMS.get(source, set()), path
+        assert all(isinstance(v, int) and v > 0 for v in doc["counts"].values())
+
+
+def test_crm_control_counts_the_rows_of_that_days_customers_file(landing):
+    for path in (landing / "_control" / "crm").glob("*.json"):
+        doc = json.loads(path.read_text())
+        (csv_file,) = (landing / "crm" / doc["date"]).glob("customers.csv*")
+        assert len(list(csv.DictReader(io.StringIO(_text(csv_file))))) == doc["counts"]["customers"]
+
+
+def test_orders_control_counts_orders_created_that_day_as_first_placed(landing):
+    table = next(t for t in RAW_TABLES if t.table == "orders")
+    first: dict[str, dict] = {}
+    for _, _, r in _records(landing, table):
+        if str(r["id"]) not in first or r["updated_at"] < first[str(r["id"])]["updated_at"]:
+            first[str(r["id"])] = r
+    counts, sums = Counter(), Counter()
+    for r in first.values():
+        day = pd.Timestamp(r["created_at"]).tz_convert("UTC").date().isoformat()
+        counts[day] += 1
+        sums[day] += float(r["total_price"])
+    for path in (landing / "_control" / "orders").glob("*.json"):
+        doc = json.loads(path.read_text())
+        assert doc["counts"]["orders"] == counts[doc["date"]]
+        assert doc["sums"]["total_price"] == pytest.approx(sums[doc["date"]], abs=0.01)
+
+
+def test_manifest_lists_every_kind_of_dirt_with_file_and_line(landing):
+    faults = json.loads((landing / "_truth" / "faults.json").read_text())
+    kinds = Counter(f["kind"] for f in faults)
+    for kind in ("duplicate", "late", "malformed_json", "truncated", "missing_required", "unknown_field",
+                 "unknown_event_type", "shared_device", "recycled_phone", "guest_email", "bot", "test_account"):
+        assert kinds[kind] > 0, kind
+    for f in faults:
+        if f["kind"] in {"duplicate", "late", "malformed_json", "truncated", "missing_required", "unknown_field",
+                         "unknown_event_type", "guest_email"}:
+            assert (landing / f["file"]).is_file() and f["line"] >= 1, f
+    # Duplicates are exact re-sends: the same line text appears more than once.
+    dup = next(f for f in faults if f["kind"] == "duplicate")
+    text = _text(landing / dup["file"]).splitlines()[dup["line"] - 1]
+    copies = sum(_text(p).splitlines().count(text) for p in (landing / dup["source"]).glob("*/*"))
+    assert copies >= 2
+
+
+def test_a_delay_fault_moves_that_days_events_later(tmp_path):
+    root = tmp_path / "delayed"
+    simulate(root, **SMALL, faults=["delay:sms:2026-03-02:2"])
+    faults = json.loads((root / "_truth" / "faults.json").read_text())
+    assert [f["kind"] for f in faults if f["kind"] in {"delay", "drop"}] == ["delay"]
+    table = next(t for t in RAW_TABLES if t.table == "sms")
+    on_day = [rel for rel, _, r in _records(root, table) if _event_day(table, r) == "2026-03-02"]
+    assert on_day and all(rel.split("/")[1] >= "2026-03-04" for rel in on_day)
+
+
+def test_bad_fault_specs_are_refused(tmp_path):
+    for spec in ("drop:nowhere:2026-03-02:0.1", "explode:sms:2026-03-02:1", "drop:sms:2026-03-02:2", "drop:sms"):
+        with pytest.raises(ValueError):
+            simulate(tmp_path / "x", **SMALL, faults=[spec])
+
+
+def test_truth_identity_dirt_and_store_revenue(landing):
+    truth = landing / "_truth"
+    ids = pd.read_parquet(truth / "identifiers.parquet")
+    persons = pd.read_parquet(truth / "persons.parquet")
+    assert set(persons["person_id"]) == set(ids["person_id"])
+    bots = persons[persons["is_bot"]]
+    assert len(bots) and (ids[ids["person_id"].isin(bots["person_id"])]["identifier_type"] == "cookie").all()
+    assert ids["is_shared"].any() and ids["is_junk"].any()
+    junk = ids[ids["is_junk"] & (ids["identifier_type"] == "email")]
+    assert junk["identifier_value"].duplicated().any() or len(junk) > 0
+    # A recycled number: the old owner's row ends when the new owner's starts.
+    phones = ids[ids["identifier_type"] == "phone"].sort_values("valid_from")
+    shared = phones[phones["identifier_value"].duplicated(keep=False) & ~phones["is_junk"]]
+    assert len(shared)
+    for _, rows in shared.groupby("identifier_value"):
+        assert rows["valid_to"].iloc[0] == rows["valid_from"].iloc[1]
+    statuses = set(pd.read_parquet(truth / "emails.parquet")["email_status"])
+    assert statuses == {"valid", "role", "disposable", "typo", "invalid"}
+    effects = json.loads((truth / "channel_effects.json").read_text())
+    assert sorted(effects["ranking"]) == sorted(effects["effects"])
+    assert len(set(effects["uplift_per_touch"].values())) == len(effects["effects"])
+    assert len(pd.read_parquet(truth / "frequency.parquet"))
+    assert "person_id" in pd.read_parquet(truth / "consent_violations.parquet").columns
+    # Store purchases: a sale minus the return that names it.
+    purchases = pd.read_parquet(truth / "purchases.parquet")
+    rows = [r for _, _, r in _records(landing, next(t for t in RAW_TABLES if t.table == "pos"))]
+    returned = Counter()
+    for r in {r["receipt_id"]: r for r in rows}.values():
+        if r["type"] == "return":
+            returned[r["original_receipt_id"]] += int(r["total_cents"])
+    store = purchases[purchases["purchase_channel"] == "store"].set_index("order_ref")["net_revenue"]
+    sales = {r["receipt_id"]: int(r["total_cents"]) for r in rows if r["type"] == "sale"}
+    assert set(store.index) == set(sales)
+    for receipt, cents in sales.items():
+        assert store[receipt] == pytest.approx((cents - returned[receipt]) / 100, abs=0.005)
+    assert purchases["net_revenue"].sum() <= purchases["gross_revenue"].sum()

@@ -5,7 +5,7 @@ import pandas as pd
 
 from orchestration.simulator import channels
 from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
-from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World
+from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
 
 BOT_AGENTS = np.array(["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
                        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
@@ -237,7 +237,7 @@ class SourceBuilder:
         s["loyalty_id"] = np.where(scan < 0.6, self.col("loyalty_id", person), None)
         s["email"] = np.where(scan > 0.5, channels.messy_emails(rng, pd.Series(self.col("email", person))), None)
         s["phone"] = np.where(rng.random(len(s)) < 0.3, channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
-        guest = rng.random(len(s)) < guest_rate
+        guest = at_least_one(rng, len(s), guest_rate)
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
         zero_phone = guest & (rng.random(len(s)) < 0.5)
         s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
@@ -287,7 +287,8 @@ class SourceBuilder:
             rows["phone"] = None if phone_day == "until" else channels.messy_phones(
                 rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
             updates.append(rows.dropna(subset=["customer_id"]))
-        c = pd.concat([c, *updates], ignore_index=True)
+        # An unchanged customer is not exported again.
+        c = pd.concat([c, *updates], ignore_index=True).drop_duplicates(["customer_id", "email", "phone"])
         self.lines["crm_customers"] = channels.crm_customers(self.con, c)
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):

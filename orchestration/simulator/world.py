@@ -52,6 +52,14 @@ def _hex(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     return np.array(["".join(row) for row in alphabet[digits]]) if n else np.array([], dtype=str)
 
 
+def at_least_one(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """A mask of about `rate * n` people, at least one when the rate is positive (small worlds show every kind)."""
+    mask = np.zeros(n, bool)
+    if rate > 0 and n:
+        mask[rng.choice(n, min(n, max(1, round(n * rate))), replace=False)] = True
+    return mask
+
+
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     area = AREA_CODES[rng.integers(0, len(AREA_CODES), n)]
     exchange = rng.integers(201, 999, n)
@@ -109,7 +117,7 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
         "sms_opt_in": rng.random(n) < 0.55,
         "push_opt_in": rng.random(n) < 0.6,
         "activity": rng.gamma(2.0, 0.5, n),  # how often this person shows up at all
-        "is_test_account": rng.random(n) < r["test_account"],
+        "is_test_account": at_least_one(rng, n, r["test_account"]),
     })
     people["customer_id"] = np.where(people["in_crm"], np.char.add("C", np.char.zfill(ids.astype(str), 7)), None)
     people["shop_customer_id"] = np.where(people["has_shop_account"], (7_000_000_000 + ids * 7).astype(str), None)
