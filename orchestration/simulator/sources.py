@@ -120,8 +120,11 @@ class SourceBuilder:
         ev["order_id"] = np.where(has_order, ev["order_id"].fillna(0).astype(np.int64).astype(str), None)
         ep = ev["person"].to_numpy()
         ev["user_id"] = np.where((ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None)
-        ev["traits_email"] = channels.messy_emails(rng, pd.Series(self.col("email", ep)))
-        ev["traits_phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(ep, ev["at"].to_numpy())))
+        identify = (ev["type"] == "identify").to_numpy()  # only identify calls carry traits
+        ev["traits_email"], ev["traits_phone"] = None, None
+        ev.loc[identify, "traits_email"] = channels.messy_emails(rng, pd.Series(self.col("email", ep[identify])))
+        ev.loc[identify, "traits_phone"] = channels.messy_phones(
+            rng, pd.Series(self.phone_at(ep[identify], ev["at"].to_numpy()[identify])))
         # The landing page of a caused visit carries the campaign (utm_*, context.campaign) and the ad click id.
         channel, step = ev["channel"].to_numpy(), ev["step"].to_numpy()
         google = (ev["network"] == "google").to_numpy()
