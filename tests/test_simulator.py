@@ -319,3 +319,21 @@ def test_truth_identity_dirt_and_store_revenue(landing):
     for receipt, cents in sales.items():
         assert store[receipt] == pytest.approx((cents - returned[receipt]) / 100, abs=0.005)
     assert purchases["net_revenue"].sum() <= purchases["gross_revenue"].sum()
+
+
+def test_command_line_options_run_the_simulator(tmp_path, capsys):
+    import argparse
+
+    from orchestration.simulator import add_arguments, run_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--out", str(tmp_path / "cli"), "--customers", "40", "--days", "2", "--seed", "5",
+                              "--start", "2026-04-01", "--fault", "drop:web:2026-04-01:0.5",
+                              "--rate", "duplicate=0", "--rate", "late=0"])
+    assert run_from_args(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["faults"]["drop"] > 0 and "duplicate" not in summary["faults"] and "late" not in summary["faults"]
+    assert sorted(p.name for p in (tmp_path / "cli" / "web").iterdir())[0] == "2026-04-01"
+    defaults = parser.parse_args(["--out", "x"])
+    assert (defaults.customers, defaults.days, defaults.seed) == (2000, 14, 7)

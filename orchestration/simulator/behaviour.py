@@ -95,7 +95,7 @@ class Behaviour:
         has_phone = np.ones(self.n, bool)
         eligible = p["in_crm"].to_numpy() & p["sms_opt_in"].to_numpy() & has_phone
         rows = []
-        for day in range(1, self.days, 4):
+        for day in range(min(1, self.days - 1), self.days, 4):
             who = self._recipients("sms", eligible, day)
             who = who[(p["phone_from_day"].to_numpy()[who] <= day) & (p["phone_until_day"].to_numpy()[who] > day)]
             m = len(who)
@@ -121,7 +121,7 @@ class Behaviour:
         person_index = pd.Series(np.arange(self.n), index=p["person_id"])
         devices = devices.assign(person=person_index[devices["person_id"]].to_numpy())
         rows = []
-        for day in range(2, self.days, 3):
+        for day in range(min(2, self.days - 1), self.days, 3):
             eligible = p["push_opt_in"].to_numpy() & (self.opt_out_day["push"] > day)
             d = devices[eligible[devices["person"].to_numpy()]]
             m = len(d)
