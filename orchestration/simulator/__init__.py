@@ -82,7 +82,8 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     last_day = np.datetime64(str((begin + pd.Timedelta(days=days + 2)).date()))
     manifest: list[dict] = []
     summary: dict = {"events": {}, "files": 0}
-    for name, lines in builder.lines.items():
+    for name in list(builder.lines):  # fixed order; each table's lines are freed once written
+        lines = builder.lines.pop(name)
         source = writer.LAYOUT[name][0]
         lines = dirt.add_unknown_event_types(rng, name, lines, rates["unknown_event_type"])
         if name != "crm_consents":
@@ -90,6 +91,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day)
         manifest += fault_rows + writer.write(out, name, delivered, gzip_share)
         summary["events"][name] = int(len(lines))
+        del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
     ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots)
     purchases = pd.concat(builder.purchases, ignore_index=True)
