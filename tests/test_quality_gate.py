@@ -74,7 +74,7 @@ def test_dropped_events_fail_the_sync_check_naming_source_and_day_and_nothing_is
     faulty = gated["faulty"]
     assert not faulty["published"] and not faulty["success"]
     assert "marts/agg_sync_accuracy:sync_accuracy" in faulty["failed_checks"]
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(gated["dagster_home"])))
+    instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
     check_key = dg.AssetCheckKey(dg.AssetKey(["marts", "agg_sync_accuracy"]), "sync_accuracy")
     record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]
     evaluation = record.event.asset_check_evaluation
@@ -88,13 +88,14 @@ def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check
     from orchestration.definitions import defs
 
     schedule = defs.get_schedule_def("daily_publish")
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(gated["dagster_home"])))
+    instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
     with dg.build_schedule_context(instance=instance) as context:
         requests = schedule.evaluate_tick(context).run_requests
-    assert len(requests) == 1 and requests[0].job_name == "publish"
+    job_name = requests[0].job_name or schedule.job_name
+    assert len(requests) == 1 and job_name == "publish"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-w", "workspace.yaml",
-         "-j", requests[0].job_name, "--tags", json.dumps(dict(requests[0].tags))],
+        [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "orchestration.definitions",
+         "-j", job_name, "--tags", json.dumps(dict(requests[0].tags))],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ),
     )
     assert result.returncode != 0, result.stdout[-2000:]

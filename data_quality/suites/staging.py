@@ -44,7 +44,7 @@ STAGING_SUITES = {
         _email("email"),
         gx.expectations.ExpectColumnValuesToBeInSet(
             column="event_type", value_set=["processed", "delivered", "deferred", "bounce", "dropped", "open", "click",
-                                            "unsubscribe", "group_unsubscribe", "spamreport"]),
+                                            "unsubscribe", "group_unsubscribe", "group_resubscribe", "spamreport"]),
     ], "email, event_type"),
     "stg_sms__messages": _suite("stg_sms__messages", lambda: [
         _phone("customer_phone"),
@@ -53,7 +53,7 @@ STAGING_SUITES = {
     ], "customer_phone, status"),
     "stg_web__events": _suite("stg_web__events", lambda: [
         _email("email"), _phone("phone"),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="event_type", value_set=["page", "track", "identify", "screen"]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="event_type", value_set=["page", "track", "identify", "screen", "alias"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="revenue", min_value=0),
     ], "email, phone, event_type, revenue"),
     "stg_orders__order_versions": _suite("stg_orders__order_versions", lambda: [
