@@ -31,4 +31,7 @@ class OmnichannelTranslator(DagsterDbtTranslator):
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Builds and tests the dbt models: staging, identity, journeys and marts."""
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context)
+    yield from invocation.stream()
+    # dbt holds the DuckDB file until its process exits; the next step opens that file.
+    invocation.process.wait()
