@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.checks import staging_suites, sync_accuracy
+from orchestration.assets.checks import gx_suites, sync_accuracy
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.publish import PUBLISHED_KEY, build_published_marts
 from orchestration.assets.raw import RAW_GROUP, control_totals, raw_source_assets
@@ -46,7 +46,7 @@ schedules = [
 
 defs = dg.Definitions(
     assets=[*raw_source_assets, control_totals, phone_numbers, dbt_models, published_marts],
-    asset_checks=[staging_suites, sync_accuracy],
+    asset_checks=[gx_suites, sync_accuracy],
     jobs=[ingest_delivery_day, transform, publish],
     schedules=schedules,
     resources={

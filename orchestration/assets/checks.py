@@ -5,35 +5,42 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from data_quality.gx_runner import SuiteRunner
+from data_quality.suites.marts import MART_SUITES
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.sync_accuracy import sync_failures
 from data_quality.validate import check_result, validate_batch
 from orchestration import settings
 
-GX_CHECK = "gx_staging_suite"
+GX_CHECK = "gx_suite"
 SYNC_CHECK = "sync_accuracy"
 SYNC_ASSET = dg.AssetKey(["marts", "agg_sync_accuracy"])
 
 
-def _staging_key(model: str) -> dg.AssetKey:
-    return dg.AssetKey(["staging", model])
+SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
+    ("marts", model): suite for model, suite in MART_SUITES.items()}
+
+
+def _batch_key(con, suite) -> str:
+    """The bounded batch a suite validates: the latest delivery day, or the whole of a small aggregate."""
+    if suite.batch_column is None:
+        return "all"
+    latest = con.execute(f"select max({suite.batch_column})::varchar from {suite.table}").fetchall()[0][0]
+    return latest or date.min.isoformat()
 
 
 @dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(GX_CHECK, asset=_staging_key(model), blocking=True,
-                             description="great-expectations suite on the latest delivery day")
-           for model in STAGING_SUITES],
+    specs=[dg.AssetCheckSpec(GX_CHECK, asset=dg.AssetKey(list(key)), blocking=True,
+                             description="great-expectations suite on the latest batch")
+           for key in SUITES],
     can_subset=True,
 )
-def staging_suites(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
-    """Runs the staging GX suites on each model's latest delivery day and builds the Data Docs site."""
+def gx_suites(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+    """Runs the staging and mart GX suites on their latest batch and builds the Data Docs site."""
     runner = SuiteRunner(settings.home_dir() / "data_docs")
     with warehouse.get_connection() as con:
         for key in context.selected_asset_check_keys:
-            model = key.asset_key.path[-1]
-            suite = STAGING_SUITES[model]
-            latest = con.execute(f"select max(delivery_date)::varchar from {suite.table}").fetchall()[0][0]
-            outcome = validate_batch(con, runner, suite, latest or date.min.isoformat())
+            suite = SUITES[tuple(key.asset_key.path)]
+            outcome = validate_batch(con, runner, suite, _batch_key(con, suite))
             yield check_result(outcome, key.asset_key, GX_CHECK, runner.docs_index)
     runner.build_docs()
 

@@ -1,0 +1,57 @@
+"""The GX suites catch what they promise to, and name the offending values."""
+import duckdb
+import pytest
+
+from data_quality.gx_runner import SuiteRunner
+from data_quality.suites.marts import MART_SUITES
+from data_quality.suites.raw import RAW_SUITES
+from data_quality.suites.staging import STAGING_SUITES
+from data_quality.validate import validate_batch
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute("create schema staging; create schema marts; create schema raw")
+    yield connection
+    connection.close()
+
+
+def test_staging_suite_names_a_bad_phone_a_duplicate_key_and_a_stale_timestamp(con, tmp_path):
+    con.execute("""create table staging.stg_sms__messages as select * from (values
+        ('SM1', timestamp '2026-03-14 10:00', date '2026-03-14', '+14155550132', 'delivered'),
+        ('SM1', timestamp '2026-03-14 10:00', date '2026-03-14', '4155550132', 'delivered'),
+        ('SM2', timestamp '2026-01-01 10:00', date '2026-03-14', null, 'teleported'))
+        t(event_id, event_at, delivery_date, customer_phone, status)""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), STAGING_SUITES["stg_sms__messages"], "2026-03-14")
+    failed = {f.expectation: f for f in outcome.failures}
+    assert not outcome.success
+    assert failed["expect_column_values_to_match_regex"].examples == ["4155550132"]
+    assert failed["expect_column_values_to_be_unique"].examples == ["SM1", "SM1"]
+    assert "expect_column_values_to_be_between" in failed  # 72 days before its delivery
+    assert failed["expect_column_values_to_be_in_set"].examples == ["teleported"]
+
+
+def test_staging_suite_passes_clean_rows(con, tmp_path):
+    con.execute("""create table staging.stg_sms__messages as select * from (values
+        ('SM1', timestamp '2026-03-13 10:00', date '2026-03-14', '+14155550132', 'delivered'))
+        t(event_id, event_at, delivery_date, customer_phone, status)""")
+    assert validate_batch(con, SuiteRunner(tmp_path), STAGING_SUITES["stg_sms__messages"], "2026-03-14").success
+
+
+def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
+    con.execute("""create table raw.email as select * from (values
+        ('e1', '{}'::json, false, 'f', 1, date '2026-03-14'), ('e1', '{}'::json, false, 'f', 2, date '2026-03-14'))
+        t(_event_id, record, _is_duplicate, _file, _line, _delivery_date)""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), RAW_SUITES["email"], "2026-03-14")
+    assert [f.expectation for f in outcome.failures] == ["expect_column_values_to_be_unique"]
+
+
+def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_path):
+    con.execute("""create table marts.agg_sync_accuracy as select * from (values
+        ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0),
+        ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0))
+        t(source, event_date, metric_kind, metric, control_value, status, abs_difference)""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all")
+    assert {f.expectation for f in outcome.failures} == {"expect_column_values_to_be_in_set",
+                                                         "expect_column_values_to_be_between"}
