@@ -11,7 +11,6 @@ from orchestration.assets.publish import PUBLISHED_KEY, build_published_marts
 from orchestration.assets.raw import RAW_GROUP, control_totals, raw_source_assets
 from orchestration.assets.reference import phone_numbers
 from orchestration.dbt_project import dbt_project
-from orchestration.partitions import delivery_days
 from orchestration.resources import landing_resource, warehouse_resource
 
 published_marts = build_published_marts(
@@ -21,7 +20,6 @@ published_marts = build_published_marts(
 ingest_delivery_day = dg.define_asset_job(
     "ingest_delivery_day",
     selection=dg.AssetSelection.groups(RAW_GROUP),
-    partitions_def=delivery_days,
     description="Loads one delivery day of every source and its control totals into raw.",
 )
 

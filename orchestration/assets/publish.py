@@ -38,11 +38,11 @@ def build_published_marts(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             )
         publish_dir = settings.publish_dir()
         publish_dir.mkdir(parents=True, exist_ok=True)
-        release_id = new_release_id(context.run_id)
+        release_id = new_release_id(context.run.run_id)
         with warehouse.get_connection() as con:
             manifest = {
                 "published_at": datetime.now(timezone.utc).isoformat(),
-                "run_id": context.run_id,
+                "run_id": context.run.run_id,
                 **_days_covered(con),
                 "checks": {"passed": gate.passed, "warned": gate.warned},
             }
