@@ -1,37 +1,44 @@
 {#- Web and app speak the same Segment spec; the app adds its device. One definition serves both models. -#}
 {% macro segment_events(source_table, with_device) %}
+{%- set paths = ['type', 'event', 'name', 'anonymousId', 'userId', 'properties.order_id', 'properties.revenue',
+                  'properties.currency', 'traits.email', 'traits.phone', 'context.page.url', 'context.page.path',
+                  'context.page.referrer', 'context.userAgent', 'context.ip', 'timestamp', 'receivedAt'] -%}
+{%- if with_device -%}
+{%- set paths = paths + ['context.device.id', 'context.device.advertisingId', 'context.device.type', 'context.os.name'] -%}
+{%- endif -%}
 with source as (
-    select * from {{ source('raw', source_table) }}
+    select *, {{ json_fields('record', paths) }} as fields
+    from {{ source('raw', source_table) }}
     where not _is_duplicate
 ),
 
 typed as (
     select
         _event_id as event_id,
-        {{ json_str('record', 'type') }} as event_type,
-        {{ json_str('record', 'event') }} as event_name,
-        {{ json_str('record', 'name') }} as page_name,
-        {{ json_str('record', 'anonymousId') }} as anonymous_id,
-        nullif(trim({{ json_str('record', 'userId') }}), '') as user_id,
-        {{ json_str('record', 'properties.order_id') }} as order_id,
-        {{ safe_cast(json_str('record', 'properties.revenue'), 'decimal(18, 2)') }} as revenue,
-        {{ json_str('record', 'properties.currency') }} as currency,
-        {{ json_str('record', 'traits.email') }} as email_raw,
-        {{ normalize_email(json_str('record', 'traits.email')) }} as email,
-        {{ json_str('record', 'traits.phone') }} as phone_raw,
-        {{ json_str('record', 'context.page.url') }} as page_url,
-        {{ json_str('record', 'context.page.path') }} as page_path,
-        {{ json_str('record', 'context.page.referrer') }} as referrer,
-        {{ json_str('record', 'context.userAgent') }} as user_agent,
-        {{ json_str('record', 'context.ip') }} as ip,
+        {{ json_field('fields', paths, 'type') }} as event_type,
+        {{ json_field('fields', paths, 'event') }} as event_name,
+        {{ json_field('fields', paths, 'name') }} as page_name,
+        {{ json_field('fields', paths, 'anonymousId') }} as anonymous_id,
+        nullif(trim({{ json_field('fields', paths, 'userId') }}), '') as user_id,
+        {{ json_field('fields', paths, 'properties.order_id') }} as order_id,
+        {{ safe_cast(json_field('fields', paths, 'properties.revenue'), 'decimal(18, 2)') }} as revenue,
+        {{ json_field('fields', paths, 'properties.currency') }} as currency,
+        {{ json_field('fields', paths, 'traits.email') }} as email_raw,
+        {{ normalize_email(json_field('fields', paths, 'traits.email')) }} as email,
+        {{ json_field('fields', paths, 'traits.phone') }} as phone_raw,
+        {{ json_field('fields', paths, 'context.page.url') }} as page_url,
+        {{ json_field('fields', paths, 'context.page.path') }} as page_path,
+        {{ json_field('fields', paths, 'context.page.referrer') }} as referrer,
+        {{ json_field('fields', paths, 'context.userAgent') }} as user_agent,
+        {{ json_field('fields', paths, 'context.ip') }} as ip,
         {% if with_device -%}
-        {{ json_str('record', 'context.device.id') }} as device_id,
-        {{ json_str('record', 'context.device.advertisingId') }} as advertising_id,
-        {{ json_str('record', 'context.device.type') }} as device_type,
-        {{ json_str('record', 'context.os.name') }} as os_name,
+        {{ json_field('fields', paths, 'context.device.id') }} as device_id,
+        {{ json_field('fields', paths, 'context.device.advertisingId') }} as advertising_id,
+        {{ json_field('fields', paths, 'context.device.type') }} as device_type,
+        {{ json_field('fields', paths, 'context.os.name') }} as os_name,
         {%- endif %}
-        {{ iso8601_to_utc(json_str('record', 'timestamp')) }} as event_at,
-        {{ iso8601_to_utc(json_str('record', 'receivedAt')) }} as received_at,
+        {{ iso8601_to_utc(json_field('fields', paths, 'timestamp')) }} as event_at,
+        {{ iso8601_to_utc(json_field('fields', paths, 'receivedAt')) }} as received_at,
         {{ lineage_columns() }}
     from source
 )
