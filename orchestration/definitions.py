@@ -9,7 +9,7 @@ from orchestration.assets.checks import gx_suites, sync_accuracy
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.publish import PUBLISHED_KEY, build_published_marts
 from orchestration.assets.raw import RAW_GROUP, control_totals, raw_source_assets
-from orchestration.assets.reference import phone_numbers
+from orchestration.assets.reference import email_addresses, phone_numbers
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import landing_resource, warehouse_resource
 
@@ -43,7 +43,7 @@ schedules = [
 ]
 
 defs = dg.Definitions(
-    assets=[*raw_source_assets, control_totals, phone_numbers, dbt_models, published_marts],
+    assets=[*raw_source_assets, control_totals, phone_numbers, email_addresses, dbt_models, published_marts],
     asset_checks=[gx_suites, sync_accuracy],
     jobs=[ingest_delivery_day, transform, publish],
     schedules=schedules,

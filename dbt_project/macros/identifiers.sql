@@ -32,3 +32,14 @@
     _delivery_date as delivery_date,
     _loaded_at as loaded_at
 {%- endmacro %}
+
+{#- True when a string matches an RE2/Java regular expression. -#}
+{% macro regex_matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'omnichannel')(expr, pattern)) }}
+{%- endmacro %}
+{% macro duckdb__regex_matches(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro spark__regex_matches(expr, pattern) -%}
+    ({{ expr }} rlike '{{ pattern }}')
+{%- endmacro %}

@@ -4,6 +4,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration import settings
 from orchestration.assets.raw import WAREHOUSE_POOL
+from orchestration.ingestion.emails import verify_new_emails
 from orchestration.ingestion.phones import normalize_new_phones
 from orchestration.ingestion.sources import RAW_TABLES
 
@@ -19,4 +20,18 @@ def phone_numbers(warehouse: DuckDBResource):
     """Every distinct phone string seen in raw, normalized to E.164 by `phonenumbers` for the default region."""
     with warehouse.get_connection() as con:
         counts = normalize_new_phones(con, settings.phone_region())
+    return dg.MaterializeResult(metadata=counts)
+
+
+@dg.asset(
+    key=["raw", "email_addresses"],
+    deps=[dg.AssetKey(["raw", t.table]) for t in RAW_TABLES if t.email_fields],
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "python"},
+)
+def email_addresses(warehouse: DuckDBResource):
+    """Every distinct normalized email seen in raw, verified offline: valid, role, disposable, typo or invalid."""
+    with warehouse.get_connection() as con:
+        counts = verify_new_emails(con)
     return dg.MaterializeResult(metadata=counts)

@@ -1,0 +1,174 @@
+{#- One row per unified customer: golden attributes by survivorship (the most trusted, then most recent source),
+    when and where they engaged, current consent per channel, and the primary email's verification status. -#}
+{%- set source_trust = ['crm', 'orders', 'pos', 'support', 'web', 'app', 'social', 'crm_consent', 'email', 'sms', 'push', 'ads'] -%}
+{%- set source_channels = {'email': 'email', 'sms': 'sms', 'push': 'push', 'web': 'web', 'orders': 'web', 'app': 'app',
+                           'ads': 'ads', 'social': 'social', 'pos': 'store', 'support': 'support'} -%}
+
+with identifiers as (
+    select * from {{ ref('customer_identifier') }}
+),
+
+occurrences as (
+    -- Contacts seen for each customer, with the source and time; phones only within their ownership period.
+    select
+        i.customer_id,
+        i.identifier_type,
+        i.identifier_value,
+        o.source,
+        o.occurred_at,
+        o.record_id
+    from {{ ref('int_identity_occurrences') }} as o
+    inner join identifiers as i
+        on o.identifier_type = i.identifier_type
+        and o.identifier_value = i.identifier_value
+        and (i.valid_from is null or o.occurred_at >= i.valid_from)
+        and (i.valid_to is null or o.occurred_at < i.valid_to)
+),
+
+crm_rows as (
+    select i.customer_id, r.*
+    from {{ ref('stg_crm__customer_rows') }} as r
+    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = r.customer_id
+),
+
+golden_crm as (
+    select * from (
+        select
+            customer_id, first_name, last_name, birth_date, gender,
+            row_number() over (
+                partition by customer_id order by delivery_date desc, source_file desc, source_line desc
+            ) as recency
+        from crm_rows
+    ) as ranked
+    where recency = 1
+),
+
+contact_ranked as (
+    select
+        customer_id,
+        identifier_type,
+        identifier_value,
+        row_number() over (
+            partition by customer_id, identifier_type
+            order by min(case source
+                {%- for s in source_trust %} when '{{ s }}' then {{ loop.index }}{% endfor %} else 99 end),
+                max(occurred_at) desc, identifier_value
+        ) as contact_rank
+    from occurrences
+    where identifier_type in ('email', 'phone')
+    group by customer_id, identifier_type, identifier_value
+),
+
+primary_contacts as (
+    select
+        customer_id,
+        max(case when identifier_type = 'email' then identifier_value end) as primary_email,
+        max(case when identifier_type = 'phone' then identifier_value end) as primary_phone
+    from contact_ranked
+    where contact_rank = 1
+    group by customer_id
+),
+
+channels as (
+    select customer_id, {{ dbt.listagg('channel', "','", "order by channel") }} as channels_engaged,
+        count(*) as channel_count
+    from (
+        select distinct customer_id,
+            case source {%- for s, c in source_channels.items() %} when '{{ s }}' then '{{ c }}'{% endfor %} end as channel
+        from occurrences
+        where source in ({% for s in source_channels %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
+    ) as d
+    group by customer_id
+),
+
+consent_changes as (
+    -- The CRM's consent log, plus what the channels themselves heard: STOP/START texts and unsubscribes.
+    select i.customer_id, c.channel, c.consent_status, c.event_at
+    from {{ ref('stg_crm__consents') }} as c
+    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = c.customer_id
+    union all
+    select i.customer_id, c.channel, c.consent_status, c.event_at
+    from {{ ref('stg_crm__consents') }} as c
+    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = c.email
+    where c.customer_id is null
+    union all
+    select i.customer_id, c.channel, c.consent_status, c.event_at
+    from {{ ref('stg_crm__consents') }} as c
+    inner join identifiers as i
+        on i.identifier_type = 'phone' and i.identifier_value = c.phone
+        and (i.valid_from is null or c.event_at >= i.valid_from) and (i.valid_to is null or c.event_at < i.valid_to)
+    where c.customer_id is null and c.email is null
+    union all
+    select i.customer_id, 'sms', s.consent_change, s.event_at
+    from {{ ref('stg_sms__messages') }} as s
+    inner join identifiers as i
+        on i.identifier_type = 'phone' and i.identifier_value = s.customer_phone
+        and (i.valid_from is null or s.event_at >= i.valid_from) and (i.valid_to is null or s.event_at < i.valid_to)
+    where s.consent_change is not null
+    union all
+    select i.customer_id, 'email',
+        case when e.event_type = 'group_resubscribe' then 'opt_in' else 'opt_out' end, e.event_at
+    from {{ ref('stg_email__events') }} as e
+    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = e.email
+    where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'group_resubscribe')
+),
+
+current_consent as (
+    select
+        customer_id,
+        max(case when channel = 'email' then consent_status end) as email_consent,
+        max(case when channel = 'sms' then consent_status end) as sms_consent,
+        max(case when channel = 'push' then consent_status end) as push_consent,
+        max(case when channel = 'ads' then consent_status end) as ads_consent
+    from (
+        select customer_id, channel, consent_status,
+            row_number() over (partition by customer_id, channel order by event_at desc, consent_status) as recency
+        from consent_changes
+    ) as ranked
+    where recency = 1
+    group by customer_id
+),
+
+customers as (
+    select
+        customer_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        count(*) as identifiers,
+        sum(case when identifier_type in ('crm_id', 'shop_customer_id', 'email', 'phone', 'loyalty_id')
+            then 1 else 0 end) > 0 as is_known,
+        max(case when identifier_type = 'crm_id' then identifier_value end) as crm_id,
+        max(case when identifier_type = 'shop_customer_id' then identifier_value end) as shop_customer_id,
+        max(case when identifier_type = 'loyalty_id' then identifier_value end) as loyalty_id
+    from identifiers
+    group by customer_id
+)
+
+select
+    c.customer_id,
+    g.first_name,
+    g.last_name,
+    g.birth_date,
+    g.gender,
+    p.primary_email,
+    e.email_status,
+    p.primary_phone,
+    c.crm_id,
+    c.shop_customer_id,
+    c.loyalty_id,
+    c.is_known,
+    c.identifiers,
+    c.first_seen_at,
+    c.last_seen_at,
+    ch.channels_engaged,
+    coalesce(ch.channel_count, 0) as channel_count,
+    cc.email_consent,
+    cc.sms_consent,
+    cc.push_consent,
+    cc.ads_consent
+from customers as c
+left join golden_crm as g on c.customer_id = g.customer_id
+left join primary_contacts as p on c.customer_id = p.customer_id
+left join {{ source('raw', 'email_addresses') }} as e on p.primary_email = e.email
+left join channels as ch on c.customer_id = ch.customer_id
+left join current_consent as cc on c.customer_id = cc.customer_id
