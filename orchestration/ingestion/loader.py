@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.identity.suppression import suppress_staged_rows
 from orchestration.ingestion.reader import LandingFileError, classify_file
 from orchestration.ingestion.sources import RawTable
 
@@ -144,6 +145,8 @@ def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir:
     files = partition_files(landing_dir, table, day)
     delivery_date = date.fromisoformat(day)
     _stage_partition(con, table, landing_dir, files)
+    # Lines of people erased by `omnichannel forget` never load again, whatever file they come back in.
+    suppress_staged_rows(con, table)
     con.execute("begin transaction")
     try:
         _replace_partition(con, table, delivery_date, loaded_at)

@@ -91,3 +91,14 @@ def _prune(publish_dir: Path, keep: set[str]) -> None:
 
 def new_release_id(run_id: str) -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + run_id[:8]
+
+
+def prune_all_but_current(publish_dir: Path) -> None:
+    """Drop every release but the one `current` points at: after `forget`, older ones still hold the person."""
+    current = publish_dir / "current"
+    if not current.exists():
+        return
+    keep = current.resolve().name
+    for old in (publish_dir / "releases").iterdir():
+        if old.name != keep and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)

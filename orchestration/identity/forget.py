@@ -1,0 +1,103 @@
+"""`omnichannel forget`: erase a person from every table, raw and quarantine included, and keep them out.
+
+The person is found through `customer_identifier` (by email, phone or customer id), and every identifier
+of theirs goes on the suppression list as a salted hash. Raw rows that mention any of them move to
+quarantine as "suppressed" with no text kept, so lines read still reconcile; quarantined lines lose
+their text; reference tables drop the strings. The caller then rebuilds the models and republishes.
+"""
+import duckdb
+
+from orchestration import settings
+from orchestration.identity import suppression
+from orchestration.ingestion.phones import to_e164
+from orchestration.ingestion.sources import RAW_TABLES
+
+
+def _existing(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+
+
+def find_customers(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: str | None = None,
+                   customer_id: str | None = None) -> tuple[list[str], list[str]]:
+    """(customer ids, identifier values) of the person named by any of the arguments."""
+    given: list[tuple[str, str]] = []
+    if email:
+        given.append(("email", con.execute(
+            "select regexp_replace(lower(trim(?)), '[+][^@]*@', '@')", [email]).fetchall()[0][0]))
+    if phone:
+        given.append(("phone", to_e164(phone, settings.phone_region()) or phone.strip()))
+    customers = {customer_id} if customer_id else set()
+    if "customer_identifier" in _existing(con, "marts"):
+        for kind, value in given:
+            customers |= {r[0] for r in con.execute(
+                "select customer_id from marts.customer_identifier where identifier_type = ? and identifier_value = ?",
+                [kind, value]).fetchall()}
+        values = {r[0] for r in con.execute(
+            "select identifier_value from marts.customer_identifier where list_contains(?, customer_id)",
+            [sorted(customers)]).fetchall()}
+    else:
+        values = set()
+    values |= {value for _, value in given}
+    return sorted(customers), sorted(values)
+
+
+def forget(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: str | None = None,
+           customer_id: str | None = None) -> dict:
+    """Erase the person from raw, quarantine and reference tables; returns what was done, in counts."""
+    customers, values = find_customers(con, email=email, phone=phone, customer_id=customer_id)
+    if not values and not customers:
+        raise LookupError("no such person: give an email, phone or customer id that the warehouse holds")
+    raw_tables = _existing(con, "raw")
+    if "phone_numbers" in raw_tables:
+        # Every way the numbers were typed, so replays of the same files match them.
+        values += [r[0] for r in con.execute(
+            "select raw_phone from raw.phone_numbers where list_contains(?, e164)", [values]).fetchall()]
+    listed = suppression.add(con, values)
+    salt = suppression.salt()
+    reason = suppression.SUPPRESSED_REASON
+    moved = 0
+    con.execute("begin transaction")
+    try:
+        for table in RAW_TABLES:
+            if table.table not in raw_tables:
+                continue
+            hit = suppression.matches_sql("cast(record as varchar)", "record", table, salt)
+            moved += con.execute(
+                f"""insert into raw.quarantine
+                    select ?, ?, _file, _line, _delivery_date, ?, null, current_timestamp
+                    from raw.{table.table} where {hit}""", [table.source, table.table, reason]).fetchall()[0][0]
+            con.execute(f"delete from raw.{table.table} where {hit}")
+            con.execute(
+                f"""update raw.ingest_log l set
+                        rows_loaded = coalesce(c.rows_loaded, 0), duplicates = coalesce(c.duplicates, 0),
+                        quarantined = (select count(*) from raw.quarantine q
+                                       where q.table_name = l.table_name and q._delivery_date = l._delivery_date)
+                    from (select d._delivery_date, r.rows_loaded, r.duplicates
+                          from (select distinct _delivery_date from raw.ingest_log where table_name = ?) d
+                          left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
+                                            count(*) filter (where _is_duplicate) as duplicates
+                                     from raw.{table.table} group by all) r using (_delivery_date)) c
+                    where l.table_name = ? and l._delivery_date = c._delivery_date""", [table.table, table.table])
+        scrubbed = 0
+        if "quarantine" in raw_tables:
+            line_hit = suppression.matches_sql("raw_line", None, None, salt)
+            scrubbed = con.execute(
+                f"update raw.quarantine set raw_line = null, reason = ? where raw_line is not null and {line_hit}",
+                [reason]).fetchall()[0][0]
+        listed_sql = "(select identifier_hash from raw.identity_suppressions)"
+        if "email_addresses" in raw_tables:
+            con.execute(f"delete from raw.email_addresses where {suppression.hash_sql('email', salt)} in {listed_sql}")
+        if "phone_numbers" in raw_tables:
+            con.execute(f"""delete from raw.phone_numbers where {suppression.hash_sql('raw_phone', salt)} in {listed_sql}
+                            or {suppression.hash_sql('e164', salt)} in {listed_sql}""")
+        if customers and "customer_id_history" in _existing(con, "marts"):
+            con.execute("""delete from marts.customer_id_history
+                           where list_contains(?, old_customer_id) or list_contains(?, new_customer_id)""",
+                        [customers, customers])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return {"customers": customers, "identifiers_listed": listed, "raw_rows_quarantined": moved,
+            "quarantine_lines_scrubbed": scrubbed}
