@@ -34,16 +34,19 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _forget(args: argparse.Namespace) -> int:
     from orchestration.identity.forget import forget
-    from orchestration.publishing.release import prune_all_but_current
+    from orchestration.publishing.release import prune_all_but_current, scrub_current
     from orchestration.runner import run_pipeline
 
     with _warehouse(read_only=False) as con:
         done = forget(con, email=args.email, phone=args.phone, customer_id=args.customer_id)
     print(f"erased {done['customers']}: {done['identifiers_listed']} identifiers suppressed, "
           f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased")
+    # BI loses the person at once; older releases that hold them are deleted.
+    scrub_current(settings.publish_dir(), done["customers"])
     if args.no_rebuild:
         return 0
-    # Replaying every partition through the suppression list rebuilds the models without the person.
+    # Replaying every partition through the suppression list rebuilds the models without the person. The
+    # erased events leave their days short of the sources' control totals, so the gate may hold publication.
     runs = run_pipeline()
     prune_all_but_current(settings.publish_dir())
     return 0 if runs["success"] else 1

@@ -60,13 +60,13 @@ def _as_list(record_expr: str, field: str) -> str:
 
 def matches_sql(text_expr: str, record_expr: str | None, table: RawTable | None, salt_value: str) -> str:
     """A predicate: the row's text holds a suppressed token, or one of its phone fields as typed is suppressed."""
-    listed = "(select identifier_hash from raw.identity_suppressions)"
-    token_hit = (f"len(list_filter(regexp_extract_all({text_expr}, '{_TOKEN_PATTERN}'), "
-                 f"lambda t: {hash_sql('t', salt_value)} in {listed})) > 0")
+    listed = "(select list(identifier_hash) from raw.identity_suppressions)"
+    token_hit = (f"list_has_any(list_transform(regexp_extract_all({text_expr}, '{_TOKEN_PATTERN}'), "
+                 f"lambda t: {hash_sql('t', salt_value)}), {listed})")
     if record_expr is None or table is None:
         return token_hit
-    phone_hits = [f"len(list_filter({_as_list(record_expr, field)}, lambda v: {hash_sql('v', salt_value)} in {listed})) > 0"
-                  for field in table.phone_fields]
+    phone_hits = [f"list_has_any(list_transform({_as_list(record_expr, field)}, lambda v: {hash_sql('v', salt_value)}), "
+                  f"{listed})" for field in table.phone_fields]
     return "(" + " or ".join([token_hit, *phone_hits]) + ")"
 
 

@@ -102,3 +102,39 @@ def prune_all_but_current(publish_dir: Path) -> None:
     for old in (publish_dir / "releases").iterdir():
         if old.name != keep and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
+
+
+def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
+    """A new release equal to the current one without these customers' rows, swapped in; older ones dropped.
+
+    `forget` needs this: removing a person's events makes their days disagree with the sources' control
+    totals, so the gate rightly refuses a fresh publication, yet the person must leave BI now.
+    """
+    current = publish_dir / "current"
+    if not current.exists() or not customer_ids:
+        return None
+    source = current.resolve()
+    release_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-forget"
+    building = publish_dir / "releases" / f".building-{release_id}"
+    shutil.rmtree(building, ignore_errors=True)
+    shutil.copytree(source, building)
+    counts = {}
+    with duckdb.connect(str(building / "omnichannel.duckdb")) as con:
+        for table in _tables(con, "marts"):
+            columns = {r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
+                [table]).fetchall()}
+            for column in {"customer_id", "old_customer_id", "new_customer_id"} & columns:
+                con.execute(f"delete from marts.{table} where list_contains(?, {column})", [customer_ids])
+            con.execute(f"copy marts.{table} to '{building / 'parquet' / table}.parquet' (format parquet)")
+            counts[table] = con.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
+    manifest = json.loads((building / "manifest.json").read_text())
+    manifest.update(release_id=release_id, tables=counts, scrubbed_from=source.name,
+                    scrubbed_at=datetime.now(timezone.utc).isoformat(), customers_erased=len(customer_ids))
+    (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    final = publish_dir / "releases" / release_id
+    os.replace(building, final)
+    release = Release(release_id, final, counts)
+    swap_in(publish_dir, release)
+    prune_all_but_current(publish_dir)
+    return release
