@@ -1,0 +1,71 @@
+"""Times identity resolution (dbt's identity models) on a simulated world, and scores it against the truth.
+
+    .venv/bin/python benchmarks/identity.py --customers 1000000 [--days 3] [--workdir /tmp/omni-identity]
+
+Simulates, ingests and stages untimed, then times `dbt run` of the identity models (occurrences through
+customer_identifier) and prints identifiers, links, seconds, peak memory and the B-cubed scores.
+"""
+import argparse
+import os
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+
+def _peak_rss_gb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024 / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default="/tmp/omni-identity")
+    parser.add_argument("--keep-warehouse", action="store_true", help="reuse a staged warehouse from a last run")
+    args = parser.parse_args()
+
+    root = Path(args.workdir)
+    os.environ.update(OMNI_HOME=str(root), OMNI_LANDING_DIR=str(root / "landing"),
+                      OMNI_WAREHOUSE=str(root / "warehouse.duckdb"), OMNI_PUBLISH_DIR=str(root / "published"))
+    from orchestration import settings, simulator
+    from orchestration.identity.scoring import format_scores, score
+
+    settings.apply_defaults()
+    if not args.keep_warehouse:
+        shutil.rmtree(root, ignore_errors=True)
+        started = time.perf_counter()
+        simulator.simulate(root / "landing", customers=args.customers, days=args.days, seed=args.seed)
+        print(f"simulate: {args.customers:,} customers, {args.days} days in {time.perf_counter() - started:.1f} s")
+        from orchestration.runner import run_pipeline
+
+        started = time.perf_counter()
+        run_pipeline(log=lambda message: None)
+        print(f"ingest, stage and build (untimed part): {time.perf_counter() - started:.1f} s")
+
+    from dbt.cli.main import dbtRunner
+
+    started = time.perf_counter()
+    result = dbtRunner().invoke(["run", "--select", "int_identity_occurrences+", "--exclude", "dim_customer",
+                                 "--project-dir", str(settings.DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--quiet"])
+    seconds = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit(f"dbt identity models failed: {result.exception}")
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        identifiers = con.execute("select count(*) from intermediate.int_identity_identifiers").fetchall()[0][0]
+        links = con.execute("select count(*) from intermediate.int_identity_edges").fetchall()[0][0]
+        customers = con.execute("select count(distinct customer_id) from marts.customer_identifier").fetchall()[0][0]
+        print(f"identity resolution: {identifiers:,} identifiers, {links:,} links -> {customers:,} customers "
+              f"in {seconds:.1f} s (goal < 60 s); peak memory {_peak_rss_gb():.2f} GB")
+        print(format_scores(score(con, root / "landing" / "_truth")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
