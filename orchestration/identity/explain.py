@@ -4,14 +4,15 @@ from collections import deque
 import duckdb
 
 from orchestration import settings
+from orchestration.ingestion.emails import normalize_email
 from orchestration.ingestion.phones import to_e164
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, identifier: str) -> list[str]:
+def _candidates(identifier: str) -> list[str]:
     value = identifier.strip()
     out = [value, value.lower()]
     if "@" in value:
-        out.append(con.execute("select regexp_replace(lower(?), '[+][^@]*@', '@')", [value]).fetchall()[0][0])
+        out.append(normalize_email(value))
     e164 = to_e164(value, settings.phone_region())
     if e164:
         out.append(e164)
@@ -34,7 +35,7 @@ def explain(con: duckdb.DuckDBPyConnection, identifier: str) -> str:
     found = con.execute(
         """select customer_id, identifier_type, identifier_value from marts.customer_identifier
            where list_contains(?, identifier_value) order by customer_id""",
-        [_candidates(con, identifier)]).fetchall()
+        [_candidates(identifier)]).fetchall()
     if not found:
         return f"{identifier}: no customer holds this identifier"
     customer_id, start_type, start_value = found[0]

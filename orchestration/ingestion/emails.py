@@ -5,6 +5,7 @@ Statuses, first match wins: `invalid` (syntax, by `email-validator` with deliver
 `disposable-email-domains` blocklist), `role` (a shared mailbox such as info@ or sales@), else `valid`.
 Like phones, only addresses not yet verified are checked, so a daily run checks a day's new addresses.
 """
+import re
 from functools import lru_cache
 
 import duckdb
@@ -12,7 +13,8 @@ import pyarrow as pa
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
 
-from orchestration.ingestion.sources import RAW_TABLES
+from orchestration.ingestion.sources import raw_field_values_sql
+from orchestration.warehouse import tables_in
 
 EMAIL_DDL = """
 create schema if not exists raw;
@@ -31,8 +33,14 @@ ROLE_LOCAL_PARTS = frozenset({
     "noreply", "no-reply", "orders", "service", "customerservice", "reception",
 })
 
-# The staging macro `normalize_email`, in DuckDB SQL: statuses are keyed by the normalized address.
+# The staging macro `normalize_email`, in DuckDB SQL and in Python: statuses, suppression hashes and lookups
+# are keyed by the normalized address. DuckDB's regexp_replace replaces the first match only, as count=1 does.
 NORMALIZE_SQL = "nullif(regexp_replace(lower(trim({expr})), '[+][^@]*@', '@'), '')"
+_TAG = re.compile(r"[+][^@]*@")
+
+
+def normalize_email(value: str) -> str | None:
+    return _TAG.sub("@", value.strip().lower(), count=1) or None
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -80,26 +88,15 @@ def classify(email: str) -> tuple[str, str]:
     return "valid", ""
 
 
-def _seen_emails_sql(existing_tables: set[str]) -> str:
-    def values(field: str, table: str) -> str:
-        extract = f"json_extract_string(record, '$.{field}')"
-        if "[*]" in field:
-            # A wildcard (lead-form answers) lists every answer; the ones with an @ are the addresses.
-            return (f"select {NORMALIZE_SQL.format(expr='v')} as email "
-                    f"from (select unnest({extract}) as v from raw.{table} where not _is_duplicate) where v like '%@%'")
-        return f"select {NORMALIZE_SQL.format(expr=extract)} as email from raw.{table} where not _is_duplicate"
-
-    selects = [values(f, t.table) for t in RAW_TABLES if t.table in existing_tables for f in t.email_fields]
-    return " union ".join(selects) if selects else "select null::varchar as email where false"
-
-
 def verify_new_emails(con: duckdb.DuckDBPyConnection) -> dict:
     """Add a status for every normalized address not yet verified; returns counts per status for the UI."""
     con.execute(EMAIL_DDL)
-    existing = {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+    seen = raw_field_values_sql(tables_in(con, "raw"), lambda t: t.email_fields)
+    # A wildcard (lead-form answers) lists every answer; the ones with an @ are the addresses.
     new = [r[0] for r in con.execute(
-        f"""select distinct email from ({_seen_emails_sql(existing)})
+        f"""select distinct email from (
+                select {NORMALIZE_SQL.format(expr='value')} as email from ({seen})
+                where not from_list or value like '%@%')
             where email is not null and email not in (select email from raw.email_addresses)
             order by email""").fetchall()]
     results = [classify(e) for e in new]

@@ -7,7 +7,8 @@ import duckdb
 import phonenumbers
 import pyarrow as pa
 
-from orchestration.ingestion.sources import RAW_TABLES
+from orchestration.ingestion.sources import raw_field_values_sql
+from orchestration.warehouse import tables_in
 
 PHONE_DDL = """
 create schema if not exists raw;
@@ -27,27 +28,13 @@ def to_e164(raw_phone: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _seen_phones_sql(existing_tables: set[str]) -> str:
-    def value(field: str) -> str:
-        # A wildcard path (lead-form answers) yields a list: every element is a candidate phone.
-        extract = f"json_extract_string(record, '$.{field}')"
-        return f"unnest({extract})" if "[*]" in field else extract
-
-    selects = [
-        f"select {value(field)} as raw_phone from raw.{t.table} where not _is_duplicate"
-        for t in RAW_TABLES if t.table in existing_tables for field in t.phone_fields
-    ]
-    return " union ".join(selects) if selects else "select null::varchar as raw_phone where false"
-
-
 def normalize_new_phones(con: duckdb.DuckDBPyConnection, region: str) -> dict:
     """Add rows for phone strings not yet normalized for `region`; returns counts for the UI."""
     con.execute(PHONE_DDL)
-    existing = {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+    seen = raw_field_values_sql(tables_in(con, "raw"), lambda t: t.phone_fields)
     new = con.execute(
-        f"""select distinct raw_phone from ({_seen_phones_sql(existing)})
-            where raw_phone is not null and raw_phone not in
+        f"""select distinct value as raw_phone from ({seen})
+            where value is not null and value not in
                   (select raw_phone from raw.phone_numbers where region = ?)
             order by raw_phone""",
         [region],

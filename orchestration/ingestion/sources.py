@@ -74,5 +74,20 @@ RAW_TABLES: tuple[RawTable, ...] = (
 SOURCES: tuple[str, ...] = tuple(dict.fromkeys(t.source for t in RAW_TABLES))
 
 
+def raw_field_values_sql(existing_tables: set[str] | list[str], fields_of) -> str:
+    """Every value at the JSON paths `fields_of(table)` names, over the raw tables that exist, as columns
+    (value, from_list). A wildcard path (lead-form answers) yields one row per list element, with from_list true."""
+    def value(field: str) -> str:
+        extract = f"json_extract_string(record, '$.{field}')"
+        return f"unnest({extract})" if "[*]" in field else extract
+
+    selects = [
+        f"select {value(field)} as value, {'true' if '[*]' in field else 'false'} as from_list "
+        f"from raw.{t.table} where not _is_duplicate"
+        for t in RAW_TABLES if t.table in existing_tables for field in fields_of(t)
+    ]
+    return " union ".join(selects) if selects else "select null::varchar as value, false as from_list where false"
+
+
 def tables_for(source: str) -> tuple[RawTable, ...]:
     return tuple(t for t in RAW_TABLES if t.source == source)

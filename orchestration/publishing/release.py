@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.publishing.pii import hashed_select, leaked_identifier_columns
+from orchestration.warehouse import tables_in
 
 KEEP_RELEASES = 3
 
@@ -29,12 +30,6 @@ class Release:
     release_id: str
     path: Path
     tables: dict[str, int]
-
-
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ? order by table_name", [schema]
-    ).fetchall()]
 
 
 def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id: str, manifest: dict,
@@ -49,7 +44,7 @@ def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id:
     con.execute(f"attach '{database}' as release_db")
     try:
         con.execute("create schema release_db.marts")
-        for table in _tables(con, "marts"):
+        for table in tables_in(con, "marts"):
             select = hashed_select(con, "marts", table, salt)
             con.execute(f"create table release_db.marts.{table} as {select}")
             con.execute(f"copy release_db.marts.{table} to '{building / 'parquet' / table}.parquet' (format parquet)")
@@ -120,7 +115,7 @@ def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
     shutil.copytree(source, building)
     counts = {}
     with duckdb.connect(str(building / "omnichannel.duckdb")) as con:
-        for table in _tables(con, "marts"):
+        for table in tables_in(con, "marts"):
             columns = {r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
                 [table]).fetchall()}
