@@ -9,13 +9,11 @@ import duckdb
 
 from orchestration import settings
 from orchestration.identity import suppression
+from orchestration.ingestion.emails import normalize_email
+from orchestration.ingestion.loader import recount_ingest_log
 from orchestration.ingestion.phones import to_e164
 from orchestration.ingestion.sources import RAW_TABLES
-
-
-def _existing(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+from orchestration.warehouse import tables_in
 
 
 def find_customers(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: str | None = None,
@@ -23,12 +21,11 @@ def find_customers(con: duckdb.DuckDBPyConnection, *, email: str | None = None, 
     """(customer ids, identifier values) of the person named by any of the arguments."""
     given: list[tuple[str, str]] = []
     if email:
-        given.append(("email", con.execute(
-            "select regexp_replace(lower(trim(?)), '[+][^@]*@', '@')", [email]).fetchall()[0][0]))
+        given.append(("email", normalize_email(email)))
     if phone:
         given.append(("phone", to_e164(phone, settings.phone_region()) or phone.strip()))
     customers = {customer_id} if customer_id else set()
-    if "customer_identifier" in _existing(con, "marts"):
+    if "customer_identifier" in tables_in(con, "marts"):
         for kind, value in given:
             customers |= {r[0] for r in con.execute(
                 "select customer_id from marts.customer_identifier where identifier_type = ? and identifier_value = ?",
@@ -48,7 +45,7 @@ def forget(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: s
     customers, values = find_customers(con, email=email, phone=phone, customer_id=customer_id)
     if not values and not customers:
         raise LookupError("no such person: give an email, phone or customer id that the warehouse holds")
-    raw_tables = _existing(con, "raw")
+    raw_tables = tables_in(con, "raw")
     if "phone_numbers" in raw_tables:
         # Every way the numbers were typed, so replays of the same files match them.
         values += [r[0] for r in con.execute(
@@ -68,30 +65,19 @@ def forget(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: s
                     select ?, ?, _file, _line, _delivery_date, ?, null, current_timestamp
                     from raw.{table.table} where {hit}""", [table.source, table.table, reason]).fetchall()[0][0]
             con.execute(f"delete from raw.{table.table} where {hit}")
-            con.execute(
-                f"""update raw.ingest_log l set
-                        rows_loaded = coalesce(c.rows_loaded, 0), duplicates = coalesce(c.duplicates, 0),
-                        quarantined = (select count(*) from raw.quarantine q
-                                       where q.table_name = l.table_name and q._delivery_date = l._delivery_date)
-                    from (select d._delivery_date, r.rows_loaded, r.duplicates
-                          from (select distinct _delivery_date from raw.ingest_log where table_name = ?) d
-                          left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
-                                            count(*) filter (where _is_duplicate) as duplicates
-                                     from raw.{table.table} group by all) r using (_delivery_date)) c
-                    where l.table_name = ? and l._delivery_date = c._delivery_date""", [table.table, table.table])
+            recount_ingest_log(con, table)
         scrubbed = 0
         if "quarantine" in raw_tables:
             line_hit = suppression.matches_sql("raw_line", None, None, salt)
             scrubbed = con.execute(
                 f"update raw.quarantine set raw_line = null, reason = ? where raw_line is not null and {line_hit}",
                 [reason]).fetchall()[0][0]
-        listed_sql = "(select identifier_hash from raw.identity_suppressions)"
         if "email_addresses" in raw_tables:
-            con.execute(f"delete from raw.email_addresses where {suppression.hash_sql('email', salt)} in {listed_sql}")
+            con.execute(f"delete from raw.email_addresses where {suppression.is_listed_sql('email', salt)}")
         if "phone_numbers" in raw_tables:
-            con.execute(f"""delete from raw.phone_numbers where {suppression.hash_sql('raw_phone', salt)} in {listed_sql}
-                            or {suppression.hash_sql('e164', salt)} in {listed_sql}""")
-        if customers and "customer_id_history" in _existing(con, "marts"):
+            con.execute(f"""delete from raw.phone_numbers where {suppression.is_listed_sql('raw_phone', salt)}
+                            or {suppression.is_listed_sql('e164', salt)}""")
+        if customers and "customer_id_history" in tables_in(con, "marts"):
             con.execute("""delete from marts.customer_id_history
                            where list_contains(?, old_customer_id) or list_contains(?, new_customer_id)""",
                         [customers, customers])

@@ -7,8 +7,10 @@ so a replay of old files or a rebuild never brings the person back.
 import duckdb
 
 from orchestration import settings
-from orchestration.ingestion.sources import RAW_TABLES, RawTable
+from orchestration.ingestion.emails import NORMALIZE_SQL
+from orchestration.ingestion.sources import RawTable
 from orchestration.publishing.salt import publish_salt
+from orchestration.warehouse import tables_in
 
 SUPPRESSION_DDL = """
 create schema if not exists raw;
@@ -30,12 +32,18 @@ def _quoted(value: str) -> str:
 
 def hash_sql(expr: str, salt_value: str) -> str:
     """SQL for the hash an identifier value is listed under: case-insensitive, emails without +tags."""
-    normalized = f"regexp_replace(lower(trim({expr})), '[+][^@]*@', '@')"
-    return f"sha256({_quoted(salt_value)} || {normalized})"
+    return f"sha256({_quoted(salt_value)} || {NORMALIZE_SQL.format(expr=expr)})"
+
+
+def is_listed_sql(expr: str, salt_value: str) -> str:
+    """A predicate: the identifier value `expr` is on the suppression list."""
+    return f"{hash_sql(expr, salt_value)} in (select identifier_hash from raw.identity_suppressions)"
 
 
 def has_suppressions(con: duckdb.DuckDBPyConnection) -> bool:
-    con.execute(SUPPRESSION_DDL)
+    # Only `forget` creates the list: loading a partition must not add an empty table to raw.
+    if "identity_suppressions" not in tables_in(con, "raw"):
+        return False
     return con.execute("select count(*) from raw.identity_suppressions").fetchall()[0][0] > 0
 
 
@@ -45,11 +53,11 @@ def add(con: duckdb.DuckDBPyConnection, values: list[str]) -> int:
     s = salt()
     before = con.execute("select count(*) from raw.identity_suppressions").fetchall()[0][0]
     con.execute("create or replace temp table _forget_values (value varchar)")
-    con.executemany("insert into _forget_values values (?)", [[v] for v in values if v])
+    con.executemany("insert into _forget_values values (?)", [[v] for v in values if v and v.strip()])
     con.execute(
         f"""insert into raw.identity_suppressions
             select distinct {hash_sql('value', s)}, current_timestamp from _forget_values
-            where {hash_sql('value', s)} not in (select identifier_hash from raw.identity_suppressions)""")
+            where not {is_listed_sql('value', s)}""")
     return con.execute("select count(*) from raw.identity_suppressions").fetchall()[0][0] - before
 
 
@@ -75,11 +83,5 @@ def suppress_staged_rows(con: duckdb.DuckDBPyConnection, table: RawTable) -> int
     if not has_suppressions(con):
         return 0
     predicate = matches_sql("coalesce(line, cast(record as varchar))", "record", table, salt())
-    hit = con.execute(f"select count(*) from _partition_rows where {predicate}").fetchall()[0][0]
-    if hit:
-        con.execute(f"""update _partition_rows set reason = '{SUPPRESSED_REASON}', line = null, record = null,
-                        event_id = null where {predicate}""")
-    return hit
-
-
-__all__ = ["RAW_TABLES", "SUPPRESSED_REASON", "add", "has_suppressions", "matches_sql", "suppress_staged_rows"]
+    return con.execute(f"""update _partition_rows set reason = '{SUPPRESSED_REASON}', line = null, record = null,
+                           event_id = null where {predicate}""").fetchall()[0][0]

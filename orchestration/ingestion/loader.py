@@ -120,21 +120,29 @@ def _flag_duplicates(con: duckdb.DuckDBPyConnection, raw: str, day: date) -> Non
 
 def _refresh_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable, day: date, files: int,
                         loaded_at: datetime) -> None:
-    raw = f"raw.{table.table}"
     con.execute("delete from raw.ingest_log where table_name = ? and _delivery_date = ?", [table.table, day])
     con.execute(
-        "insert into raw.ingest_log select ?, ?, ?, ?, (select count(*) from _partition_rows), 0, 0, "
-        "(select count(*) from _partition_rows where reason is not null), ?",
+        "insert into raw.ingest_log select ?, ?, ?, ?, (select count(*) from _partition_rows), 0, 0, 0, ?",
         [table.source, table.table, day, files, loaded_at],
     )
     # Reloading one day can move the first copy of an event between days, so every day's split is refreshed.
+    recount_ingest_log(con, table)
+
+
+def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
+    """Every logged day's loaded, duplicate and quarantined counts, from what raw and quarantine hold now."""
     con.execute(
-        f"""update raw.ingest_log l set rows_loaded = c.rows_loaded, duplicates = c.duplicates
-            from (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
-                         count(*) filter (where _is_duplicate) as duplicates
-                  from {raw} group by all) c
+        f"""update raw.ingest_log l set
+                rows_loaded = coalesce(c.rows_loaded, 0), duplicates = coalesce(c.duplicates, 0),
+                quarantined = (select count(*) from raw.quarantine q
+                               where q.table_name = l.table_name and q._delivery_date = l._delivery_date)
+            from (select d._delivery_date, r.rows_loaded, r.duplicates
+                  from (select distinct _delivery_date from raw.ingest_log where table_name = ?) d
+                  left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
+                                    count(*) filter (where _is_duplicate) as duplicates
+                             from raw.{table.table} group by all) r using (_delivery_date)) c
             where l.table_name = ? and l._delivery_date = c._delivery_date""",
-        [table.table],
+        [table.table, table.table],
     )
 
 
@@ -163,4 +171,5 @@ def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir:
     return PartitionStats(table.table, delivery_date, *row)
 
 
-__all__ = ["LandingFileError", "PartitionStats", "ensure_raw_schema", "load_partition", "partition_files"]
+__all__ = ["LandingFileError", "PartitionStats", "ensure_raw_schema", "load_partition", "partition_files",
+           "recount_ingest_log"]
