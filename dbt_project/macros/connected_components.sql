@@ -38,27 +38,18 @@
                     {%- if pending == 0 -%}
                         {%- do jumps.update({'done': true}) -%}
                     {%- else -%}
-                        {%- do run_query('drop table if exists ' ~ jumped) -%}
-                        {%- do run_query('create table ' ~ jumped ~ ' as select c.node_id, coalesce(g.parent, c.parent) as parent'
+                        {%- do _replace_work_table(parents, jumped, 'select c.node_id, coalesce(g.parent, c.parent) as parent'
                                          ~ ' from ' ~ parents ~ ' as c left join ' ~ parents ~ ' as g on c.parent = g.node_id') -%}
-                        {%- do run_query('drop table ' ~ parents) -%}
-                        {%- do run_query('alter table ' ~ jumped ~ ' rename to ' ~ parents.split('.')[-1]) -%}
                     {%- endif -%}
                 {%- endfor -%}
-                {%- do run_query('drop table if exists ' ~ jumped) -%}
-                {%- do run_query('create table ' ~ jumped ~ ' as select distinct'
+                {%- do _replace_work_table(edges, jumped, 'select distinct'
                                  ~ ' least(coalesce(pa.parent, e.node_a), coalesce(pb.parent, e.node_b)) as node_a,'
                                  ~ ' greatest(coalesce(pa.parent, e.node_a), coalesce(pb.parent, e.node_b)) as node_b'
                                  ~ ' from ' ~ edges ~ ' as e left join ' ~ parents ~ ' as pa on e.node_a = pa.node_id'
                                  ~ ' left join ' ~ parents ~ ' as pb on e.node_b = pb.node_id'
                                  ~ ' where coalesce(pa.parent, e.node_a) <> coalesce(pb.parent, e.node_b)') -%}
-                {%- do run_query('drop table ' ~ edges) -%}
-                {%- do run_query('alter table ' ~ jumped ~ ' rename to ' ~ edges.split('.')[-1]) -%}
-                {%- do run_query('drop table if exists ' ~ jumped) -%}
-                {%- do run_query('create table ' ~ jumped ~ ' as select l.node_id, coalesce(p.parent, l.component_id) as component_id'
+                {%- do _replace_work_table(labels, jumped, 'select l.node_id, coalesce(p.parent, l.component_id) as component_id'
                                  ~ ' from ' ~ labels ~ ' as l left join ' ~ parents ~ ' as p on l.component_id = p.node_id') -%}
-                {%- do run_query('drop table ' ~ labels) -%}
-                {%- do run_query('alter table ' ~ jumped ~ ' rename to ' ~ labels.split('.')[-1]) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if not state.converged -%}
@@ -70,6 +61,14 @@
         {%- do run_query('drop table if exists ' ~ parents) -%}
     {%- endif -%}
     {{ return(labels) }}
+{% endmacro %}
+
+{#- Replaces a work table by a query that reads it: build the result under a scratch name, then swap names. -#}
+{% macro _replace_work_table(target, scratch, select_sql) %}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {%- do run_query('create table ' ~ scratch ~ ' as ' ~ select_sql) -%}
+    {%- do run_query('drop table ' ~ target) -%}
+    {%- do run_query('alter table ' ~ scratch ~ ' rename to ' ~ target.split('.')[-1]) -%}
 {% endmacro %}
 
 {#- Drops the work tables a connected_components call left behind (its labels), for a post-hook. -#}
