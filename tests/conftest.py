@@ -1,5 +1,6 @@
 """Shared fixtures: a small simulated world, run end to end through Dagster once per test session."""
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,17 +43,23 @@ def restore_settings(previous: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
+@contextmanager
+def settings_at(root: Path):
+    """Points every pipeline setting at `root` for the duration, then restores the previous values."""
+    previous = point_settings_at(root)
+    try:
+        yield root
+    finally:
+        restore_settings(previous)
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> World:
     """A default simulated world (all dirt on, no sync faults), ingested and built through Dagster."""
     from orchestration import simulator
     from orchestration.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("world")
-    previous = point_settings_at(root)
-    try:
+    with settings_at(tmp_path_factory.mktemp("world")) as root:
         simulator.simulate(root / "landing", **WORLD)
         run_pipeline(log=lambda message: None)
         yield World(root, root / "landing", root / "warehouse.duckdb", root / "landing" / "_truth")
-    finally:
-        restore_settings(previous)

@@ -3,7 +3,8 @@ import duckdb
 import pytest
 
 from orchestration.identity.forget import forget
-from tests.conftest import point_settings_at, restore_settings
+from orchestration.publishing.release import scrub_current
+from tests.conftest import settings_at
 
 
 def _tables_holding(database, needles: list[str]) -> list[str]:
@@ -28,9 +29,7 @@ def forgotten(tmp_path_factory):
     from orchestration import simulator
     from orchestration.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("forget")
-    previous = point_settings_at(root)
-    try:
+    with settings_at(tmp_path_factory.mktemp("forget")) as root:
         simulator.simulate(root / "landing", customers=300, days=4, seed=13)
         run_pipeline(log=lambda m: None)
         warehouse = root / "warehouse.duckdb"
@@ -47,8 +46,6 @@ def forgotten(tmp_path_factory):
         assert _tables_holding(warehouse, needles), "the person is in the warehouse before forget"
         with duckdb.connect(str(warehouse)) as con:
             done = forget(con, email=email.upper())
-        from orchestration.publishing.release import scrub_current
-
         scrub_current(root / "published", done["customers"])
         run_pipeline(log=lambda m: None)
         after_forget = _tables_holding(warehouse, needles) + _tables_holding(
@@ -57,8 +54,6 @@ def forgotten(tmp_path_factory):
         run_pipeline(log=lambda m: None)
         after_rebuild = _tables_holding(warehouse, needles)
         yield dict(done=done, after_forget=after_forget, after_rebuild=after_rebuild, warehouse=warehouse)
-    finally:
-        restore_settings(previous)
 
 
 def test_forget_leaves_no_trace_in_any_table(forgotten):

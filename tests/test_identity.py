@@ -5,7 +5,7 @@ import pytest
 
 from orchestration.identity.explain import explain
 from orchestration.identity.scoring import score
-from tests.conftest import point_settings_at, restore_settings
+from tests.conftest import settings_at
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +86,7 @@ def incremental(tmp_path_factory):
     from orchestration import simulator
     from orchestration.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("incremental")
-    previous = point_settings_at(root)
-    try:
+    with settings_at(tmp_path_factory.mktemp("incremental")) as root:
         simulator.simulate(root / "landing", customers=400, days=7, seed=11)
         days = sorted(p.name for p in (root / "landing" / "web").iterdir())
         run_pipeline(end=days[4], log=lambda m: None)
@@ -102,8 +100,6 @@ def incremental(tmp_path_factory):
             history = con.execute("select old_customer_id, new_customer_id, change_type "
                                   "from marts.customer_id_history").df()
         yield before, after, history
-    finally:
-        restore_settings(previous)
 
 
 def test_customer_ids_stay_stable_when_new_days_arrive_and_merges_are_recorded(incremental):
