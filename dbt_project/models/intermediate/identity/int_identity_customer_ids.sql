@@ -41,24 +41,31 @@ component_customers as (
     where anchor_rank = 1
 ),
 
-shared_seen_with as (
-    -- For each shared identifier, the customers in the same records, by how often.
-    select
-        s.node_id,
-        cc.customer_id,
-        count(*) as records
+shared_records as (
+    select s.node_id, so.record_id, so.identifier_type, so.identifier_value
     from kept as s
     inner join {{ ref('int_identity_occurrences') }} as so
         on s.identifier_type = so.identifier_type and s.identifier_value = so.identifier_value
+    where s.is_shared
+),
+
+shared_seen_with as (
+    -- For each shared identifier, the customers in the same records, by how often. The few records that hold a
+    -- shared identifier are found first, so the occurrences are probed by them and not joined whole.
+    select
+        sr.node_id,
+        cc.customer_id,
+        count(*) as records
+    from shared_records as sr
     inner join {{ ref('int_identity_occurrences') }} as other
-        on so.record_id = other.record_id
-        and not (other.identifier_type = so.identifier_type and other.identifier_value = so.identifier_value)
+        on sr.record_id = other.record_id
+        and not (other.identifier_type = sr.identifier_type and other.identifier_value = sr.identifier_value)
     inner join kept as k
         on other.identifier_type = k.identifier_type and other.identifier_value = k.identifier_value
         and not k.is_shared
     inner join component_customers as cc on k.component_id = cc.component_id
-    where s.is_shared
-    group by s.node_id, cc.customer_id
+    where other.record_id in (select record_id from shared_records)
+    group by sr.node_id, cc.customer_id
 ),
 
 shared_owner as (

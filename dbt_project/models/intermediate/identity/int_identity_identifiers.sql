@@ -4,12 +4,13 @@
 {%- set blocklist = var('identity_blocklist') -%}
 {%- set limits = var('identity_shared_limits') -%}
 {%- set strong_types = var('identity_strong_types') -%}
+{%- set all_sources = identity_record_specs() | map(attribute=0) | list | sort -%}
+{#- Only records of sources that hold a weak identifier can show one with a strong identifier. -#}
+{%- set weak_sources = identity_sources_with(limits.keys() | list) -%}
+{%- set occurrences = ref('int_identity_occurrences') -%}
 
-with occurrences as (
-    select * from {{ ref('int_identity_occurrences') }}
-),
-
-per_identifier as (
+with per_identifier as (
+    -- The occurrences table is read where needed, not through a CTE: a CTE used twice is materialized.
     select
         identifier_type,
         identifier_value,
@@ -17,8 +18,12 @@ per_identifier as (
         max(occurred_at) as last_seen_at,
         min(delivery_date) as first_delivery_date,
         count(*) as occurrences,
-        min(case when is_bot then 1 else 0 end) = 1 as is_bot
-    from occurrences
+        min(case when is_bot then 1 else 0 end) = 1 as is_bot,
+        -- One bit per source: a bitwise or is far cheaper than a distinct list of strings.
+        bit_or(case source
+            {%- for source in all_sources %} when '{{ source }}' then {{ 2 ** loop.index0 }}{% endfor %}
+        end) as source_bits
+    from {{ occurrences }}
     group by identifier_type, identifier_value
 ),
 
@@ -36,17 +41,18 @@ guarded as (
 ),
 
 strong_in_record as (
-    select distinct o.record_id, o.identifier_type, o.identifier_value
-    from occurrences as o
+    select o.record_id, o.identifier_type, o.identifier_value
+    from {{ occurrences }} as o
     inner join guarded as g
         on o.identifier_type = g.identifier_type and o.identifier_value = g.identifier_value
     where o.identifier_type in ({% for t in strong_types %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
+      and o.source in ({% for s in weak_sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
       and not g.is_junk
 ),
 
 weak_occurrences as (
     select record_id, identifier_type, identifier_value
-    from occurrences
+    from {{ occurrences }}
     where identifier_type in ({% for t in limits %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
 ),
 
@@ -89,13 +95,6 @@ shared as (
     where strong_values > case identifier_type
         {%- for t, limit in limits.items() %} when '{{ t }}' then {{ limit }}{% endfor %} end
     group by identifier_type, identifier_value
-),
-
-sources as (
-    select identifier_type, identifier_value,
-        {{ dbt.listagg('source', "','", "order by source") }} as sources
-    from (select distinct identifier_type, identifier_value, source from occurrences) as d
-    group by identifier_type, identifier_value
 )
 
 select
@@ -109,7 +108,11 @@ select
     g.last_seen_at,
     g.first_delivery_date,
     g.occurrences,
-    s.sources,
+    concat_ws(','
+        {%- for source in all_sources %},
+        case when g.source_bits & {{ 2 ** loop.index0 }} <> 0 then '{{ source }}' end
+        {%- endfor %}
+    ) as sources,
     g.is_junk,
     sh.identifier_value is not null as is_shared,
     coalesce(sh.most_strong_values, 0) as most_strong_values,
@@ -118,5 +121,3 @@ select
 from guarded as g
 left join shared as sh
     on g.identifier_type = sh.identifier_type and g.identifier_value = sh.identifier_value
-left join sources as s
-    on g.identifier_type = s.identifier_type and g.identifier_value = s.identifier_value
