@@ -49,9 +49,9 @@ def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
 
 def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_path):
     con.execute("""create table marts.agg_sync_accuracy as select * from (values
-        ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0),
-        ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0))
-        t(source, event_date, metric_kind, metric, control_value, status, abs_difference)""")
+        ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0, 1.0),
+        ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0, 0.0))
+        t(source, event_date, metric_kind, metric, control_value, status, abs_difference, erased_value)""")
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all")
     assert {f.expectation for f in outcome.failures} == {"expect_column_values_to_be_in_set",
                                                          "expect_column_values_to_be_between"}

@@ -18,6 +18,8 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
             column="status", value_set=["ok", "not_yet_synced", "error", "no_control_totals"]),
         gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum", "consent", "identity"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="abs_difference", min_value=0),
+        # What `forget` erased is a count or an amount of real events, never a correction the other way.
+        gx.expectations.ExpectColumnValuesToBeBetween(column="erased_value", min_value=0),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source", "event_date", "metric_kind", "metric"]),
         # Counts and money the sources report are never negative; POS net takings can be, so sums are left out.
@@ -80,7 +82,8 @@ MART_SUITES = {
         batch_column=None,
         expectations=_sync_accuracy,
         columns="source, event_date::varchar as event_date, metric_kind, metric, status, abs_difference::double as "
-                "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value",
+                "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value, "
+                "erased_value::double as erased_value",
     ),
     # Both read whole: uniqueness only means something over the whole table.
     "customer_identifier": Suite(
