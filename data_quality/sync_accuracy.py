@@ -4,7 +4,8 @@ import duckdb
 
 def sync_failures(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], dict]:
     """The failing rows (status 'error') and a count of rows per status."""
-    columns = ["source", "event_date", "metric_kind", "metric", "control_value", "warehouse_value", "abs_difference"]
+    columns = ["source", "event_date", "metric_kind", "metric", "control_value", "warehouse_value", "erased_value",
+               "abs_difference"]
     rows = con.execute(
         f"select {', '.join(columns)} from marts.agg_sync_accuracy where status = 'error' "
         "order by source, event_date, metric_kind, metric").fetchall()

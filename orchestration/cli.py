@@ -40,13 +40,14 @@ def _forget(args: argparse.Namespace) -> int:
     with _warehouse(read_only=False) as con:
         done = forget(con, email=args.email, phone=args.phone, customer_id=args.customer_id)
     print(f"erased {done['customers']}: {done['identifiers_listed']} identifiers suppressed, "
-          f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased")
+          f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased; "
+          f"{done['staged_rows_tallied']} staged rows tallied in raw.erased_daily_totals for the sync check")
     # BI loses the person at once; older releases that hold them are deleted.
     scrub_current(settings.publish_dir(), done["customers"])
     if args.no_rebuild:
         return 0
     # Replaying every partition through the suppression list rebuilds the models without the person. The
-    # erased events leave their days short of the sources' control totals, so the gate may hold publication.
+    # sources still count the erased events: agg_sync_accuracy shows them as erased_value, not as missing.
     runs = run_pipeline()
     prune_all_but_current(settings.publish_dir())
     return 0 if runs["success"] else 1

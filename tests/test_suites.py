@@ -49,9 +49,68 @@ def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
 
 def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_path):
     con.execute("""create table marts.agg_sync_accuracy as select * from (values
-        ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0),
-        ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0))
-        t(source, event_date, metric_kind, metric, control_value, status, abs_difference)""")
+        ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0, 1.0),
+        ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0, 0.0))
+        t(source, event_date, metric_kind, metric, control_value, status, abs_difference, erased_value)""")
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all")
     assert {f.expectation for f in outcome.failures} == {"expect_column_values_to_be_in_set",
                                                          "expect_column_values_to_be_between"}
+
+
+@pytest.fixture
+def world_marts(con, world):
+    """The test world's identity marts, copied into the scratch connection so a test can break them."""
+    con.execute(f"attach '{world.warehouse}' as world (read_only)")
+    con.execute("create table marts.customer_identifier as select * from world.marts.customer_identifier")
+    con.execute("create table marts.dim_customer as select * from world.marts.dim_customer")
+    con.execute("detach world")
+    return con
+
+
+@pytest.mark.parametrize("mart", ["customer_identifier", "dim_customer"])
+def test_identity_mart_suites_pass_on_the_test_world(world_marts, tmp_path, mart):
+    outcome = validate_batch(world_marts, SuiteRunner(tmp_path), MART_SUITES[mart], "all")
+    assert outcome.rows > 100 and outcome.evaluated >= 14
+    assert outcome.success, [f.describe() for f in outcome.failures]
+
+
+def test_dim_customer_suite_fails_on_a_duplicated_customer_and_a_made_up_email_status(world_marts, tmp_path):
+    con = world_marts
+    duplicated, = con.execute("select customer_id from marts.dim_customer order by customer_id limit 1").fetchall()[0]
+    con.execute("insert into marts.dim_customer select * from marts.dim_customer where customer_id = ?", [duplicated])
+    con.execute("""update marts.dim_customer set email_status = 'probably_fine', first_seen_at = last_seen_at + interval 1 day
+                   where customer_id = (select max(customer_id) from marts.dim_customer where primary_email is not null)""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["dim_customer"], "all")
+    failed = {(f.expectation, f.column): f for f in outcome.failures}
+    assert set(failed) == {("expect_column_values_to_be_unique", "customer_id"),
+                           ("expect_column_values_to_be_in_set", "email_status"),
+                           ("expect_column_pair_values_a_to_be_greater_than_b", None)}
+    assert failed["expect_column_values_to_be_unique", "customer_id"].examples == [duplicated, duplicated]
+    assert failed["expect_column_values_to_be_in_set", "email_status"].examples == ["probably_fine"]
+
+
+def test_customer_identifier_suite_names_a_second_owner_an_unknown_type_and_a_backwards_period(world_marts, tmp_path):
+    con = world_marts
+    # The same email given to a second customer in the same period, an identifier type nobody defined,
+    # a cookie with an ownership period, and a recycled phone period that ends before it starts.
+    con.execute("""insert into marts.customer_identifier
+        select 'cus_00000000000000000000', identifier_type, identifier_value, first_seen_at, last_seen_at, sources,
+            is_shared, ownership_period, valid_from, valid_to
+        from marts.customer_identifier where identifier_type = 'email' order by identifier_value limit 1""")
+    con.execute("""update marts.customer_identifier set identifier_type = 'fax' where identifier_type = 'device'
+        and identifier_value = (select min(identifier_value) from marts.customer_identifier where identifier_type = 'device')""")
+    con.execute("""update marts.customer_identifier set ownership_period = 2 where identifier_type = 'cookie'
+        and identifier_value = (select min(identifier_value) from marts.customer_identifier where identifier_type = 'cookie')""")
+    assert con.execute("""update marts.customer_identifier set valid_to = valid_from - interval 1 day
+        where identifier_type = 'phone' and ownership_period > 1 and valid_to is null""").fetchall()[0][0] > 0
+    outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["customer_identifier"], "all")
+    failed = {(f.expectation, f.column): f for f in outcome.failures}
+    assert set(failed) == {("expect_compound_columns_to_be_unique", None),
+                           ("expect_column_values_to_be_in_set", "identifier_type"),
+                           ("expect_column_values_to_be_null", "non_phone_with_period"),
+                           ("expect_column_values_to_be_null", "later_period_without_start"),  # that cookie again
+                           ("expect_column_pair_values_a_to_be_greater_than_b", None)}
+    assert failed["expect_column_values_to_be_in_set", "identifier_type"].examples == ["fax"]
+    assert failed["expect_compound_columns_to_be_unique", None].unexpected_count == 2
+    cookie = failed["expect_column_values_to_be_null", "non_phone_with_period"].examples
+    assert len(cookie) == 1 and failed["expect_column_values_to_be_null", "later_period_without_start"].examples == cookie

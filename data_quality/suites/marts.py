@@ -2,6 +2,14 @@
 import great_expectations as gx
 
 from data_quality.suites import Suite
+from data_quality.suites.staging import E164, EMAIL
+
+IDENTIFIER_TYPES = ["email", "phone", "cookie", "device", "push_player", "crm_id", "shop_customer_id", "loyalty_id",
+                    "social_handle", "click_id"]
+EMAIL_STATUSES = ["valid", "role", "disposable", "typo", "invalid"]
+CONSENT_STATUSES = ["opt_in", "opt_out"]
+# email, sms, push, web, app, ads, social, store, support: the channels dim_customer.channels_engaged can name.
+CHANNELS = 9
 
 
 def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
@@ -10,10 +18,61 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
             column="status", value_set=["ok", "not_yet_synced", "error", "no_control_totals"]),
         gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum", "consent", "identity"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="abs_difference", min_value=0),
+        # What `forget` erased is a count or an amount of real events, never a correction the other way.
+        gx.expectations.ExpectColumnValuesToBeBetween(column="erased_value", min_value=0),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source", "event_date", "metric_kind", "metric"]),
         # Counts and money the sources report are never negative; POS net takings can be, so sums are left out.
         gx.expectations.ExpectColumnValuesToBeBetween(column="count_control_value", min_value=0),
+    ]
+
+
+def _not_after(earlier: str, later: str) -> gx.expectations.Expectation:
+    """`earlier` <= `later` wherever both are set."""
+    return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing")
+
+
+def _customer_identifier(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{20}$"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_type"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="identifier_type", value_set=IDENTIFIER_TYPES),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_value"),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(
+            column_list=["identifier_type", "identifier_value", "ownership_period"]),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="first_seen_at"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="last_seen_at"),
+        _not_after("first_seen_at", "last_seen_at"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="is_shared"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="ownership_period", min_value=1),
+        # Only phones change hands; every other identifier has one period, open at both ends.
+        gx.expectations.ExpectColumnValuesToBeNull(column="non_phone_with_period"),
+        # The first owner's period starts with the number; every later one starts when its owner took over.
+        gx.expectations.ExpectColumnValuesToBeNull(column="first_period_with_start"),
+        gx.expectations.ExpectColumnValuesToBeNull(column="later_period_without_start"),
+        _not_after("valid_from", "valid_to"),
+    ]
+
+
+def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="email_status", value_set=EMAIL_STATUSES),
+        # A primary email always went through verification.
+        gx.expectations.ExpectColumnValuesToBeNull(column="unverified_primary_email"),
+        # Mistyped addresses are kept (email_status says typo or invalid); most must still look like addresses.
+        gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_email", regex=EMAIL, mostly=0.95),
+        gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_phone", regex=E164),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="identifiers", min_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_count", min_value=0, max_value=CHANNELS),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="first_seen_at"),
+        _not_after("first_seen_at", "last_seen_at"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="age_years", min_value=0, max_value=120),
+        *[gx.expectations.ExpectColumnValuesToBeInSet(column=f"{channel}_consent", value_set=CONSENT_STATUSES)
+          for channel in ("email", "sms", "push", "ads")],
     ]
 
 
@@ -23,6 +82,31 @@ MART_SUITES = {
         batch_column=None,
         expectations=_sync_accuracy,
         columns="source, event_date::varchar as event_date, metric_kind, metric, status, abs_difference::double as "
-                "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value",
+                "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value, "
+                "erased_value::double as erased_value",
+    ),
+    # Both read whole: uniqueness only means something over the whole table.
+    "customer_identifier": Suite(
+        table="marts.customer_identifier",
+        batch_column=None,
+        expectations=_customer_identifier,
+        columns="customer_id, identifier_type, identifier_value, ownership_period, first_seen_at, last_seen_at, "
+                "is_shared, valid_from, valid_to, "
+                # Rule-breaking rows name their identifier here, so a failure shows which ones.
+                "case when identifier_type <> 'phone' and (ownership_period <> 1 or valid_from is not null "
+                "or valid_to is not null) then identifier_value end as non_phone_with_period, "
+                "case when ownership_period = 1 and valid_from is not null then identifier_value end "
+                "as first_period_with_start, "
+                "case when ownership_period > 1 and valid_from is null then identifier_value end "
+                "as later_period_without_start",
+    ),
+    "dim_customer": Suite(
+        table="marts.dim_customer",
+        batch_column=None,
+        expectations=_dim_customer,
+        columns="customer_id, email_status, primary_email, primary_phone, identifiers, channel_count, first_seen_at, "
+                "last_seen_at, date_diff('year', birth_date, current_date) as age_years, "
+                "email_consent, sms_consent, push_consent, ads_consent, "
+                "case when email_status is null then primary_email end as unverified_primary_email",
     ),
 }

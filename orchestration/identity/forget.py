@@ -2,13 +2,14 @@
 
 The person is found through `customer_identifier` (by email, phone or customer id), and every identifier
 of theirs goes on the suppression list as a salted hash. Raw rows that mention any of them move to
-quarantine as "suppressed" with no text kept, so lines read still reconcile; quarantined lines lose
-their text; reference tables drop the strings. The caller then rebuilds the models and republishes.
+quarantine as "suppressed" with no text kept, so lines read still reconcile; what they counted toward the
+sources' daily totals is tallied in `raw.erased_daily_totals`, so the sync check accounts for them; quarantined
+lines lose their text; reference tables drop the strings. The caller then rebuilds the models and republishes.
 """
 import duckdb
 
 from orchestration import settings
-from orchestration.identity import suppression
+from orchestration.identity import erased_totals, suppression
 from orchestration.ingestion.emails import normalize_email
 from orchestration.ingestion.loader import recount_ingest_log
 from orchestration.ingestion.phones import to_e164
@@ -56,16 +57,20 @@ def forget(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: s
     moved = 0
     con.execute("begin transaction")
     try:
+        erased_totals.start(con)
         for table in RAW_TABLES:
             if table.table not in raw_tables:
                 continue
-            hit = suppression.matches_sql("cast(record as varchar)", "record", table, salt)
+            # Matching every record is the costly part: match once, then move the noted lines.
+            erased_totals.note(con, table.table, suppression.matches_sql("cast(record as varchar)", "record", table, salt))
+            noted = erased_totals.NOTED_SQL
             moved += con.execute(
                 f"""insert into raw.quarantine
                     select ?, ?, _file, _line, _delivery_date, ?, null, current_timestamp
-                    from raw.{table.table} where {hit}""", [table.source, table.table, reason]).fetchall()[0][0]
-            con.execute(f"delete from raw.{table.table} where {hit}")
+                    from raw.{table.table} as r where {noted}""", [table.source, table.table, reason]).fetchall()[0][0]
+            con.execute(f"delete from raw.{table.table} as r where {noted}")
             recount_ingest_log(con, table)
+        _, tallied = erased_totals.record(con)
         scrubbed = 0
         if "quarantine" in raw_tables:
             line_hit = suppression.matches_sql("raw_line", None, None, salt)
@@ -86,4 +91,4 @@ def forget(con: duckdb.DuckDBPyConnection, *, email: str | None = None, phone: s
         con.execute("rollback")
         raise
     return {"customers": customers, "identifiers_listed": listed, "raw_rows_quarantined": moved,
-            "quarantine_lines_scrubbed": scrubbed}
+            "staged_rows_tallied": tallied, "quarantine_lines_scrubbed": scrubbed}

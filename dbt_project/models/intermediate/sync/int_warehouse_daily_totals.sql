@@ -1,43 +1,49 @@
--- What the warehouse holds per source, UTC event day and metric, keyed exactly as the sources' _control totals.
-with counts as (
-    select 'email' as source, event_date, event_type as metric, count(*) as value
-    from {{ ref('stg_email__events') }} group by 1, 2, 3
-    union all
-    select 'sms', event_date, status, count(*) from {{ ref('stg_sms__messages') }} group by 1, 2, 3
-    union all
-    select 'push', event_date, event_type, count(*) from {{ ref('stg_push__events') }} group by 1, 2, 3
-    union all
-    select 'web', event_date, event_type, count(*) from {{ ref('stg_web__events') }} group by 1, 2, 3
-    union all
-    select 'app', event_date, event_type, count(*) from {{ ref('stg_app__events') }} group by 1, 2, 3
-    union all
-    select 'ads', event_date, 'click', count(*) from {{ ref('stg_ads__clicks') }} group by 1, 2, 3
-    union all
-    select 'social', event_date, action, count(*) from {{ ref('stg_social__engagements') }} group by 1, 2, 3
-    union all
-    select 'support', event_date, 'ticket', count(*) from {{ ref('stg_support__tickets') }} group by 1, 2, 3
-    union all
-    select 'pos', event_date, transaction_type, count(*) from {{ ref('stg_pos__transactions') }} group by 1, 2, 3
-    union all
-    select 'orders', event_date, 'orders', count(distinct order_id) from {{ ref('stg_orders__order_versions') }} group by 1, 2, 3
-    union all
-    -- The CRM counts rows in each day's customers.csv, by delivery day.
-    select 'crm', delivery_date, 'customers', count(*) from {{ ref('stg_crm__customer_rows') }} group by 1, 2, 3
+{#- What the warehouse holds per source, UTC event day and metric, keyed exactly as the sources' _control totals,
+    beside what `omnichannel forget` erased: events the sources counted that the warehouse must not hold. -#}
+{%- set erased_source = source('raw', 'erased_daily_totals') -%}
+{%- set erased_relation = adapter.get_relation(database=erased_source.database, schema=erased_source.schema,
+                                               identifier=erased_source.identifier) -%}
+
+with metrics as (
+    select * from {{ ref('int_warehouse_event_metrics') }}
 ),
 
-first_placed_orders as (
-    select order_id, event_date, total_price,
-           row_number() over (partition by order_id order by updated_at, delivery_date, source_file, source_line) as version
-    from {{ ref('stg_orders__order_versions') }}
+held as (
+    select source, event_date, metric_kind, metric, sum(value) as value
+    from metrics
+    where distinct_key is null
+    group by source, event_date, metric_kind, metric
+    union all
+    select source, event_date, metric_kind, metric, count(distinct distinct_key) as value
+    from metrics
+    where distinct_key is not null
+    group by source, event_date, metric_kind, metric
 ),
 
-sums as (
-    select 'orders' as source, event_date, 'total_price' as metric, sum(total_price) as value
-    from first_placed_orders where version = 1 group by 1, 2, 3
-    union all
-    select 'pos', event_date, 'total', sum(amount) from {{ ref('stg_pos__transactions') }} group by 1, 2, 3
+erased as (
+    {%- if erased_relation is not none %}
+    select source, event_date, metric_kind, metric, sum(value) as value
+    from {{ erased_source }}
+    group by source, event_date, metric_kind, metric
+    {%- else %}
+    -- Nobody was ever forgotten: forget creates the table.
+    select
+        cast(null as {{ dbt.type_string() }}) as source,
+        cast(null as date) as event_date,
+        cast(null as {{ dbt.type_string() }}) as metric_kind,
+        cast(null as {{ dbt.type_string() }}) as metric,
+        cast(null as decimal(38, 6)) as value
+    where 1 = 0
+    {%- endif %}
 )
 
-select source, event_date, 'count' as metric_kind, metric, cast(value as decimal(38, 6)) as value from counts
-union all
-select source, event_date, 'sum' as metric_kind, metric, cast(value as decimal(38, 6)) as value from sums
+select
+    coalesce(h.source, e.source) as source,
+    coalesce(h.event_date, e.event_date) as event_date,
+    coalesce(h.metric_kind, e.metric_kind) as metric_kind,
+    coalesce(h.metric, e.metric) as metric,
+    cast(coalesce(h.value, 0) as decimal(38, 6)) as value,
+    cast(coalesce(e.value, 0) as decimal(38, 6)) as erased
+from held as h
+full outer join erased as e
+    on h.source = e.source and h.event_date = e.event_date and h.metric_kind = e.metric_kind and h.metric = e.metric

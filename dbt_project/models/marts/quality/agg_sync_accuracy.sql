@@ -1,6 +1,7 @@
 -- Sync accuracy: per source, UTC event day and metric, what the source system says beside what the warehouse holds.
 -- Counts must match exactly after dedup and money to the cent (tolerances are vars); a day still inside the
--- settling window, when late data can still arrive, is "not_yet_synced" rather than an error.
+-- settling window, when late data can still arrive, is "not_yet_synced" rather than an error. Events that
+-- `omnichannel forget` erased are accounted for in their own column (erased_value), never folded in silently.
 with control as (
     select source, event_date, metric_kind, metric, value from {{ ref('stg_control__totals') }}
 ),
@@ -10,7 +11,7 @@ control_days as (
 ),
 
 warehouse as (
-    select source, event_date, metric_kind, metric, value from {{ ref('int_warehouse_daily_totals') }}
+    select source, event_date, metric_kind, metric, value, erased from {{ ref('int_warehouse_daily_totals') }}
 ),
 
 totals as (
@@ -21,6 +22,7 @@ totals as (
         coalesce(c.metric, w.metric) as metric,
         coalesce(c.value, 0) as control_value,
         coalesce(w.value, 0) as warehouse_value,
+        coalesce(w.erased, 0) as erased_value,
         cd.source is not null as has_control
     from control as c
     full outer join warehouse as w
@@ -31,10 +33,10 @@ totals as (
 ),
 
 compared as (
-    select source, event_date, metric_kind, metric, control_value, warehouse_value, has_control
+    select source, event_date, metric_kind, metric, control_value, warehouse_value, erased_value, has_control
     from totals
     union all
-    select source, event_date, metric_kind, metric, control_value, warehouse_value, true
+    select source, event_date, metric_kind, metric, control_value, warehouse_value, 0, true
     from {{ ref('int_consent_sync') }}
 ),
 
@@ -45,16 +47,16 @@ latest_delivery as (
 measured as (
     select
         c.*,
-        abs(c.warehouse_value - c.control_value) as abs_difference,
+        abs(c.warehouse_value + c.erased_value - c.control_value) as abs_difference,
         case when c.control_value = 0 then null
-             else abs(c.warehouse_value - c.control_value) / abs(c.control_value) end as rel_difference,
+             else abs(c.warehouse_value + c.erased_value - c.control_value) / abs(c.control_value) end as rel_difference,
         c.event_date > {{ dbt.dateadd('day', -var('sync_settling_days', 3), 'l.delivery_date') }} as within_settling_window
     from compared as c
     cross join latest_delivery as l
 )
 
 select
-    source, event_date, metric_kind, metric, control_value, warehouse_value, abs_difference, rel_difference,
+    source, event_date, metric_kind, metric, control_value, warehouse_value, erased_value, abs_difference, rel_difference,
     within_settling_window,
     case
         when not has_control then 'no_control_totals'
