@@ -114,3 +114,19 @@ def test_customer_identifier_suite_names_a_second_owner_an_unknown_type_and_a_ba
     assert failed["expect_compound_columns_to_be_unique", None].unexpected_count == 2
     cookie = failed["expect_column_values_to_be_null", "non_phone_with_period"].examples
     assert len(cookie) == 1 and failed["expect_column_values_to_be_null", "later_period_without_start"].examples == cookie
+
+
+def test_conversion_suite_rejects_revenue_above_what_was_paid_and_an_unknown_channel(con, tmp_path):
+    con.execute("""create table marts.fct_conversion as
+        select * replace (revenue::decimal(18, 2) as revenue, gross_revenue::decimal(18, 2) as gross_revenue,
+                          refunded_revenue::decimal(18, 2) as refunded_revenue)
+        from (values
+            ('c1', timestamp '2026-03-14 10:00', 'web', 'USD', 30.00, 40.00, 10.00),
+            ('c2', timestamp '2026-03-14 11:00', 'kiosk', 'USD', 50.00, 40.00, -10.00),
+            ('c3', timestamp '2026-03-13 11:00', 'teleport', 'usd', -1.00, 0.00, 0.00))
+        t(conversion_id, converted_at, purchase_channel, currency, revenue, gross_revenue, refunded_revenue)""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["fct_conversion"], "2026-03-14")
+    failed = {f.expectation: f for f in outcome.failures}
+    assert failed["expect_column_values_to_be_in_set"].examples == ["kiosk"]  # the batch is the day of c1 and c2
+    assert set(failed) == {"expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+                           "expect_column_pair_values_a_to_be_greater_than_b"}

@@ -76,6 +76,20 @@ def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
     ]
 
 
+def _conversions(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="conversion_id"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="conversion_id"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="purchase_channel", value_set=["web", "app", "store"]),
+        gx.expectations.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$"),
+        # Net revenue is what is left of the purchase after cancellation, refunds and returns: never below 0.
+        gx.expectations.ExpectColumnValuesToBeBetween(column="revenue", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="refunded_revenue", min_value=0),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="gross_revenue", column_B="revenue",
+                                                                or_equal=True),
+    ]
+
+
 MART_SUITES = {
     "agg_sync_accuracy": Suite(
         table="marts.agg_sync_accuracy",
@@ -108,5 +122,12 @@ MART_SUITES = {
                 "last_seen_at, date_diff('year', birth_date, current_date) as age_years, "
                 "email_consent, sms_consent, push_consent, ads_consent, "
                 "case when email_status is null then primary_email end as unverified_primary_email",
+    ),
+    "fct_conversion": Suite(
+        table="marts.fct_conversion",
+        batch_column="cast(converted_at as date)",  # the latest day of purchases
+        expectations=_conversions,
+        columns="conversion_id, purchase_channel, currency, revenue::double as revenue, "
+                "gross_revenue::double as gross_revenue, refunded_revenue::double as refunded_revenue",
     ),
 }

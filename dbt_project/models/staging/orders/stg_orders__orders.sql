@@ -14,7 +14,7 @@ ranked as (
 )
 
 select
-    order_id, order_name, email_raw, email, phone_raw, phone, created_at, updated_at, cancelled_at,
+    event_id, order_id, order_name, email_raw, email, phone_raw, phone, created_at, updated_at, cancelled_at,
     total_price, refunded_amount, currency, source_name, shop_customer_id, landing_site, gclid, fbclid,
     utm_source, versions,
     cancelled_at is not null as is_cancelled,
