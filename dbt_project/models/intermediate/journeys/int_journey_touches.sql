@@ -3,98 +3,127 @@
     paths reset at the previous purchase and repeat buyers' touches are never credited twice. Touches older than
     var('attribution_lookback_days') before the conversion are left out. Touches after a customer's last
     conversion form a non-converting journey, over the same window back from its last touch. The same channel
-    engaged again within var('attribution_repeat_touch_seconds') is one interaction seen twice: it counts once. -#}
+    engaged again within var('attribution_repeat_touch_seconds') of the previous touch is one interaction seen
+    twice: it counts once, at its first sighting (so an interaction that began before the window stays out).
+    One sort of the customer's events does the cycles, repeats and order; the rest are hash joins and aggregates. -#}
 {%- set lookback_seconds = (var('attribution_lookback_days') | int) * 86400 -%}
 {%- set repeat_seconds = var('attribution_repeat_touch_seconds') | int -%}
 
-with engaged as (
-    select customer_id, touchpoint_id, occurred_at, engagement_channel as channel, campaign_id, device_type
+with events as (
+    select
+        customer_id,
+        occurred_at as event_at,
+        0 as is_conversion,
+        touchpoint_id as event_key,
+        engagement_channel as channel,
+        campaign_id,
+        device_type
     from {{ ref('fct_touchpoint') }}
     where engagement_channel is not null
-),
 
-conversions as (
-    select conversion_id, customer_id, converted_at, revenue
+    union all
+
+    select
+        customer_id,
+        converted_at as event_at,
+        1 as is_conversion,
+        conversion_id as event_key,
+        cast(null as {{ dbt.type_string() }}) as channel,
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        cast(null as {{ dbt.type_string() }}) as device_type
     from {{ ref('fct_conversion') }}
     where customer_id is not null
 ),
 
-events as (
-    select customer_id, occurred_at as event_at, 0 as is_conversion, touchpoint_id as event_key
-    from engaged
-    union all
-    select customer_id, converted_at as event_at, 1 as is_conversion, conversion_id as event_key
-    from conversions
-),
-
-cycles as (
-    -- The cycle of an event is one more than the conversions before it.
+ordered as (
     select
-        customer_id,
-        is_conversion,
-        event_key,
+        *,
+        -- The cycle of an event is one more than the customer's conversions before it.
         1 + coalesce(sum(is_conversion) over (
             partition by customer_id order by event_at, is_conversion, event_key
-            rows between unbounded preceding and 1 preceding), 0) as cycle
+            rows between unbounded preceding and 1 preceding), 0) as cycle,
+        lag(is_conversion) over (partition by customer_id order by event_at, is_conversion, event_key)
+            as previous_is_conversion,
+        lag(channel) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_channel,
+        lag(event_at) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_at
     from events
 ),
 
-conversion_cycles as (
-    select c.conversion_id, c.customer_id, c.converted_at, c.revenue, y.cycle
-    from conversions as c
-    inner join cycles as y on y.is_conversion = 1 and c.conversion_id = y.event_key
+distinct_touches as (
+    select
+        *,
+        -- Position among the customer's counted touches; a journey's touches are a contiguous run of it.
+        row_number() over (partition by customer_id order by event_at, event_key) as touch_sequence
+    from ordered
+    where is_conversion = 0
+        and not (
+            coalesce(previous_is_conversion, 1) = 0
+            and channel = previous_channel
+            and {{ dbt.datediff('previous_at', 'event_at', 'second') }} <= {{ repeat_seconds }}
+        )
 ),
 
-touch_cycles as (
-    select e.*, y.cycle
-    from engaged as e
-    inner join cycles as y on y.is_conversion = 0 and e.touchpoint_id = y.event_key
+conversions as (
+    select customer_id, cycle, event_key as conversion_id, event_at as converted_at
+    from ordered
+    where is_conversion = 1
+),
+
+open_ends as (
+    select t.customer_id, t.cycle, max(t.event_at) as ended_at
+    from distinct_touches as t
+    left join conversions as c on t.customer_id = c.customer_id and t.cycle = c.cycle
+    where c.conversion_id is null
+    group by t.customer_id, t.cycle
 ),
 
 placed as (
     select
-        t.*,
+        t.customer_id,
+        t.cycle,
+        t.event_key as touchpoint_id,
+        t.event_at as occurred_at,
+        t.channel,
+        t.campaign_id,
+        t.device_type,
+        t.touch_sequence,
         c.conversion_id,
         c.converted_at,
-        c.revenue,
-        coalesce(c.converted_at, max(t.occurred_at) over (partition by t.customer_id, t.cycle)) as journey_end_at
-    from touch_cycles as t
-    left join conversion_cycles as c on t.customer_id = c.customer_id and t.cycle = c.cycle
+        coalesce(c.converted_at, o.ended_at) as journey_end_at
+    from distinct_touches as t
+    left join conversions as c on t.customer_id = c.customer_id and t.cycle = c.cycle
+    left join open_ends as o on c.conversion_id is null and t.customer_id = o.customer_id and t.cycle = o.cycle
 ),
 
 in_window as (
     select
         *,
-        lag(channel) over (partition by customer_id, cycle order by occurred_at, touchpoint_id) as previous_channel,
-        lag(occurred_at) over (partition by customer_id, cycle order by occurred_at, touchpoint_id) as previous_at
+        -- A converting journey is named by its conversion; a customer has one open (non-converting) journey at most.
+        coalesce(conversion_id, {{ dbt.hash("customer_id || '|open'") }}) as journey_id
     from placed
     where {{ dbt.datediff('occurred_at', 'journey_end_at', 'second') }} <= {{ lookback_seconds }}
 ),
 
-deduplicated as (
-    select *
+journey_spans as (
+    select journey_id, min(touch_sequence) as first_sequence, max(touch_sequence) as last_sequence
     from in_window
-    where not (
-        channel = coalesce(previous_channel, '')
-        and {{ dbt.datediff('previous_at', 'occurred_at', 'second') }} <= {{ repeat_seconds }}
-    )
+    group by journey_id
 )
 
 select
-    -- A converting journey is named by its conversion; a customer has one open (non-converting) journey at most.
-    coalesce(conversion_id, {{ dbt.hash("customer_id || '|open'") }}) as journey_id,
-    customer_id,
-    cycle,
-    conversion_id,
-    converted_at,
-    revenue,
-    conversion_id is not null as is_converted,
-    journey_end_at,
-    row_number() over (partition by customer_id, cycle order by occurred_at, touchpoint_id) as touch_number,
-    count(*) over (partition by customer_id, cycle) as journey_touches,
-    touchpoint_id,
-    occurred_at,
-    channel,
-    campaign_id,
-    device_type
-from deduplicated
+    w.journey_id,
+    w.customer_id,
+    w.cycle,
+    w.conversion_id,
+    w.converted_at,
+    w.conversion_id is not null as is_converted,
+    w.journey_end_at,
+    w.touch_sequence - s.first_sequence + 1 as touch_number,
+    s.last_sequence - s.first_sequence + 1 as journey_touches,
+    w.touchpoint_id,
+    w.occurred_at,
+    w.channel,
+    w.campaign_id,
+    w.device_type
+from in_window as w
+inner join journey_spans as s on w.journey_id = s.journey_id

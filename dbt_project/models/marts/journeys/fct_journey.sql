@@ -4,18 +4,10 @@ with touches as (
     select * from {{ ref('int_journey_touches') }}
 ),
 
-device_changes as (
-    select
-        journey_id,
-        case when device_type <> lag(device_type) over (partition by journey_id order by touch_number)
-            then 1 else 0 end as is_switch
-    from touches
-    where device_type is not null
-),
-
 device_switches as (
-    select journey_id, sum(is_switch) as device_switches
-    from device_changes
+    -- A switch: consecutive touches that both have a device type, and different ones.
+    select journey_id, sum(case when from_device_type <> to_device_type then 1 else 0 end) as device_switches
+    from {{ ref('int_journey_steps') }}
     group by journey_id
 ),
 
