@@ -62,6 +62,17 @@ def _identity_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _attribution_score(args: argparse.Namespace) -> int:
+    from orchestration.attribution.ranking import ALL_PURCHASES, ONLINE_PURCHASES, format_score, score
+
+    truth = args.truth or str(settings.landing_dir() / "_truth")
+    with _warehouse(read_only=True) as con:
+        print(format_score(score(con, truth, ALL_PURCHASES)))
+        print()
+        print(format_score(score(con, truth, ONLINE_PURCHASES)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnichannel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="B-cubed precision and recall of identity resolution against simulator truth")
     score.add_argument("--truth", help="the simulator's _truth folder (default: <landing>/_truth)")
     score.set_defaults(handler=_identity_score)
+    ranking = commands.add_parser("attribution-score",
+                                  help="how well each attribution model recovers the simulator's true channel ranking")
+    ranking.add_argument("--truth", help="the simulator's _truth folder (default: <landing>/_truth)")
+    ranking.set_defaults(handler=_attribution_score)
     return parser
 
 

@@ -158,6 +158,10 @@ class SourceBuilder:
         ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = ["track", "Push Notification Tapped"]
         self.lines["web"] = channels.segment(self.con, ev[~app], app=False)
         self.lines["app"] = channels.segment(self.con, ev[app], app=True)
+        # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
+        # visit began): journeys need the session's touches before the purchase.
+        completed = ev.loc[(ev["event"] == "Order Completed").to_numpy()].set_index("session")["at"]
+        buy["at"] = completed.reindex(buy["session"]).to_numpy()
         self._orders(buy)
 
     def _with_bots(self, ev: pd.DataFrame, bots: int) -> pd.DataFrame:

@@ -1,0 +1,125 @@
+"""Times journeys and all seven attribution models on synthetic engagement at scale.
+
+    .venv/bin/python benchmarks/attribution.py [--conversions 1000000] [--touches-per-conversion 24]
+                                               [--workdir /tmp/omni-attribution]
+
+Writes fct_touchpoint and fct_conversion shaped tables straight into a scratch warehouse (untimed: simulating and
+stitching a world with a million purchases would take far longer than what is measured), then times `dbt run` of
+everything downstream of them: int_journey_touches, fct_journey, fct_channel_transition, the Markov and Shapley
+inputs and solutions, the rule-based credits, fct_attribution and agg_channel_attribution.
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support"]
+# How often each channel shows up in a path; rarer channels make the Shapley game's coalitions uneven, as in life.
+CHANNEL_WEIGHTS = [0.24, 0.08, 0.10, 0.22, 0.12, 0.12, 0.06, 0.03, 0.03]
+
+
+def _peak_rss_gb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024 / 1024
+
+
+def write_engagement(path: Path, conversions: int, touches_per_conversion: int, seed: int) -> None:
+    """Customers with one to three purchases each, engagement before them and after the last, in 90 days."""
+    cumulative = []
+    total = 0.0
+    for weight in CHANNEL_WEIGHTS:
+        total += weight
+        cumulative.append(total)
+    channel_case = "case " + " ".join(
+        f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(CHANNELS, cumulative)) + " else 'support' end"
+    customers = max(1, int(conversions / 1.6))
+    touches = conversions * touches_per_conversion
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"select setseed({seed / 1000})")
+        con.execute("create schema if not exists marts")
+        con.execute(f"""
+            create or replace table marts.fct_conversion as
+            select
+                'conv-' || lpad(cast(i as varchar), 9, '0') as conversion_id,
+                'cus-' || lpad(cast(i % {customers} as varchar), 9, '0') as customer_id,
+                timestamp '2026-01-01' + to_seconds(cast(random() * 90 * 86400 as bigint)) as converted_at,
+                cast(round(5 + random() * 200, 2) as decimal(18, 2)) as revenue,
+                'USD' as currency,
+                case when random() < 0.5 then 'web' when random() < 0.6 then 'app' else 'store' end as purchase_channel,
+                cast(i as varchar) as order_ref
+            from range({conversions}) as t(i)""")
+        con.execute(f"""
+            create or replace table marts.fct_touchpoint as
+            with draws as (
+                select i, random() as u, random() as v, random() as w
+                from range({touches}) as t(i)
+            )
+            select
+                'tp-' || lpad(cast(i as varchar), 10, '0') as touchpoint_id,
+                -- Heavier customers get more touches: a skewed draw over the customer ids.
+                'cus-' || lpad(cast(cast(pow(v, 1.3) * {customers} as bigint) % {customers} as varchar), 9, '0')
+                    as customer_id,
+                timestamp '2025-12-01' + to_seconds(cast(w * 120 * 86400 as bigint)) as occurred_at,
+                cast(null as date) as event_date,
+                {channel_case} as channel,
+                'click' as touch_type,
+                'inbound' as direction,
+                'cmp-' || cast(cast(u * 1000 as bigint) % 7 as varchar) as campaign_id,
+                case i % 3 when 0 then 'ios' when 1 then 'android' else 'desktop' end as device_type,
+                cast(null as varchar) as session_id,
+                false as is_session_start,
+                {channel_case} as engagement_channel
+            from draws""")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversions", type=int, default=1_000_000)
+    parser.add_argument("--touches-per-conversion", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default="/tmp/omni-attribution")
+    args = parser.parse_args()
+
+    root = Path(args.workdir)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    warehouse = root / "warehouse.duckdb"
+    os.environ.update(OMNI_HOME=str(root), OMNI_WAREHOUSE=str(warehouse))
+    from orchestration import settings
+
+    settings.apply_defaults()
+    started = time.perf_counter()
+    write_engagement(warehouse, args.conversions, args.touches_per_conversion, args.seed)
+    print(f"synthetic engagement: {args.conversions:,} conversions, "
+          f"{args.conversions * args.touches_per_conversion:,} engagement touches in {time.perf_counter() - started:.1f} s")
+
+    started = time.perf_counter()
+    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select", "int_journey_touches+",
+                             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+                            capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"dbt attribution models failed:\n{result.stdout}{result.stderr}")
+    for line in result.stdout.splitlines():
+        if " OK created " in line:
+            print("  " + line.split(" OK created ", 1)[1].replace("sql ", "").replace("python ", ""))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        journeys, converting, path_touches = con.execute(
+            "select count(*), count(conversion_id), sum(touches) from marts.fct_journey").fetchall()[0]
+        credit_rows, models = con.execute(
+            "select count(*), count(distinct model) from marts.fct_attribution").fetchall()[0]
+    print(f"journeys and {models} attribution models: {converting:,} conversions, {journeys - converting:,} open paths, "
+          f"{path_touches:,} path touches, {credit_rows:,} credit rows in {seconds:.1f} s (goal < 60 s); "
+          f"peak memory {_peak_rss_gb():.2f} GB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+{#- The channel that brought a web or app event, from its campaign signals, or NULL when it has none:
+    a click id means ads; utm_medium maps through the var traffic_channel_by_utm_medium. -#}
+{% macro traffic_channel(utm_medium, gclid, fbclid) -%}
+    case
+        when {{ gclid }} is not null or {{ fbclid }} is not null then 'ads'
+        {%- for medium, channel in var('traffic_channel_by_utm_medium').items() %}
+        when lower({{ utm_medium }}) = '{{ medium }}' then '{{ channel }}'
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- Segment event names as touch types: `Order Completed` -> `order_completed`. -#}
+{% macro snake_event_name(expr) -%}
+    lower(replace(trim({{ expr }}), ' ', '_'))
+{%- endmacro %}
+
+{#- True when (channel, touch_type) is engagement by the var attribution_engagement_touches. -#}
+{% macro is_engagement(channel, touch_type) -%}
+    {%- set pairs = [] -%}
+    {%- for c, types in var('attribution_engagement_touches').items() -%}
+        {%- for t in types -%}{%- do pairs.append("'" ~ c ~ ":" ~ t ~ "'") -%}{%- endfor -%}
+    {%- endfor -%}
+    {%- if pairs -%}
+    {{ channel }} || ':' || {{ touch_type }} in ({{ pairs | join(', ') }})
+    {%- else -%}
+    false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The exact median of a column in an aggregate. -#}
+{% macro median(expr) -%}
+    {{ return(adapter.dispatch('median', 'omnichannel')(expr)) }}
+{%- endmacro %}
+{% macro duckdb__median(expr) -%}
+    median({{ expr }})
+{%- endmacro %}
+{% macro spark__median(expr) -%}
+    percentile({{ expr }}, 0.5)
+{%- endmacro %}
