@@ -37,3 +37,14 @@
 {% macro spark__median(expr) -%}
     percentile({{ expr }}, 0.5)
 {%- endmacro %}
+
+{#- The distinct values of a column in an aggregate, sorted and joined by a separator: a channel set. -#}
+{% macro sorted_distinct_agg(expr, separator) -%}
+    {{ return(adapter.dispatch('sorted_distinct_agg', 'omnichannel')(expr, separator)) }}
+{%- endmacro %}
+{% macro duckdb__sorted_distinct_agg(expr, separator) -%}
+    array_to_string(list_sort(list_distinct(list({{ expr }}))), '{{ separator }}')
+{%- endmacro %}
+{% macro spark__sorted_distinct_agg(expr, separator) -%}
+    array_join(array_sort(collect_set({{ expr }})), '{{ separator }}')
+{%- endmacro %}

@@ -5,7 +5,9 @@
     conversion form a non-converting journey, over the same window back from its last touch. The same channel
     engaged again within var('attribution_repeat_touch_seconds') of the previous touch is one interaction seen
     twice: it counts once, at its first sighting (so an interaction that began before the window stays out).
-    One sort of the customer's events does the cycles, repeats and order; the rest are hash joins and aggregates. -#}
+    Each touch also carries the next touch of its journey (a step, for transitions and the Markov chain).
+    One sort of the customer's events does the cycles and repeats, one sort of the kept touches numbers them and
+    finds each next touch; the rest are hash joins. -#}
 {%- set lookback_seconds = (var('attribution_lookback_days') | int) * 86400 -%}
 {%- set repeat_seconds = var('attribution_repeat_touch_seconds') | int -%}
 
@@ -45,15 +47,13 @@ ordered as (
         lag(is_conversion) over (partition by customer_id order by event_at, is_conversion, event_key)
             as previous_is_conversion,
         lag(channel) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_channel,
-        lag(event_at) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_at
+        lag(event_at) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_at,
+        row_number() over (partition by customer_id order by event_at, is_conversion, event_key) as event_position
     from events
 ),
 
 distinct_touches as (
-    select
-        *,
-        -- Position among the customer's counted touches; a journey's touches are a contiguous run of it.
-        row_number() over (partition by customer_id order by event_at, event_key) as touch_sequence
+    select *
     from ordered
     where is_conversion = 0
         and not (
@@ -86,7 +86,7 @@ placed as (
         t.channel,
         t.campaign_id,
         t.device_type,
-        t.touch_sequence,
+        t.event_position,
         c.conversion_id,
         c.converted_at,
         coalesce(c.converted_at, o.ended_at) as journey_end_at
@@ -99,31 +99,38 @@ in_window as (
     select
         *,
         -- A converting journey is named by its conversion; a customer has one open (non-converting) journey at most.
-        coalesce(conversion_id, {{ dbt.hash("customer_id || '|open'") }}) as journey_id
+        coalesce(conversion_id, 'open:' || customer_id) as journey_id
     from placed
     where {{ dbt.datediff('occurred_at', 'journey_end_at', 'second') }} <= {{ lookback_seconds }}
 ),
 
-journey_spans as (
-    select journey_id, min(touch_sequence) as first_sequence, max(touch_sequence) as last_sequence
+numbered as (
+    select
+        *,
+        row_number() over (partition by journey_id order by event_position) as touch_number,
+        count(*) over (partition by journey_id) as journey_touches,
+        lead(channel) over (partition by journey_id order by event_position) as next_channel,
+        lead(occurred_at) over (partition by journey_id order by event_position) as next_occurred_at,
+        lead(device_type) over (partition by journey_id order by event_position) as next_device_type
     from in_window
-    group by journey_id
 )
 
 select
-    w.journey_id,
-    w.customer_id,
-    w.cycle,
-    w.conversion_id,
-    w.converted_at,
-    w.conversion_id is not null as is_converted,
-    w.journey_end_at,
-    w.touch_sequence - s.first_sequence + 1 as touch_number,
-    s.last_sequence - s.first_sequence + 1 as journey_touches,
-    w.touchpoint_id,
-    w.occurred_at,
-    w.channel,
-    w.campaign_id,
-    w.device_type
-from in_window as w
-inner join journey_spans as s on w.journey_id = s.journey_id
+    journey_id,
+    customer_id,
+    cycle,
+    conversion_id,
+    converted_at,
+    conversion_id is not null as is_converted,
+    journey_end_at,
+    touch_number,
+    journey_touches,
+    touchpoint_id,
+    occurred_at,
+    channel,
+    campaign_id,
+    device_type,
+    next_channel,
+    next_occurred_at,
+    next_device_type
+from numbered

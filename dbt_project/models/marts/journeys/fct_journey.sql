@@ -4,31 +4,21 @@ with touches as (
     select * from {{ ref('int_journey_touches') }}
 ),
 
-device_switches as (
-    -- A switch: consecutive touches that both have a device type, and different ones.
-    select journey_id, sum(case when from_device_type <> to_device_type then 1 else 0 end) as device_switches
-    from {{ ref('int_journey_steps') }}
-    group by journey_id
-),
-
-channel_sets as (
-    select journey_id, {{ dbt.listagg('channel', "','", 'order by channel') }} as channel_set
-    from (select distinct journey_id, channel from touches) as d
-    group by journey_id
-),
-
 paths as (
     select
         journey_id,
         min(customer_id) as customer_id,
         min(conversion_id) as conversion_id,
         {{ dbt.listagg('channel', "' > '", 'order by touch_number') }} as path,
+        {{ sorted_distinct_agg('channel', ',') }} as channel_set,
         count(*) as touches,
         count(distinct channel) as distinct_channels,
         min(occurred_at) as journey_started_at,
         max(journey_end_at) as journey_ended_at,
         max(case when touch_number = 1 then channel end) as first_channel,
-        max(case when touch_number = journey_touches then channel end) as last_channel
+        max(case when touch_number = journey_touches then channel end) as last_channel,
+        -- A switch: consecutive touches that both have a device type, and different ones.
+        sum(case when device_type <> next_device_type then 1 else 0 end) as device_switches
     from touches
     group by journey_id
 ),
@@ -48,12 +38,14 @@ converting as (
         c.revenue,
         c.purchase_channel,
         p.path,
+        p.channel_set,
         coalesce(p.touches, 0) as touches,
         coalesce(p.distinct_channels, 0) as distinct_channels,
         p.first_channel,
         p.last_channel,
         p.journey_started_at,
-        c.converted_at as journey_ended_at
+        c.converted_at as journey_ended_at,
+        coalesce(p.device_switches, 0) as device_switches
     from conversions as c
     left join paths as p on c.conversion_id = p.journey_id
 ),
@@ -68,12 +60,14 @@ open_paths as (
         cast(null as decimal(18, 2)) as revenue,
         cast(null as {{ dbt.type_string() }}) as purchase_channel,
         p.path,
+        p.channel_set,
         p.touches,
         p.distinct_channels,
         p.first_channel,
         p.last_channel,
         p.journey_started_at,
-        p.journey_ended_at
+        p.journey_ended_at,
+        p.device_switches
     from paths as p
     where p.conversion_id is null
 ),
@@ -86,11 +80,7 @@ journeys as (
 
 select
     j.*,
-    s.channel_set,
     case when j.is_converted and j.journey_started_at is not null
         then {{ dbt.datediff('j.journey_started_at', 'j.converted_at', 'second') }} / 86400.0
-    end as days_to_convert,
-    coalesce(d.device_switches, 0) as device_switches
+    end as days_to_convert
 from journeys as j
-left join channel_sets as s on j.journey_id = s.journey_id
-left join device_switches as d on j.journey_id = d.journey_id
