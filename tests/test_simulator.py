@@ -360,3 +360,27 @@ def test_splitting_long_days_into_files_loses_no_line_and_keeps_one_crm_file_a_d
         assert names in (["consents.jsonl", "customers.csv"], ["customers.csv"]), day
     test_crm_control_counts_the_rows_of_that_days_customers_file(split)
 
+
+def test_phone_numbers_are_valid_and_no_two_people_hold_one_by_chance(landing):
+    import numpy as np
+    import phonenumbers
+
+    from orchestration.simulator.world import _phones
+
+    # At a few hundred thousand people, numbers drawn independently would already collide by the hundreds.
+    numbers = _phones(np.random.default_rng(0), 300_000)
+    assert len(set(numbers)) == len(numbers)
+    for number in numbers[:: len(numbers) // 3000]:
+        parsed = phonenumbers.parse(number, "US")
+        assert phonenumbers.is_valid_number(parsed) and phonenumbers.region_code_for_number(parsed) == "US", number
+        assert number[5:8] != "555" and number[6:8] != "11", number
+    # In a world, the numbers two people hold are the deliberate faults only: recycled numbers (one owner after
+    # the other) and junk typed at the till.
+    ids = pd.read_parquet(landing / "_truth" / "identifiers.parquet")
+    phones = ids[(ids["identifier_type"] == "phone") & ~ids["is_junk"]]
+    held_by_two = set(phones.loc[phones["identifier_value"].duplicated(), "identifier_value"])
+    faults = json.loads((landing / "_truth" / "faults.json").read_text())
+    assert held_by_two == {f["event_id"] for f in faults if f["kind"] == "recycled_phone"}
+    for number in phones["identifier_value"]:
+        assert phonenumbers.is_valid_number(phonenumbers.parse(number, "US")), number
+
