@@ -384,3 +384,11 @@ def test_phone_numbers_are_valid_and_no_two_people_hold_one_by_chance(landing):
     for number in phones["identifier_value"]:
         assert phonenumbers.is_valid_number(phonenumbers.parse(number, "US")), number
 
+
+def test_every_consent_line_names_a_customer_an_address_or_a_number(landing):
+    table = next(t for t in RAW_TABLES if t.table == "crm_consents")
+    records = [r for _, _, r in _records(landing, table)]
+    assert {r["source"] for r in records} == {"signup", "preference_center"}
+    assert {r["channel"] for r in records if r["source"] == "preference_center"} >= {"email", "sms", "push"}
+    nameless = [r for r in records if not (r["customer_id"] or r["email"] or r["phone"])]
+    assert not nameless, nameless[:3]
