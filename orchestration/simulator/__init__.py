@@ -52,8 +52,10 @@ def customers_for_events(n_events: int, days: int) -> int:
 
 
 def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, start: date = date(2026, 3, 1),
-             faults: Sequence[str] = (), rates: Mapping[str, float] | None = None, gzip_share: float = 0.3) -> dict:
-    """Write a landing zone under `out` (replacing what a previous simulation wrote there)."""
+             faults: Sequence[str] = (), rates: Mapping[str, float] | None = None, gzip_share: float = 0.3,
+             rows_per_file: int = writer.ROWS_PER_FILE) -> dict:
+    """Write a landing zone under `out` (replacing what a previous simulation wrote there); a source's day
+    longer than `rows_per_file` lines is split into numbered files (the CRM's never is)."""
     out = Path(out)
     unknown = set(rates or {}) - set(DEFAULT_RATES)
     if unknown:
@@ -63,6 +65,8 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         raise ValueError(f"rates are shares between 0 and 1: {rates}")
     if customers < 1 or days < 1:
         raise ValueError("a world needs at least one customer and one day")
+    if rows_per_file < 1:
+        raise ValueError("rows_per_file must be at least 1")
     parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
     begin = pd.Timestamp(start)
@@ -89,7 +93,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         if name != "crm_consents":
             writer.write_control(out, source, writer.control_totals(name, lines))
         delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day)
-        manifest += fault_rows + writer.write(out, name, delivered, gzip_share)
+        manifest += fault_rows + writer.write(out, name, delivered, gzip_share, rows_per_file)
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))

@@ -307,7 +307,10 @@ class SourceBuilder:
             if channel in b.opt_out_day:
                 day = b.opt_out_day[channel][members]
                 out = day < b.days
-                rows.append(pd.DataFrame({"person": members[out], "customer_id": None,
+                # The preference centre names the address or number it was reached on; the app's names the
+                # logged-in customer (a push opt-out without it would name nobody).
+                rows.append(pd.DataFrame({"person": members[out],
+                                          "customer_id": self.col("customer_id", members[out]) if channel == "push" else None,
                                           "email": self.col("email", members[out]) if channel == "email" else None,
                                           "phone": self.col("phone", members[out]) if channel == "sms" else None,
                                           "channel": channel, "status": "opt_out",

@@ -60,13 +60,30 @@ def at_least_one(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     return mask
 
 
-def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
+def _draw_phones(rng: np.random.Generator, n: int) -> np.ndarray:
     area = AREA_CODES[rng.integers(0, len(AREA_CODES), n)]
     exchange = rng.integers(201, 999, n)
     exchange = np.where(exchange % 100 == 11, exchange + 1, exchange)  # N11 codes are not exchanges
     exchange = np.where(exchange == 555, 556, exchange)
     line = rng.integers(1000, 9999, n)
     return np.char.add(np.char.add(np.char.add("+1", area), exchange.astype(str)), line.astype(str))
+
+
+# How many distinct numbers `_draw_phones` can give: area codes x exchanges (N11 and 555 excluded) x lines.
+PHONE_NUMBERS = len(AREA_CODES) * (998 - 201 + 1 - 8 - 1) * (9998 - 1000 + 1)
+
+
+def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` distinct valid US numbers in E.164. Two people never hold one number by chance: the only numbers two
+    people hold are the deliberate ones (recycled numbers, junk typed at the till), which the truth records."""
+    if n > PHONE_NUMBERS // 2:  # redraws settle quickly while most numbers are still free
+        raise ValueError(f"{n:,} people are more than half the {PHONE_NUMBERS:,} numbers the area codes hold")
+    phones = _draw_phones(rng, n)
+    # Independent draws collide (about n^2 / (2 x PHONE_NUMBERS) pairs: ~7,000 at a million people); later
+    # holders of a drawn number draw again. A small world rarely collides, so its random stream is unchanged.
+    while (repeat := pd.Series(phones).duplicated().to_numpy()).any():
+        phones[repeat] = _draw_phones(rng, int(repeat.sum()))
+    return phones
 
 
 def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict) -> World:

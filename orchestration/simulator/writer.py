@@ -1,7 +1,8 @@
 """Writes the landing zone: the delivered lines per source and day, the `_control` totals.
 
 File names: `<source>/<day>/<stem>-<day>-<k>.<ext>[.gz]` (k = 0, 1, ... when a day holds more than
-`ROWS_PER_FILE` lines); the CRM writes `crm/<day>/customers.csv[.gz]` and `crm/<day>/consents.jsonl[.gz]`.
+`rows_per_file` lines); the CRM writes one `crm/<day>/customers.csv[.gz]` and one `crm/<day>/consents.jsonl[.gz]`
+a day however long they are, as the contract names them.
 Whether a file is gzipped is a hash of its name, so it does not depend on the random stream.
 """
 import gzip
@@ -39,7 +40,8 @@ def _gzip_it(share: float, *parts: str) -> bool:
     return digest[0] / 256 < share
 
 
-def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float) -> list[dict]:
+def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float,
+          rows_per_file: int = ROWS_PER_FILE) -> list[dict]:
     """Write one table's delivered lines; returns the manifest rows of its dirty and tagged lines."""
     source, stem, fmt, header = LAYOUT[name]
     order = delivered.assign(_k=(~delivered["kind"].isin(INTACT)).astype(int))
@@ -56,7 +58,8 @@ def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float) -> l
         day_text = str(np.datetime64(day, "D"))
         folder = out / source / day_text
         folder.mkdir(parents=True, exist_ok=True)
-        n_files = max(1, -(-len(group) // ROWS_PER_FILE))
+        # The CRM's file names carry no part number: a second part would overwrite the first.
+        n_files = 1 if source == "crm" else max(1, -(-len(group) // rows_per_file))
         size = -(-len(group) // n_files)
         for k in range(n_files):
             chunk = group.iloc[k * size:(k + 1) * size]
