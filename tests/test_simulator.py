@@ -5,7 +5,7 @@ import hashlib
 import io
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -392,3 +392,21 @@ def test_every_consent_line_names_a_customer_an_address_or_a_number(landing):
     assert {r["channel"] for r in records if r["source"] == "preference_center"} >= {"email", "sms", "push"}
     nameless = [r for r in records if not (r["customer_id"] or r["email"] or r["phone"])]
     assert not nameless, nameless[:3]
+
+
+def test_pos_returns_across_a_daylight_saving_change_count_on_their_utc_day(tmp_path):
+    # 2026-03-08 is the US spring-forward day: a return a few days after a sale can cross it, and the till's local
+    # time must still convert to the UTC day the control totals count it on.
+    simulate(tmp_path / "landing", customers=20000, days=5, seed=5, start=date(2026, 3, 6))
+    table = next(t for t in RAW_TABLES if t.table == "pos")
+    days = Counter()
+    for record in {r["receipt_id"]: r for _, _, r in _records(tmp_path / "landing", table)}.values():
+        utc = pd.Timestamp(record["local_time"]).tz_localize(record["store_tz"]).tz_convert("UTC")
+        days[(utc.date().isoformat(), record["type"])] += 1
+    control = Counter()
+    for path in (tmp_path / "landing" / "_control" / "pos").glob("*.json"):
+        doc = json.loads(path.read_text())
+        for metric, value in doc["counts"].items():
+            control[(doc["date"], metric)] += value
+    assert any(day >= "2026-03-08" and kind == "return" for day, kind in days)
+    assert +control == +days

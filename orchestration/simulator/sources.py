@@ -258,7 +258,16 @@ class SourceBuilder:
         delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
         returned["receipt_id"] = returned["receipt_id"] + "-RET"
-        returned["at"], returned["local_time"] = returned["at"] + delay, returned["local_time"] + delay
+        returned["at"] = returned["at"] + delay
+        # The till's clock is local: a return days later can fall across a daylight-saving change, so its local time
+        # comes from its UTC time, not from the sale's local time plus the delay.
+        local = np.empty(len(returned), dtype="datetime64[ns]")
+        zones = returned["store_tz"].to_numpy()
+        for zone in np.unique(zones):
+            mask = zones == zone
+            local[mask] = pd.DatetimeIndex(returned["at"].to_numpy()[mask]).tz_localize("UTC").tz_convert(
+                zone).tz_localize(None).to_numpy()
+        returned["local_time"] = local
         returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         refunds = returned.set_index("original_receipt_id")["total_cents"]
