@@ -1,47 +1,55 @@
 """First-order Markov attribution, solved exactly.
 
 The paths form an absorbing Markov chain: (start) -> channels -> (conversion) or (null), with transition
-probabilities from the observed counts. The probability of reaching (conversion) from (start) comes from the
-fundamental matrix: with Q the transient-to-transient and R the transient-to-absorbing probabilities, the absorption
-probabilities B solve (I - Q) B = R. Removing a channel sends every transition into it to (null); its removal effect
-is 1 - P(conversion without it) / P(conversion). One linear solve per channel: no simulated walks, so the result is
-the same on every run and has no truncation error.
+probabilities from the observed counts (self-loops included). With Q the transient-to-transient and r the
+transient-to-(conversion) probabilities, the absorption probabilities x solve (I - Q) x = r (the fundamental matrix
+N = (I - Q)^-1 applied to r), and P(conversion) is x at (start). Removing a channel sends every transition into it to
+(null); its removal effect is 1 - P(conversion without it) / P(conversion). One small linear solve per channel, all
+stacked into one numpy call: no simulated walks, so the result is the same on every run and has no truncation error.
+
+Removing a channel can only lower P(conversion), so effects lie in [0, 1] (up to float rounding, about 1e-16): 0 for a
+channel on no converting path, 1 for a channel every conversion passes through.
 """
 import numpy as np
 import pandas as pd
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
-
-
-def _conversion_probability(transitions: pd.DataFrame, removed: str | None = None) -> float:
-    counts = transitions
-    if removed is not None:
-        counts = counts.assign(to_state=counts["to_state"].where(counts["to_state"] != removed, NULL))
-        counts = counts[counts["from_state"] != removed]
-    transient = sorted(set(counts["from_state"]) - {CONVERSION, NULL})
-    if START not in transient:
-        return 0.0
-    index = {state: i for i, state in enumerate(transient)}
-    n = len(transient)
-    totals = counts.groupby("from_state")["transitions"].sum()
-    q = np.zeros((n, n))
-    r = np.zeros(n)
-    for row in counts.itertuples(index=False):  # about a hundred rows: the channels squared
-        p = row.transitions / totals[row.from_state]
-        if row.to_state == CONVERSION:
-            r[index[row.from_state]] += p
-        elif row.to_state in index:
-            q[index[row.from_state], index[row.to_state]] += p
-        # A transition to (null), or to a state with no way out, leads nowhere: it is absorption without conversion.
-    absorbed = np.linalg.solve(np.eye(n) - q, r)
-    return float(absorbed[index[START]])
+_SPECIAL = (START, CONVERSION, NULL)
 
 
 def removal_effects(transitions: pd.DataFrame) -> pd.DataFrame:
-    """Removal effect and normalised weight per channel, from columns from_state, to_state, transitions."""
-    channels = sorted((set(transitions["from_state"]) | set(transitions["to_state"])) - {START, CONVERSION, NULL})
-    base = _conversion_probability(transitions)
-    effects = np.array([1.0 - _conversion_probability(transitions, c) / base if base > 0 else 0.0 for c in channels])
+    """Removal effect and normalised weight per channel (sorted), from columns from_state, to_state, transitions."""
+    channels = sorted((set(transitions["from_state"]) | set(transitions["to_state"])) - set(_SPECIAL))
+    # Transient states: (start) at 0, then the channels; the last two columns are (conversion) and (null).
+    states = [START, *channels, CONVERSION, NULL]
+    transient = conversion = len(channels) + 1
+    source = pd.Categorical(transitions["from_state"], categories=states).codes
+    target = pd.Categorical(transitions["to_state"], categories=states).codes
+    if (source < 0).any() or (target < 0).any() or (source >= transient).any() or (target == 0).any():
+        raise ValueError("transitions must run from (start) or a channel to a channel, (conversion) or (null)")
+    counts = np.zeros((transient, len(states)))
+    np.add.at(counts, (source, target), transitions["transitions"].to_numpy(dtype=float))
+
+    totals = counts.sum(axis=1, keepdims=True)
+    # A state with no way out (never a from_state) keeps an all-zero row: x = 0 there, a dead end like (null).
+    probabilities = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    q, r = probabilities[:, :transient], probabilities[:, conversion]
+
+    # Scenario 0 is the full chain; scenario i removes channel i (state i): its column of Q goes to (null), which no
+    # equation reads. Nothing enters it any more, so where it led no longer matters to (start).
+    scenarios = np.repeat(q[np.newaxis], transient, axis=0)
+    removed = np.arange(1, transient)
+    scenarios[removed, :, removed] = 0.0
+    # Every state of an observed path reaches an absorbing state with positive probability, so I - Q is invertible.
+    rewards = np.broadcast_to(r[:, np.newaxis], (transient, transient, 1))
+    absorbed = np.linalg.solve(np.eye(transient) - scenarios, rewards)[..., 0]
+    base, without = absorbed[0, 0], absorbed[removed, 0]
+
+    effects = 1.0 - without / base if base > 0 else np.zeros(len(channels))
     total = effects.sum()
-    weights = effects / total if total > 0 else np.zeros_like(effects)
-    return pd.DataFrame({"channel": channels, "removal_effect": effects, "weight": weights})
+    weights = effects / total if total > 0 else np.zeros(len(channels))
+    return pd.DataFrame({
+        "channel": pd.Series(channels, dtype="string"),
+        "removal_effect": pd.Series(effects, dtype="float64"),
+        "weight": pd.Series(weights, dtype="float64"),
+    })
