@@ -8,7 +8,7 @@ with customers as (
 -- Only addresses and numbers that ever named exactly one CRM customer map to one: a recycled number held by
 -- two customers in the CRM's history cannot say whose opt-out or whose message it was.
 customer_history as (
-    select customer_id, email, phone from {{ ref('stg_crm__customer_rows') }}
+    select customer_id, email, phone, delivery_date from {{ ref('stg_crm__customer_rows') }}
 ),
 
 email_owner as (
@@ -17,8 +17,21 @@ email_owner as (
 ),
 
 phone_owner as (
-    select phone, min(customer_id) as customer_id from customer_history
+    select phone, min(customer_id) as customer_id, min(delivery_date) as first_listed_on
+    from customer_history
     where phone is not null group by phone having count(distinct customer_id) = 1
+),
+
+-- The CRM tells only the day a number reached its owner, not the hour: a number first listed after the first
+-- export (a new or recycled number) is its owner's from the next day; texts on the handover day may be the
+-- previous holder's.
+phone_ownership as (
+    select
+        phone,
+        customer_id,
+        case when first_listed_on > (select min(delivery_date) from customer_history)
+            then {{ dbt.dateadd('day', 1, 'first_listed_on') }} end as owned_from
+    from phone_owner
 ),
 
 consent_changes as (
@@ -52,7 +65,8 @@ sends as (
     union all
     select 'sms', po.customer_id, s.event_at, s.event_date
     from {{ ref('stg_sms__messages') }} as s
-    inner join phone_owner as po on s.customer_phone = po.phone
+    inner join phone_ownership as po
+        on s.customer_phone = po.phone and (po.owned_from is null or s.event_date >= cast(po.owned_from as date))
     where s.direction = 'outbound'
     union all
     select 'push', p.external_user_id, p.event_at, p.event_date
