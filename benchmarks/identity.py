@@ -37,8 +37,9 @@ def main() -> int:
     root = Path(args.workdir)
     os.environ.update(OMNI_HOME=str(root), OMNI_LANDING_DIR=str(root / "landing"),
                       OMNI_WAREHOUSE=str(root / "warehouse.duckdb"), OMNI_PUBLISH_DIR=str(root / "published"))
-    from orchestration import settings, simulator
-    from orchestration.identity.scoring import format_scores, score
+    import simulator
+    from orchestration import settings
+    from simulator.scoring.identity import format_scores, score
 
     settings.apply_defaults()
     if not args.keep_warehouse:

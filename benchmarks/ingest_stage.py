@@ -51,12 +51,13 @@ def main() -> int:
     landing = args.workdir / "landing"
     warehouse = args.workdir / "warehouse.duckdb"
     os.environ.update(OMNI_HOME=str(args.workdir), OMNI_LANDING_DIR=str(landing), OMNI_WAREHOUSE=str(warehouse))
-    from orchestration import settings, simulator
+    import simulator
+    from orchestration import settings
     from orchestration.ingestion.control import load_control_day
     from orchestration.ingestion.loader import load_partition
     from orchestration.ingestion.phones import normalize_new_phones
     from orchestration.ingestion.sources import RAW_TABLES
-    from orchestration.partitions import landing_days
+    from orchestration.defs.partitions import landing_days
 
     settings.apply_defaults()
     if not (args.keep_landing and landing.exists()):

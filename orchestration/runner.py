@@ -5,7 +5,8 @@ from collections.abc import Sequence
 import dagster as dg
 
 from orchestration import settings
-from orchestration.partitions import DELIVERY_DAY, landing_days
+from orchestration.defs.partitions import DELIVERY_DAY
+from orchestration.ingestion.landing import landing_days
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -19,9 +20,9 @@ def select_days(days: Sequence[str], start: str | None, end: str | None) -> list
 
 def run_pipeline(start: str | None = None, end: str | None = None, log=print) -> dict:
     """Ingest every delivery day in [start, end], then build everything downstream; returns run ids."""
-    settings.apply_defaults()
-    from orchestration.definitions import defs  # after defaults, so resources see the same env
+    from orchestration.definitions import build_definitions
 
+    defs = build_definitions()
     days = select_days(landing_days(settings.landing_dir()), start, end)
     if not days:
         raise SystemExit(f"no delivery days in {settings.landing_dir()} between {start} and {end}")

@@ -1,57 +1,74 @@
-"""Where the pipeline reads and writes, from environment variables with defaults under `.omnichannel/`.
+"""Where the pipeline reads and writes: environment variables, with defaults under `.omnichannel/`.
 
-Every path is resolved here and only here; Dagster resources read the same variables via `dg.EnvVar`,
-and dbt's profile reads `OMNI_WAREHOUSE`, so no warehouse path is built in two places.
+Reading a setting has no side effect: nothing here writes the environment or creates a folder. Dagster
+resources read the same variables through `dg.EnvVar` (`orchestration/defs/resources.py`); an entry point that
+starts other processes (the CLI, a benchmark) calls `export_defaults()` once, so that dbt, a child of it, sees
+the same absolute paths.
 """
+
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
-_DEFAULTS = {
+# name -> default; "{home}" is OMNI_HOME, itself `.omnichannel` in the working directory by default.
+DEFAULTS = {
     "OMNI_HOME": ".omnichannel",
     "OMNI_LANDING_DIR": "{home}/landing",
     "OMNI_WAREHOUSE": "{home}/warehouse.duckdb",
     "OMNI_PUBLISH_DIR": "{home}/published",
+    "OMNI_DATA_DOCS_DIR": "{home}/data_docs",
     "OMNI_PHONE_REGION": "US",
     "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
+    "OMNI_DBT_TARGET": "duckdb",
 }
+PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 
 
-def apply_defaults() -> None:
-    """Fill in unset variables, as absolute paths, so every process (dbt included) sees the same ones."""
-    home = Path(os.environ.get("OMNI_HOME") or _DEFAULTS["OMNI_HOME"]).resolve()
-    os.environ["OMNI_HOME"] = str(home)
-    for name, default in _DEFAULTS.items():
-        if not os.environ.get(name):
-            os.environ[name] = default.format(home=home)
-    for name in ("OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR"):
-        os.environ[name] = str(Path(os.environ[name]).resolve())
-    Path(os.environ["OMNI_WAREHOUSE"]).parent.mkdir(parents=True, exist_ok=True)
+def get(name: str) -> str:
+    """The setting's value: the environment's if set and not empty, else its default (paths made absolute)."""
+    value = os.environ.get(name) or DEFAULTS[name]
+    if name in PATH_SETTINGS:
+        home = Path(os.environ.get("OMNI_HOME") or DEFAULTS["OMNI_HOME"]).resolve()
+        value = str(Path(value.format(home=home)).resolve())
+    return value
 
 
-def landing_dir() -> Path:
-    apply_defaults()
-    return Path(os.environ["OMNI_LANDING_DIR"])
+def resolved() -> dict[str, str]:
+    """Every setting, resolved: the environment a child process (dbt) needs to see what this one sees."""
+    return {name: get(name) for name in DEFAULTS}
 
 
-def warehouse_path() -> Path:
-    apply_defaults()
-    return Path(os.environ["OMNI_WAREHOUSE"])
+def export_defaults() -> None:
+    """Put every resolved setting into this process's environment; only entry points call this, once."""
+    os.environ.update(resolved())
 
 
-def publish_dir() -> Path:
-    apply_defaults()
-    return Path(os.environ["OMNI_PUBLISH_DIR"])
-
-
-def phone_region() -> str:
-    apply_defaults()
-    return os.environ["OMNI_PHONE_REGION"]
+# Kept for the entry points and scripts that called it before settings became side-effect free.
+apply_defaults = export_defaults
 
 
 def home_dir() -> Path:
-    apply_defaults()
-    return Path(os.environ["OMNI_HOME"])
+    return Path(get("OMNI_HOME"))
+
+
+def landing_dir() -> Path:
+    return Path(get("OMNI_LANDING_DIR"))
+
+
+def warehouse_path() -> Path:
+    return Path(get("OMNI_WAREHOUSE"))
+
+
+def publish_dir() -> Path:
+    return Path(get("OMNI_PUBLISH_DIR"))
+
+
+def data_docs_dir() -> Path:
+    return Path(get("OMNI_DATA_DOCS_DIR"))
+
+
+def phone_region() -> str:
+    return get("OMNI_PHONE_REGION")

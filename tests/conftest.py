@@ -56,7 +56,7 @@ def settings_at(root: Path):
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> World:
     """A default simulated world (all dirt on, no sync faults), ingested and built through Dagster."""
-    from orchestration import simulator
+    import simulator
     from orchestration.runner import run_pipeline
 
     with settings_at(tmp_path_factory.mktemp("world")) as root:

@@ -10,7 +10,7 @@ TRUTH_SQL = """
 """
 
 # Each customer is the true person owning most of its identifiers (not shared), matched within the validity
-# periods as orchestration/identity/scoring.py does. Junk stays in: the truth marks every identifier of a test
+# periods as simulator/scoring/identity.py does. Junk stays in: the truth marks every identifier of a test
 # account as junk, yet test accounts buy, and their purchases are in the truth under their person.
 CUSTOMER_PERSON_SQL = """
     with truth as (

@@ -37,7 +37,7 @@ def _sync_rows(database, where: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def forgotten(tmp_path_factory):
-    from orchestration import simulator
+    import simulator
     from orchestration.runner import run_pipeline
 
     with settings_at(tmp_path_factory.mktemp("forget")) as root:

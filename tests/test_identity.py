@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from orchestration.identity.explain import explain
-from orchestration.identity.scoring import score
+from simulator.scoring.identity import score
 from tests.conftest import settings_at
 
 
@@ -83,7 +83,7 @@ def test_email_status_recovers_the_simulated_kinds(world):
 @pytest.fixture(scope="module")
 def incremental(tmp_path_factory):
     """A world built for its first five delivery days, then again with the rest delivered."""
-    from orchestration import simulator
+    import simulator
     from orchestration.runner import run_pipeline
 
     with settings_at(tmp_path_factory.mktemp("incremental")) as root:

@@ -2,7 +2,7 @@
 import duckdb
 import pytest
 
-from orchestration.attribution.ranking import ONLINE_PURCHASES, score
+from simulator.scoring.attribution import ONLINE_PURCHASES, score
 
 
 def test_bots_are_excluded_from_touchpoints_and_counted(world):

@@ -102,8 +102,8 @@ def test_rerunning_a_delivery_day_through_dagster_leaves_identical_tables(world)
     """Every raw table, quarantine and the log are the same after a re-run; only _loaded_at moves."""
     import dagster as dg
 
-    from orchestration.definitions import defs
-    from orchestration.partitions import DELIVERY_DAY
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.partitions import DELIVERY_DAY
 
     tables = [t.table for t in RAW_TABLES] + ["quarantine", "ingest_log", "control_totals"]
 
@@ -114,6 +114,6 @@ def test_rerunning_a_delivery_day_through_dagster_leaves_identical_tables(world)
     day = world.query("select max(_delivery_date)::varchar from raw.ingest_log")[0][0]
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DELIVERY_DAY, [day])
-    result = defs.resolve_job_def("ingest_delivery_day").execute_in_process(partition_key=day, instance=instance)
+    result = build_definitions().resolve_job_def("ingest_delivery_day").execute_in_process(partition_key=day, instance=instance)
     assert result.success
     assert snapshot() == before

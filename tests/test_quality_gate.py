@@ -32,7 +32,7 @@ def _publication_digest(publish_dir: Path) -> str:
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory):
     """A clean world run and published, then the same world re-delivered with 2% of a day's emails lost."""
-    from orchestration import simulator
+    import simulator
     from orchestration.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("gate")
@@ -58,11 +58,12 @@ def gated(tmp_path_factory):
 def test_a_clean_world_publishes_and_the_manifest_lists_every_passing_check(gated):
     assert gated["clean"]["published"] and gated["clean"]["success"]
     manifest = gated["clean_manifest"]
-    from orchestration.assets.publish import PUBLISHED_KEY
-    from orchestration.definitions import defs
-    from orchestration.publishing.gate import upstream_check_keys
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.gate import upstream_check_keys
+    from orchestration.defs.publishing import PUBLISHED_KEY
 
-    expected = {f"{k.asset_key.to_user_string()}:{k.name}" for k in upstream_check_keys(defs.resolve_asset_graph(), PUBLISHED_KEY)}
+    graph = build_definitions().resolve_asset_graph()
+    expected = {f"{k.asset_key.to_user_string()}:{k.name}" for k in upstream_check_keys(graph, graph.get(PUBLISHED_KEY).parent_keys)}
     listed = set(manifest["checks"]["passed"]) | set(manifest["checks"]["warned"])
     assert expected and listed == expected
     assert "marts/agg_sync_accuracy:sync_accuracy" in manifest["checks"]["passed"]
@@ -85,9 +86,9 @@ def test_dropped_events_fail_the_sync_check_naming_source_and_day_and_nothing_is
 
 
 def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check(gated):
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
 
-    schedule = defs.get_schedule_def("daily_publish")
+    schedule = build_definitions().get_schedule_def("daily_publish")
     instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
     with dg.build_schedule_context(instance=instance) as context:
         requests = schedule.evaluate_tick(context).run_requests

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from orchestration.ingestion.sources import RAW_TABLES
-from orchestration.simulator import simulate
-from orchestration.simulator.faults import SOURCES
-from orchestration.simulator.world import STORES
+from simulator import simulate
+from simulator.faults import SOURCES
+from simulator.world import STORES
 
 SMALL = dict(customers=300, days=5, seed=11)
 
@@ -324,7 +324,7 @@ def test_truth_identity_dirt_and_store_revenue(landing):
 def test_command_line_options_run_the_simulator(tmp_path, capsys):
     import argparse
 
-    from orchestration.simulator import add_arguments, run_from_args
+    from simulator import add_arguments, run_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -365,7 +365,7 @@ def test_phone_numbers_are_valid_and_no_two_people_hold_one_by_chance(landing):
     import numpy as np
     import phonenumbers
 
-    from orchestration.simulator.world import _phones
+    from simulator.world import _phones
 
     # At a few hundred thousand people, numbers drawn independently would already collide by the hundreds.
     numbers = _phones(np.random.default_rng(0), 300_000)

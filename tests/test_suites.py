@@ -4,7 +4,7 @@ import pytest
 
 from data_quality.gx_runner import SuiteRunner
 from data_quality.suites.marts import MART_SUITES
-from data_quality.suites.raw import RAW_SUITES
+from data_quality.suites.raw import raw_suites
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.validate import validate_batch
 
@@ -43,7 +43,7 @@ def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
     con.execute("""create table raw.email as select * from (values
         ('e1', '{}'::json, false, 'f', 1, date '2026-03-14'), ('e1', '{}'::json, false, 'f', 2, date '2026-03-14'))
         t(_event_id, record, _is_duplicate, _file, _line, _delivery_date)""")
-    outcome = validate_batch(con, SuiteRunner(tmp_path), RAW_SUITES["email"], "2026-03-14")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), raw_suites(["email"])["email"], "2026-03-14")
     assert [f.expectation for f in outcome.failures] == ["expect_column_values_to_be_unique"]
 
 

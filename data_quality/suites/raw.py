@@ -1,8 +1,9 @@
 """Raw layer: what ingestion promises for every loaded row of a delivery day."""
+from collections.abc import Iterable
+
 import great_expectations as gx
 
 from data_quality.suites import Suite
-from orchestration.ingestion.sources import RAW_TABLES
 
 
 def _raw_expectations(day: str) -> list[gx.expectations.Expectation]:
@@ -17,13 +18,16 @@ def _raw_expectations(day: str) -> list[gx.expectations.Expectation]:
     ]
 
 
-RAW_SUITES = {
-    table.table: Suite(
-        table=f"raw.{table.table}",
+def raw_suites(raw_tables: Iterable[str]) -> dict[str, Suite]:
+    """One suite per raw table (the pipeline passes its registry's names: quality knows no sources of its own)."""
+    return {table: _raw_suite(table) for table in raw_tables}
+
+
+def _raw_suite(table: str) -> Suite:
+    return Suite(
+        table=f"raw.{table}",
         batch_column="_delivery_date",
         expectations=_raw_expectations,
         columns="_event_id, case when record is not null then 1 end as record_present, _file, _line, _delivery_date::varchar as _delivery_date_text, "
                 "case when not _is_duplicate then _event_id end as _first_copy_event_id",
     )
-    for table in RAW_TABLES
-}

@@ -9,7 +9,8 @@ lines lose their text; reference tables drop the strings. The caller then rebuil
 import duckdb
 
 from orchestration import settings
-from orchestration.identity import erased_totals, suppression
+from orchestration.identity import erased_totals
+from orchestration.privacy import suppression
 from orchestration.ingestion.emails import normalize_email
 from orchestration.ingestion.loader import recount_ingest_log
 from orchestration.ingestion.phones import to_e164

@@ -5,7 +5,6 @@ Statuses, first match wins: `invalid` (syntax, by `email-validator` with deliver
 `disposable-email-domains` blocklist), `role` (a shared mailbox such as info@ or sales@), else `valid`.
 Like phones, only addresses not yet verified are checked, so a daily run checks a day's new addresses.
 """
-import re
 from functools import lru_cache
 
 import duckdb
@@ -13,6 +12,7 @@ import pyarrow as pa
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
 
+from orchestration.identifiers import NORMALIZE_EMAIL_SQL
 from orchestration.ingestion.sources import raw_field_values_sql
 from orchestration.warehouse import tables_in
 
@@ -32,16 +32,6 @@ ROLE_LOCAL_PARTS = frozenset({
     "team", "hr", "jobs", "careers", "enquiries", "inquiries", "webmaster", "postmaster", "hostmaster", "abuse",
     "noreply", "no-reply", "orders", "service", "customerservice", "reception",
 })
-
-# The staging macro `normalize_email`, in DuckDB SQL and in Python: statuses, suppression hashes and lookups
-# are keyed by the normalized address. DuckDB's regexp_replace replaces the first match only, as count=1 does.
-NORMALIZE_SQL = "nullif(regexp_replace(lower(trim({expr})), '[+][^@]*@', '@'), '')"
-_TAG = re.compile(r"[+][^@]*@")
-
-
-def normalize_email(value: str) -> str | None:
-    return _TAG.sub("@", value.strip().lower(), count=1) or None
-
 
 def _edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
@@ -95,7 +85,7 @@ def verify_new_emails(con: duckdb.DuckDBPyConnection) -> dict:
     # A wildcard (lead-form answers) lists every answer; the ones with an @ are the addresses.
     new = [r[0] for r in con.execute(
         f"""select distinct email from (
-                select {NORMALIZE_SQL.format(expr='value')} as email from ({seen})
+                select {NORMALIZE_EMAIL_SQL.format(expr='value')} as email from ({seen})
                 where not from_list or value like '%@%')
             where email is not null and email not in (select email from raw.email_addresses)
             order by email""").fetchall()]

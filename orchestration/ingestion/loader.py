@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.identity.suppression import suppress_staged_rows
+from orchestration.privacy.suppression import suppress_staged_rows
 from orchestration.ingestion.reader import LandingFileError, classify_file
 from orchestration.ingestion.sources import RawTable
 

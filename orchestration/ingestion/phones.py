@@ -4,9 +4,9 @@ Staging joins to this table instead of calling Python per row: distinct strings 
 and only strings not yet normalized for the configured region are parsed.
 """
 import duckdb
-import phonenumbers
 import pyarrow as pa
 
+from orchestration.identifiers import to_e164
 from orchestration.ingestion.sources import raw_field_values_sql
 from orchestration.warehouse import tables_in
 
@@ -15,17 +15,6 @@ create schema if not exists raw;
 create table if not exists raw.phone_numbers (
     raw_phone varchar, region varchar, e164 varchar, is_valid boolean);
 """
-
-
-def to_e164(raw_phone: str, region: str) -> str | None:
-    """E.164 for a valid number as typed, else None (parsable but impossible numbers are not valid)."""
-    try:
-        parsed = phonenumbers.parse(raw_phone, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_new_phones(con: duckdb.DuckDBPyConnection, region: str) -> dict:

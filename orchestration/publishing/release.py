@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publishing.pii import hashed_select, leaked_identifier_columns
+from orchestration.privacy.pii import hashed_select, leaked_identifier_columns
 from orchestration.warehouse import tables_in
 
 KEEP_RELEASES = 3

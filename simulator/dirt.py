@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import faults as sync_faults
+from simulator import faults as sync_faults
 
 # Sources whose export is a full daily file with no replays: the CRM hands over clean snapshots.
 CLEAN_TABLES = {"crm_customers", "crm_consents"}

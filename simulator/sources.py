@@ -3,9 +3,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import channels
-from orchestration.simulator.behaviour import DAY_SECONDS, Behaviour
-from orchestration.simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
+from simulator import channels
+from simulator.behaviour import DAY_SECONDS, Behaviour
+from simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
 
 BOT_AGENTS = np.array(["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
                        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",

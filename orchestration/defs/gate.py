@@ -4,6 +4,7 @@ Blocking asset checks stop downstream steps only inside one run. This gate reads
 holds however the publish run was started (UI, CLI, schedule, sensor, backfill): a check counts only if its
 latest evaluation passed and came after the latest materialization of the asset it checks.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -71,17 +72,17 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
     return result
 
 
-def upstream_check_keys(asset_graph, asset_key: dg.AssetKey) -> list[dg.AssetCheckKey]:
-    """Every asset check defined on an unpartitioned ancestor of `asset_key` (the data it publishes)."""
-    ancestors, frontier = set(), [asset_key]
+def upstream_check_keys(asset_graph, roots: Sequence[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    """Every asset check defined on an unpartitioned one of `roots` or their ancestors (the data they publish)."""
+    covered, frontier = set(roots), list(roots)
     while frontier:
         node = asset_graph.get(frontier.pop())
         for parent in node.parent_keys:
-            if parent not in ancestors:
-                ancestors.add(parent)
+            if parent not in covered:
+                covered.add(parent)
                 frontier.append(parent)
     return sorted(
         (key for key in asset_graph.asset_check_keys
-         if key.asset_key in ancestors and asset_graph.get(key.asset_key).partitions_def is None),
+         if key.asset_key in covered and asset_graph.get(key.asset_key).partitions_def is None),
         key=_name,
     )

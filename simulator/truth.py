@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator.behaviour import CHANNEL_EFFECTS, ORGANIC_PURCHASE
-from orchestration.simulator.world import World
+from simulator.behaviour import CHANNEL_EFFECTS, ORGANIC_PURCHASE
+from simulator.world import World
 
 
 def _rows(people: pd.DataFrame, column: str, kind: str, **extra) -> pd.DataFrame:

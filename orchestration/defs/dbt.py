@@ -1,16 +1,14 @@
 """The dbt project's models and tests, as one multi-asset wired to the raw assets by source name."""
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.assets.raw import WAREHOUSE_POOL
-from orchestration.dbt_project import dbt_project
-
-# A fresh clone that skipped `prepare-and-package` still loads: parse once, offline.
-if not dbt_project.manifest_path.exists():
-    dbt_project.preparer.prepare(dbt_project)
+from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 
 
 class OmnichannelTranslator(DagsterDbtTranslator):
@@ -23,15 +21,31 @@ class OmnichannelTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """These variables set while dbt starts: dagster-dbt hands the process environment to its subprocess."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=OmnichannelTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, phones: PhoneNumbering):
     """Builds and tests the dbt models: staging, identity, journeys and marts."""
-    invocation = dbt.cli(["build"], context=context)
+    with _environment({**warehouse.dbt_environment(), "OMNI_PHONE_REGION": phones.default_region}):
+        invocation = dbt.cli(["build"], context=context)
     yield from invocation.stream()
     # dbt holds the DuckDB file until its process exits; the next step opens that file.
     invocation.process.wait()

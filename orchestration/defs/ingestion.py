@@ -2,21 +2,20 @@
 from datetime import datetime, timezone
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from data_quality.gx_runner import SuiteRunner
-from data_quality.suites.raw import RAW_SUITES
-from data_quality.validate import check_result, validate_batch
-from orchestration import settings
+from data_quality.suites.raw import raw_suites
+from data_quality.validate import validate_batch
+from orchestration.defs.partitions import delivery_days
+from orchestration.defs.quality import suite_check_result
+from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.loader import load_partition
-from orchestration.ingestion.sources import SOURCES, tables_for
-from orchestration.partitions import delivery_days
-from orchestration.resources import LandingZone
+from orchestration.ingestion.sources import RAW_TABLES, SOURCES, tables_for
 
 RAW_GROUP = "raw"
-WAREHOUSE_POOL = "warehouse"
 RAW_SUITE_CHECK = "gx_raw_suite"
+RAW_SUITES = raw_suites(t.table for t in RAW_TABLES)
 
 
 def _utc_now() -> datetime:
@@ -44,10 +43,9 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
 
     @dg.multi_asset(name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days,
                     pool=WAREHOUSE_POOL)
-    def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone):
+    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
-        docs = settings.home_dir() / "data_docs"
-        runner = SuiteRunner(docs)
+        runner = SuiteRunner(data_docs.folder)
         with warehouse.get_connection() as con:
             for table in tables:
                 key = dg.AssetKey(["raw", table.table])
@@ -55,7 +53,7 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                 context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
                 yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
                 outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
-                yield check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
+                yield suite_check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
         runner.build_docs()
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
@@ -72,7 +70,7 @@ raw_source_assets = [raw_source_asset(source) for source in SOURCES]
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
 )
-def control_totals(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone):
+def control_totals(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
     """The source systems' own daily totals (`_control`), the yardstick of sync accuracy."""
     with warehouse.get_connection() as con:
         metrics = load_control_day(con, landing.root, context.partition_key, _utc_now())

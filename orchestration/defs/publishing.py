@@ -1,14 +1,12 @@
 """The published, BI-safe copy of the marts, behind the gate of every upstream check."""
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from orchestration import settings
-from orchestration.assets.raw import WAREHOUSE_POOL
-from orchestration.publishing.gate import evaluate_gate, upstream_check_keys
+from orchestration.defs.gate import evaluate_gate
+from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
-from orchestration.publishing.salt import publish_salt
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -20,23 +18,21 @@ def _days_covered(con) -> dict:
     return {"first_delivery_day": row[0], "last_delivery_day": row[1], "delivery_days": row[2]}
 
 
-def build_published_marts(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
-    """The publish asset, downstream of every mart it copies."""
+def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
+    """The publish asset, downstream of every mart it copies, gated on `gate_checks` (every check upstream of
+    it, which `orchestration.definitions` works out from the assembled graph and passes in)."""
+    check_keys = sorted(gate_checks, key=lambda k: (k.asset_key.to_user_string(), k.name))
 
     @dg.asset(key=PUBLISHED_KEY, deps=upstream, group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"})
-    def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-        """Publishes the marts to OMNI_PUBLISH_DIR atomically, only if every upstream check passed on today's data."""
-        # The whole code location's graph (runs launched in-process carry no repository on their context).
-        from orchestration.definitions import defs
-
-        check_keys = upstream_check_keys(defs.resolve_asset_graph(), PUBLISHED_KEY)
+    def published_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, publication: Publication):
+        """Publishes the marts atomically, only if every upstream check passed on today's data."""
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
             raise dg.Failure(
                 description=f"not published, the last publication is untouched: {gate.summary()}",
                 metadata={"failed": gate.failed, "unchecked": gate.unchecked},
             )
-        publish_dir = settings.publish_dir()
+        publish_dir = publication.folder
         publish_dir.mkdir(parents=True, exist_ok=True)
         release_id = new_release_id(context.run.run_id)
         with warehouse.get_connection() as con:
@@ -46,7 +42,7 @@ def build_published_marts(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 **_days_covered(con),
                 "checks": {"passed": gate.passed, "warned": gate.warned},
             }
-            release = write_release(con, publish_dir, release_id, manifest, publish_salt(settings.home_dir()))
+            release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
         swap_in(publish_dir, release)
         return dg.MaterializeResult(metadata={
             "release": release_id,

@@ -1,4 +1,4 @@
-"""`omnichannel`: the command-line entry point beside the Dagster UI."""
+"""`omnichannel`: the command-line entry point beside the Dagster UI (pipeline and simulator commands)."""
 import argparse
 import sys
 
@@ -6,7 +6,7 @@ from orchestration import settings
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from orchestration import simulator
+    import simulator
 
     return simulator.run_from_args(args)
 
@@ -54,7 +54,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _identity_score(args: argparse.Namespace) -> int:
-    from orchestration.identity.scoring import format_scores, score
+    from simulator.scoring.identity import format_scores, score
 
     truth = args.truth or str(settings.landing_dir() / "_truth")
     with _warehouse(read_only=True) as con:
@@ -63,7 +63,7 @@ def _identity_score(args: argparse.Namespace) -> int:
 
 
 def _attribution_score(args: argparse.Namespace) -> int:
-    from orchestration.attribution.ranking import ALL_PURCHASES, ONLINE_PURCHASES, format_score, score
+    from simulator.scoring.attribution import ALL_PURCHASES, ONLINE_PURCHASES, format_score, score
 
     truth = args.truth or str(settings.landing_dir() / "_truth")
     with _warehouse(read_only=True) as con:
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     simulate = commands.add_parser("simulate", help="write a simulated landing zone with ground truth")
-    from orchestration import simulator
+    import simulator
 
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=_simulate)
@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings.apply_defaults()
+    # The one place the environment is written: dbt, started by the pipeline, must see the same absolute paths.
+    settings.export_defaults()
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

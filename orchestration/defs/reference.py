@@ -1,9 +1,7 @@
 """Reference data derived from raw with Python libraries, which staging joins instead of calling Python per row."""
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from orchestration import settings
-from orchestration.assets.raw import WAREHOUSE_POOL
+from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 from orchestration.ingestion.emails import verify_new_emails
 from orchestration.ingestion.phones import normalize_new_phones
 from orchestration.ingestion.sources import RAW_TABLES
@@ -16,10 +14,10 @@ from orchestration.ingestion.sources import RAW_TABLES
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "python"},
 )
-def phone_numbers(warehouse: DuckDBResource):
+def phone_numbers(warehouse: Warehouse, phones: PhoneNumbering):
     """Every distinct phone string seen in raw, normalized to E.164 by `phonenumbers` for the default region."""
     with warehouse.get_connection() as con:
-        counts = normalize_new_phones(con, settings.phone_region())
+        counts = normalize_new_phones(con, phones.default_region)
     return dg.MaterializeResult(metadata=counts)
 
 
@@ -30,7 +28,7 @@ def phone_numbers(warehouse: DuckDBResource):
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "python"},
 )
-def email_addresses(warehouse: DuckDBResource):
+def email_addresses(warehouse: Warehouse):
     """Every distinct normalized email seen in raw, verified offline: valid, role, disposable, typo or invalid."""
     with warehouse.get_connection() as con:
         counts = verify_new_emails(con)

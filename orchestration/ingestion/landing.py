@@ -1,10 +1,5 @@
-"""Delivery days: one partition per landing folder day, added as folders appear."""
+"""What the landing zone holds: its delivery days (one folder per day and source, plus `_control` files)."""
 from pathlib import Path
-
-import dagster as dg
-
-DELIVERY_DAY = "delivery_day"
-delivery_days = dg.DynamicPartitionsDefinition(name=DELIVERY_DAY)
 
 
 def landing_days(landing_dir: Path) -> list[str]:

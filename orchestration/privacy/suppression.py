@@ -7,9 +7,8 @@ so a replay of old files or a rebuild never brings the person back.
 import duckdb
 
 from orchestration import settings
-from orchestration.ingestion.emails import NORMALIZE_SQL
-from orchestration.ingestion.sources import RawTable
-from orchestration.publishing.salt import publish_salt
+from orchestration.identifiers import NORMALIZE_EMAIL_SQL
+from orchestration.privacy.salt import publish_salt
 from orchestration.warehouse import tables_in
 
 SUPPRESSION_DDL = """
@@ -32,7 +31,7 @@ def _quoted(value: str) -> str:
 
 def hash_sql(expr: str, salt_value: str) -> str:
     """SQL for the hash an identifier value is listed under: case-insensitive, emails without +tags."""
-    return f"sha256({_quoted(salt_value)} || {NORMALIZE_SQL.format(expr=expr)})"
+    return f"sha256({_quoted(salt_value)} || {NORMALIZE_EMAIL_SQL.format(expr=expr)})"
 
 
 def is_listed_sql(expr: str, salt_value: str) -> str:
@@ -66,7 +65,7 @@ def _as_list(record_expr: str, field: str) -> str:
     return extract if "[*]" in field else f"[{extract}]"
 
 
-def matches_sql(text_expr: str, record_expr: str | None, table: RawTable | None, salt_value: str) -> str:
+def matches_sql(text_expr: str, record_expr: str | None, table, salt_value: str) -> str:
     """A predicate: the row's text holds a suppressed token, or one of its phone fields as typed is suppressed."""
     listed = "(select list(identifier_hash) from raw.identity_suppressions)"
     token_hit = (f"list_has_any(list_transform(regexp_extract_all({text_expr}, '{_TOKEN_PATTERN}'), "
@@ -78,7 +77,7 @@ def matches_sql(text_expr: str, record_expr: str | None, table: RawTable | None,
     return "(" + " or ".join([token_hit, *phone_hits]) + ")"
 
 
-def suppress_staged_rows(con: duckdb.DuckDBPyConnection, table: RawTable) -> int:
+def suppress_staged_rows(con: duckdb.DuckDBPyConnection, table) -> int:
     """Quarantine the staged lines of an erased person, keeping no text; returns how many."""
     if not has_suppressions(con):
         return 0

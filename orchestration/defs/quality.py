@@ -1,15 +1,15 @@
 """Blocking asset checks on the dbt models: great-expectations suites and sync accuracy."""
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from data_quality.gx_runner import SuiteRunner
+from data_quality.gx_runner import SuiteOutcome, SuiteRunner
 from data_quality.suites.marts import MART_SUITES
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.sync_accuracy import sync_failures
-from data_quality.validate import check_result, validate_batch
-from orchestration import settings
+from data_quality.validate import validate_batch
+from orchestration.defs.resources import DataDocs, Warehouse
 
 GX_CHECK = "gx_suite"
 SYNC_CHECK = "sync_accuracy"
@@ -18,6 +18,23 @@ SYNC_ASSET = dg.AssetKey(["marts", "agg_sync_accuracy"])
 
 SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
     ("marts", model): suite for model, suite in MART_SUITES.items()}
+
+
+def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str,
+                       docs: Path) -> dg.AssetCheckResult:
+    """A Dagster check result whose metadata shows each failed expectation with examples."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=outcome.success,
+        metadata={
+            "batch": outcome.batch,
+            "rows": outcome.rows,
+            "expectations": outcome.evaluated,
+            "failures": dg.MetadataValue.json([f.describe() for f in outcome.failures]),
+            "data_docs": dg.MetadataValue.path(str(docs)),
+        },
+    )
 
 
 def _batch_key(con, suite) -> str:
@@ -34,20 +51,20 @@ def _batch_key(con, suite) -> str:
            for key in SUITES],
     can_subset=True,
 )
-def gx_suites(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+def gx_suites(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_docs: DataDocs):
     """Runs the staging and mart GX suites on their latest batch and builds the Data Docs site."""
-    runner = SuiteRunner(settings.home_dir() / "data_docs")
+    runner = SuiteRunner(data_docs.folder)
     with warehouse.get_connection() as con:
         for key in context.selected_asset_check_keys:
             suite = SUITES[tuple(key.asset_key.path)]
             outcome = validate_batch(con, runner, suite, _batch_key(con, suite))
-            yield check_result(outcome, key.asset_key, GX_CHECK, runner.docs_index)
+            yield suite_check_result(outcome, key.asset_key, GX_CHECK, runner.docs_index)
     runner.build_docs()
 
 
 @dg.asset_check(asset=SYNC_ASSET, name=SYNC_CHECK, blocking=True,
                 description="control totals agree with the warehouse for every settled source and day")
-def sync_accuracy(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def sync_accuracy(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Fails, naming each source and day, when a settled day disagrees with its source's control totals."""
     with warehouse.get_connection() as con:
         failures, summary = sync_failures(con)

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import dirt, faults as sync_faults, truth, writer
-from orchestration.simulator.behaviour import Behaviour
-from orchestration.simulator.sources import SourceBuilder
-from orchestration.simulator.world import build_world
+from simulator import dirt, faults as sync_faults, truth, writer
+from simulator.behaviour import Behaviour
+from simulator.sources import SourceBuilder
+from simulator.world import build_world
 
 # Dirt rates (`--rate NAME=VALUE`): shares of lines (duplicate .. unknown_event_type), of people
 # (recycled_phone, bot, test_account and the email kinds), of POS sales (guest_email), and for shared_device

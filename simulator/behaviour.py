@@ -6,7 +6,7 @@ converts at that channel's rate. `CHANNEL_EFFECTS` is written to the ground trut
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator.world import STORES, World
+from simulator.world import STORES, World
 
 # P(visit | touch) and P(purchase | visit caused by the touch); organic visits convert at the base rate.
 CHANNEL_EFFECTS = {

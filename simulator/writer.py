@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.simulator import channels
-from orchestration.simulator.dirt import event_days
+from simulator import channels
+from simulator.dirt import event_days
 
 # line table -> (source folder, file stem, format, CSV header)
 LAYOUT = {

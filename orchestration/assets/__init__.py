@@ -1,1 +1,0 @@
-"""Dagster assets: raw ingestion, reference data, dbt models."""

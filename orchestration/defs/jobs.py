@@ -1,0 +1,30 @@
+"""Jobs and schedules: ingest a delivery day, transform and check everything, publish behind the gate."""
+import dagster as dg
+
+from orchestration.defs.ingestion import RAW_GROUP
+from orchestration.defs.publishing import PUBLISHED_KEY
+
+ingest_delivery_day = dg.define_asset_job(
+    "ingest_delivery_day",
+    selection=dg.AssetSelection.groups(RAW_GROUP),
+    description="Loads one delivery day of every source and its control totals into raw.",
+)
+
+transform = dg.define_asset_job(
+    "transform",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
+    description="Normalizes reference data, builds and tests every dbt model, runs the checks, then publishes.",
+)
+
+publish = dg.define_asset_job(
+    "publish",
+    selection=dg.AssetSelection.assets(PUBLISHED_KEY),
+    description="Publishes the marts if every upstream check passed on the current data; else changes nothing.",
+)
+
+schedules = [
+    dg.ScheduleDefinition(name="daily_transform", job=transform, cron_schedule="0 6 * * *",
+                          description="Builds, checks and publishes every morning."),
+    dg.ScheduleDefinition(name="daily_publish", job=publish, cron_schedule="30 6 * * *",
+                          description="Retries publication; the gate holds whatever ran before."),
+]

@@ -1,0 +1,108 @@
+"""The resources every asset shares, configured from environment variables through `dg.EnvVar`.
+
+A variable that is not set falls back to its default in `orchestration.settings` (under `.omnichannel/`), read
+when the definitions are built; nothing here writes the environment or creates a folder.
+"""
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration import settings
+from orchestration.privacy.salt import publish_salt
+
+# DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
+WAREHOUSE_POOL = "warehouse"
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The working DuckDB file that ingestion and dbt write; BI reads the published copy instead."""
+
+    path: str
+    # DuckDB spills big operators to disk past memory_limit instead of taking the machine down.
+    memory_limit: str = "3GB"
+    threads: int = 2
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit, "threads": self.threads})
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def dbt_environment(self) -> dict[str, str]:
+        """What dbt's profile reads (`dbt_project/profiles.yml`), as absolute paths: dbt runs in its own folder."""
+        return {"OMNI_WAREHOUSE": str(Path(self.path).resolve()), "OMNI_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+                "OMNI_DUCKDB_THREADS": str(self.threads)}
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Where the channels' exports land: `<path>/<source>/<YYYY-MM-DD>/...` and `<path>/_control/...`."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class PhoneNumbering(dg.ConfigurableResource):
+    """How phone numbers typed without a country code are read (`raw.phone_numbers` is keyed by the region)."""
+
+    default_region: str = "US"
+
+
+class DataDocs(dg.ConfigurableResource):
+    """The folder of the great-expectations Data Docs site every check run renders into."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+
+class Publication(dg.ConfigurableResource):
+    """Where BI's copy of the marts goes, and how its identifiers are hashed."""
+
+    path: str
+    home: str  # where a generated salt is kept when none is configured
+    salt: str | None = None
+    hash_identifiers: bool = True
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+    def identifier_salt(self) -> str | None:
+        """The salt of published identifier hashes; None publishes them in the clear."""
+        return publish_salt(Path(self.home), configured=self.salt, hash_identifiers=self.hash_identifiers)
+
+
+def _from_env(name: str):
+    """`dg.EnvVar(name)` when the variable is set (the UI then shows where the value came from), else its default."""
+    return dg.EnvVar(name) if os.environ.get(name) else settings.get(name)
+
+
+def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
+    """Every resource but dbt's, keyed as the assets ask for them."""
+    threads = dg.EnvVar.int("OMNI_DUCKDB_THREADS") if os.environ.get("OMNI_DUCKDB_THREADS") else int(
+        settings.get("OMNI_DUCKDB_THREADS"))
+    hash_flag = os.environ.get("OMNI_PUBLISH_HASH_IDENTIFIERS", "true").strip().lower()
+    return {
+        "warehouse": Warehouse(path=_from_env("OMNI_WAREHOUSE"), memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
+                               threads=threads),
+        "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR")),
+        "phones": PhoneNumbering(default_region=_from_env("OMNI_PHONE_REGION")),
+        "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR")),
+        "publication": Publication(
+            path=_from_env("OMNI_PUBLISH_DIR"), home=_from_env("OMNI_HOME"),
+            salt=dg.EnvVar("OMNI_PUBLISH_SALT") if os.environ.get("OMNI_PUBLISH_SALT") else None,
+            hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
+        ),
+    }
