@@ -11,10 +11,6 @@ from pathlib import Path
 import great_expectations as gx
 import pandas as pd
 
-# GX logs progress bars and deprecation chatter at INFO/WARNING; the outcome is what matters here.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-logging.getLogger("great_expectations").setLevel(logging.ERROR)
-
 DOCS_SITE = "omnichannel"
 EXAMPLES = 5
 
@@ -50,6 +46,10 @@ class SuiteRunner:
     """One ephemeral GX context per run; every validation lands on one Data Docs site under `docs_dir`."""
 
     def __init__(self, docs_dir: Path):
+        # GX phones home unless told not to, and logs progress bars and deprecation chatter at INFO/WARNING;
+        # the outcome is what matters here. Set when a runner is made, not when this module is imported.
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
         self.docs_dir = Path(docs_dir)
         self.context = gx.get_context(mode="ephemeral")
         self.context.add_data_docs_site(

@@ -1,6 +1,6 @@
 """The eleven landing sources: where their files are, how lines are keyed, which fields are required.
 
-This registry is the single description of the landing-zone contract (`../shared/CHANNELS.md`) that
+This registry is the single description of the landing-zone contract (`docs/landing-zone.md`) that
 ingestion needs; staging types the rest of each record in dbt.
 """
 from dataclasses import dataclass, field
