@@ -3,13 +3,10 @@ import great_expectations as gx
 
 from data_quality.suites import Suite
 from data_quality.suites.staging import E164, EMAIL
+from orchestration.channels import registry
 
-IDENTIFIER_TYPES = ["email", "phone", "cookie", "device", "push_player", "crm_id", "shop_customer_id", "loyalty_id",
-                    "social_handle", "click_id"]
 EMAIL_STATUSES = ["valid", "role", "disposable", "typo", "invalid"]
 CONSENT_STATUSES = ["opt_in", "opt_out"]
-# email, sms, push, web, app, ads, social, store, support: the channels dim_customer.channels_engaged can name.
-CHANNELS = 9
 
 
 def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
@@ -38,7 +35,8 @@ def _customer_identifier(_: str) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
         gx.expectations.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{20}$"),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_type"),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="identifier_type", value_set=IDENTIFIER_TYPES),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="identifier_type",
+                                                    value_set=list(registry().identifier_types)),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_value"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(
             column_list=["identifier_type", "identifier_value", "ownership_period"]),
@@ -57,6 +55,8 @@ def _customer_identifier(_: str) -> list[gx.expectations.Expectation]:
 
 
 def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
+    # The channels dim_customer.channels_engaged can name, and those with a <channel>_consent column.
+    engaged = set(registry().engaged_channel_by_source().values())
     return [
         gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
         gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
@@ -67,12 +67,12 @@ def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_email", regex=EMAIL, mostly=0.95),
         gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_phone", regex=E164),
         gx.expectations.ExpectColumnValuesToBeBetween(column="identifiers", min_value=1),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_count", min_value=0, max_value=CHANNELS),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_count", min_value=0, max_value=len(engaged)),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="first_seen_at"),
         _not_after("first_seen_at", "last_seen_at"),
         gx.expectations.ExpectColumnValuesToBeBetween(column="age_years", min_value=0, max_value=120),
         *[gx.expectations.ExpectColumnValuesToBeInSet(column=f"{channel}_consent", value_set=CONSENT_STATUSES)
-          for channel in ("email", "sms", "push", "ads")],
+          for channel in registry().consent_channels()],
     ]
 
 
@@ -120,7 +120,8 @@ MART_SUITES = {
         expectations=_dim_customer,
         columns="customer_id, email_status, primary_email, primary_phone, identifiers, channel_count, first_seen_at, "
                 "last_seen_at, date_diff('year', birth_date, current_date) as age_years, "
-                "email_consent, sms_consent, push_consent, ads_consent, "
+                # Every <channel>_consent column: one per consent channel of the channel registry.
+                "columns('_consent$'), "
                 "case when email_status is null then primary_email end as unverified_primary_email",
     ),
     "fct_conversion": Suite(
