@@ -157,7 +157,8 @@ def _problems(name: str, entry: Any, identifier_types: set[str]) -> list[str]:
                      for t in sorted(named - identifier_types - {USER_ID})]
     sync = entry.get("sync")
     if sync is not None:
-        problems += [f"unknown field sync.counts.{key}" for key in sync.get("counts") or {} if key not in FIELDS["counts"]]
+        problems += [f"unknown field sync.counts.{key}" for key in sync.get("counts") or {}
+                     if key not in FIELDS["counts"]]
         for metric, spec in (sync.get("sums") or {}).items():
             problems += [f"unknown field sync.sums.{metric}.{key}" for key in spec if key not in FIELDS["sums"]]
             if spec.get("value") is None:

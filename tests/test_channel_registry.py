@@ -158,12 +158,14 @@ def test_one_registry_entry_adds_a_channel_to_the_models(tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda c: c["email"]["touchpoints"].update(engagment=["click"]), "entry 'email': unknown field touchpoints.engagment"),
+    (lambda c: c["email"]["touchpoints"].update(engagment=["click"]),
+     "entry 'email': unknown field touchpoints.engagment"),
     (lambda c: c["sms"]["touchpoints"].pop("direction"), "entry 'sms': no touchpoints.direction"),
     (lambda c: c["pos"]["identity"]["identifiers"].update(loyalty_card="loyalty_id"),
      "entry 'pos': identity: unknown identifier type loyalty_card"),
     (lambda c: c["social"]["touchpoints"]["utm_mediums"].append("cpc"), "utm_medium 'cpc' names both ads and social"),
-    (lambda c: c["orders"]["sync"]["sums"]["total_price"].pop("value"), "entry 'orders': no sync.sums.total_price.value"),
+    (lambda c: c["orders"]["sync"]["sums"]["total_price"].pop("value"),
+     "entry 'orders': no sync.sums.total_price.value"),
 ])
 def test_a_malformed_registry_is_refused_naming_the_entry(tmp_path, edit, message):
     config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())

@@ -21,7 +21,9 @@
     {%- set entries = [] -%}
     {%- for name, entry in var('channels').items() -%}
         {%- set problems = [] -%}
-        {%- for key in entry if key not in fields['entry'] -%}{%- do problems.append('unknown field ' ~ key) -%}{%- endfor -%}
+        {%- for key in entry if key not in fields['entry'] -%}
+            {%- do problems.append('unknown field ' ~ key) -%}
+        {%- endfor -%}
         {%- for part in ['identity', 'touchpoints', 'sync'] if entry.get(part) is not none -%}
             {%- for key in entry[part] if key not in fields[part] -%}
                 {%- do problems.append('unknown field ' ~ part ~ '.' ~ key) -%}
@@ -45,7 +47,9 @@
                 {%- for key in spec if key not in fields['sums'] -%}
                     {%- do problems.append('unknown field sync.sums.' ~ metric ~ '.' ~ key) -%}
                 {%- endfor -%}
-                {%- if spec.get('value') is none -%}{%- do problems.append('no sync.sums.' ~ metric ~ '.value') -%}{%- endif -%}
+                {%- if spec.get('value') is none -%}
+                    {%- do problems.append('no sync.sums.' ~ metric ~ '.value') -%}
+                {%- endif -%}
             {%- endfor -%}
         {%- endif -%}
         {%- if problems -%}
@@ -118,7 +122,9 @@
     {%- set touches = {} -%}
     {%- for name, entry in channel_streams('touchpoints') -%}
         {%- set types = touches.get(entry.channel, []) -%}
-        {%- for t in entry.touchpoints.get('engagement') or [] if t not in types -%}{%- do types.append(t) -%}{%- endfor -%}
+        {%- for t in entry.touchpoints.get('engagement') or [] if t not in types -%}
+            {%- do types.append(t) -%}
+        {%- endfor -%}
         {%- do touches.update({entry.channel: types}) -%}
     {%- endfor -%}
     {{ return(touches) }}

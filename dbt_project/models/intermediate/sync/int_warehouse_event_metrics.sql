@@ -28,7 +28,8 @@ metrics as (
     {%- set counts = entry.sync.get('counts') -%}
     {%- if counts -%}
     {%- set select_counts %}
-    select '{{ source }}' as source, source_file, source_line, {{ channel_record_sql(entry, 'event_date') }} as event_date,
+    select '{{ source }}' as source, source_file, source_line,
+        {{ channel_record_sql(entry, 'event_date') }} as event_date,
         'count' as metric_kind, {{ channel_sql(counts.metric) }} as metric,
         {%- if counts.get('distinct_key') is not none %}
         null as value, cast({{ channel_sql(counts.distinct_key) }} as {{ dbt.type_string() }}) as distinct_key
@@ -46,8 +47,8 @@ metrics as (
     from {{ source }}_first_{{ metric }}
     where version = 1
     {%- else %}
-    select '{{ source }}', source_file, source_line, {{ channel_record_sql(entry, 'event_date') }}, 'sum', '{{ metric }}',
-        {{ channel_sql(spec.value) }}, {{ null_string }}
+    select '{{ source }}', source_file, source_line, {{ channel_record_sql(entry, 'event_date') }}, 'sum',
+        '{{ metric }}', {{ channel_sql(spec.value) }}, {{ null_string }}
     from {{ ref(entry.model) }}
     {%- endif %}
     {%- endset -%}
