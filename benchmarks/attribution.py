@@ -23,10 +23,18 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.channels import registry
+
 JOURNEY_MODELS = {"int_journey_touches", "fct_journey", "fct_channel_transition"}
-CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support"]
 # How often each channel shows up in a path; rarer channels make the Shapley game's coalitions uneven, as in life.
-CHANNEL_WEIGHTS = [0.24, 0.08, 0.10, 0.22, 0.12, 0.12, 0.06, 0.03, 0.03]
+# A channel of the registry not named here is as rare as the rarest.
+CHANNEL_WEIGHTS = {"email": 0.24, "sms": 0.08, "push": 0.10, "web": 0.22, "app": 0.12, "ads": 0.12, "social": 0.06,
+                   "store": 0.03, "support": 0.03}
+
+
+def channel_weights() -> dict[str, float]:
+    """fct_touchpoint's channels (the channel registry's) and how often each shows up."""
+    return {c: CHANNEL_WEIGHTS.get(c, min(CHANNEL_WEIGHTS.values())) for c in registry().touchpoint_channels()}
 
 
 def _peak_rss_gb() -> float:
@@ -37,13 +45,15 @@ def _peak_rss_gb() -> float:
 
 def write_engagement(path: Path, conversions: int, touches_per_conversion: int, seed: int) -> None:
     """Customers with one to three purchases each, engagement before them and after the last, in 90 days."""
+    weights = channel_weights()
     cumulative = []
     total = 0.0
-    for weight in CHANNEL_WEIGHTS:
+    for weight in weights.values():
         total += weight
         cumulative.append(total)
     channel_case = "case " + " ".join(
-        f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(CHANNELS, cumulative)) + " else 'support' end"
+        f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(weights, cumulative)
+    ) + f" else '{list(weights)[-1]}' end"
     customers = max(1, int(conversions / 1.6))
     touches = conversions * touches_per_conversion
     with duckdb.connect(str(path)) as con:

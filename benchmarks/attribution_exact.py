@@ -22,12 +22,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support"]
+from orchestration.channels import registry
+
 MODELS = ["int_attribution_markov_effects", "int_attribution_shapley_shares"]
 
 
 def channel_names(count: int) -> list[str]:
-    return (CHANNELS + [f"channel_{i}" for i in range(len(CHANNELS) + 1, count + 1)])[:count]
+    """The channel registry's touchpoint channels, then made-up ones up to `count`."""
+    channels = registry().touchpoint_channels()
+    return (channels + [f"channel_{i}" for i in range(len(channels) + 1, count + 1)])[:count]
 
 
 def synthetic_inputs(conversions: int, touches: int, channels: list[str], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,7 +71,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversions", type=int, default=1_000_000)
     parser.add_argument("--touches-per-conversion", type=int, default=24)
-    parser.add_argument("--channels", type=int, default=len(CHANNELS), help="9 by default; more are made up")
+    parser.add_argument("--channels", type=int, default=len(registry().touchpoint_channels()),
+                        help="the channel registry's by default (9); more are made up")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default="/tmp/omni-attribution-exact")
     args = parser.parse_args()

@@ -3,10 +3,10 @@ import duckdb
 import pytest
 
 from data_quality.gx_runner import SuiteRunner
-from data_quality.suites.marts import MART_SUITES
 from data_quality.suites.raw import raw_suites
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.validate import validate_batch
+from orchestration.defs.quality import MART_SUITES
 
 
 @pytest.fixture

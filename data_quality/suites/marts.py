@@ -1,15 +1,13 @@
 """Marts layer: what BI reads. Each mart gains a suite as it lands."""
+from collections.abc import Collection
+
 import great_expectations as gx
 
 from data_quality.suites import Suite
 from data_quality.suites.staging import E164, EMAIL
 
-IDENTIFIER_TYPES = ["email", "phone", "cookie", "device", "push_player", "crm_id", "shop_customer_id", "loyalty_id",
-                    "social_handle", "click_id"]
 EMAIL_STATUSES = ["valid", "role", "disposable", "typo", "invalid"]
 CONSENT_STATUSES = ["opt_in", "opt_out"]
-# email, sms, push, web, app, ads, social, store, support: the channels dim_customer.channels_engaged can name.
-CHANNELS = 9
 
 
 def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
@@ -33,12 +31,13 @@ def _not_after(earlier: str, later: str) -> gx.expectations.Expectation:
         column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing")
 
 
-def _customer_identifier(_: str) -> list[gx.expectations.Expectation]:
+def _customer_identifier(identifier_types: Collection[str]) -> list[gx.expectations.Expectation]:
     return [
         gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
         gx.expectations.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{20}$"),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_type"),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="identifier_type", value_set=IDENTIFIER_TYPES),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="identifier_type",
+                                                    value_set=list(identifier_types)),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="identifier_value"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(
             column_list=["identifier_type", "identifier_value", "ownership_period"]),
@@ -56,7 +55,9 @@ def _customer_identifier(_: str) -> list[gx.expectations.Expectation]:
     ]
 
 
-def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
+def _dim_customer(engaged: Collection[str], consent_channels: Collection[str]) -> list[gx.expectations.Expectation]:
+    """`engaged`: the channels dim_customer.channels_engaged can name; `consent_channels`: those with a
+    <channel>_consent column. Both come from the channel registry, which the pipeline passes in."""
     return [
         gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
         gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
@@ -67,12 +68,12 @@ def _dim_customer(_: str) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_email", regex=EMAIL, mostly=0.95),
         gx.expectations.ExpectColumnValuesToMatchRegex(column="primary_phone", regex=E164),
         gx.expectations.ExpectColumnValuesToBeBetween(column="identifiers", min_value=1),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_count", min_value=0, max_value=CHANNELS),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_count", min_value=0, max_value=len(engaged)),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="first_seen_at"),
         _not_after("first_seen_at", "last_seen_at"),
         gx.expectations.ExpectColumnValuesToBeBetween(column="age_years", min_value=0, max_value=120),
         *[gx.expectations.ExpectColumnValuesToBeInSet(column=f"{channel}_consent", value_set=CONSENT_STATUSES)
-          for channel in ("email", "sms", "push", "ads")],
+          for channel in consent_channels],
     ]
 
 
@@ -99,11 +100,24 @@ MART_SUITES = {
                 "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value, "
                 "erased_value::double as erased_value",
     ),
-    # Both read whole: uniqueness only means something over the whole table.
-    "customer_identifier": Suite(
+    "fct_conversion": Suite(
+        table="marts.fct_conversion",
+        batch_column="cast(converted_at as date)",  # the latest day of purchases
+        expectations=_conversions,
+        columns="conversion_id, purchase_channel, currency, revenue::double as revenue, "
+                "gross_revenue::double as gross_revenue, refunded_revenue::double as refunded_revenue",
+    ),
+}
+
+
+def customer_identifier_suite(identifier_types: Collection[str]) -> Suite:
+    """The identity mart's suite, for the identifier types the registry names. Read whole: uniqueness only means
+    something over the whole table."""
+    types = sorted(set(identifier_types))
+    return Suite(
         table="marts.customer_identifier",
         batch_column=None,
-        expectations=_customer_identifier,
+        expectations=lambda _: _customer_identifier(types),
         columns="customer_id, identifier_type, identifier_value, ownership_period, first_seen_at, last_seen_at, "
                 "is_shared, valid_from, valid_to, "
                 # Rule-breaking rows name their identifier here, so a failure shows which ones.
@@ -113,21 +127,26 @@ MART_SUITES = {
                 "as first_period_with_start, "
                 "case when ownership_period > 1 and valid_from is null then identifier_value end "
                 "as later_period_without_start",
-    ),
-    "dim_customer": Suite(
+    )
+
+
+def dim_customer_suite(engaged_channels: Collection[str], consent_channels: Collection[str]) -> Suite:
+    """The golden profile's suite, for the channels the registry names (quality holds no channel list of its own)."""
+    engaged, consents = sorted(set(engaged_channels)), sorted(set(consent_channels))
+    return Suite(
         table="marts.dim_customer",
         batch_column=None,
-        expectations=_dim_customer,
+        expectations=lambda _: _dim_customer(engaged, consents),
         columns="customer_id, email_status, primary_email, primary_phone, identifiers, channel_count, first_seen_at, "
                 "last_seen_at, date_diff('year', birth_date, current_date) as age_years, "
-                "email_consent, sms_consent, push_consent, ads_consent, "
+                # Every <channel>_consent column: one per consent channel of the channel registry.
+                "columns('_consent$'), "
                 "case when email_status is null then primary_email end as unverified_primary_email",
-    ),
-    "fct_conversion": Suite(
-        table="marts.fct_conversion",
-        batch_column="cast(converted_at as date)",  # the latest day of purchases
-        expectations=_conversions,
-        columns="conversion_id, purchase_channel, currency, revenue::double as revenue, "
-                "gross_revenue::double as gross_revenue, refunded_revenue::double as refunded_revenue",
-    ),
-}
+    )
+
+
+def mart_suites(*, engaged_channels: Collection[str], consent_channels: Collection[str],
+                identifier_types: Collection[str]) -> dict[str, Suite]:
+    """Every mart suite: the registry-independent ones, and those of the identity marts for the registry given."""
+    return {**MART_SUITES, "customer_identifier": customer_identifier_suite(identifier_types),
+            "dim_customer": dim_customer_suite(engaged_channels, consent_channels)}

@@ -5,10 +5,11 @@ from pathlib import Path
 import dagster as dg
 
 from data_quality.gx_runner import SuiteOutcome, SuiteRunner
-from data_quality.suites.marts import MART_SUITES
+from data_quality.suites.marts import mart_suites
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.sync_accuracy import sync_failures
 from data_quality.validate import validate_batch
+from orchestration.channels import registry
 from orchestration.defs.resources import DataDocs, Warehouse
 
 GX_CHECK = "gx_suite"
@@ -16,6 +17,8 @@ SYNC_CHECK = "sync_accuracy"
 SYNC_ASSET = dg.AssetKey(["marts", "agg_sync_accuracy"])
 
 
+MART_SUITES = mart_suites(engaged_channels=set(registry().engaged_channel_by_source().values()),
+                          consent_channels=registry().consent_channels(), identifier_types=registry().identifier_types)
 SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
     ("marts", model): suite for model, suite in MART_SUITES.items()}
 

@@ -1,8 +1,13 @@
 {#- One row per unified customer: golden attributes by survivorship (the most trusted, then most recent source),
     when and where they engaged, current consent per channel, and the primary email's verification status. -#}
-{%- set source_trust = ['crm', 'orders', 'pos', 'support', 'web', 'app', 'social', 'crm_consent', 'email', 'sms', 'push', 'ads'] -%}
-{%- set source_channels = {'email': 'email', 'sms': 'sms', 'push': 'push', 'web': 'web', 'orders': 'web', 'app': 'app',
-                           'ads': 'ads', 'social': 'social', 'pos': 'store', 'support': 'support'} -%}
+{#- From the channel registry (var channels): each source's contact trust, the channel a source's records are
+    engagement on, and the channels with a consent status. -#}
+{%- set contact_trust = [] -%}
+{%- for source, entry in channel_streams('identity') if entry.identity.get('contact_trust') is not none -%}
+    {%- do contact_trust.append((source, entry.identity.contact_trust)) -%}
+{%- endfor -%}
+{%- set source_channels = engaged_channel_by_source() -%}
+{%- set consented_channels = consent_channels() -%}
 
 with identifiers as (
     select * from {{ ref('customer_identifier') }}
@@ -51,7 +56,7 @@ contact_ranked as (
         row_number() over (
             partition by customer_id, identifier_type
             order by min(case source
-                {%- for s in source_trust %} when '{{ s }}' then {{ loop.index }}{% endfor %} else 99 end),
+                {%- for s, trust in contact_trust %} when '{{ s }}' then {{ trust }}{% endfor %} else 99 end),
                 max(occurred_at) desc, identifier_value
         ) as contact_rank
     from occurrences
@@ -76,7 +81,7 @@ channels as (
         select distinct customer_id,
             case source {%- for s, c in source_channels.items() %} when '{{ s }}' then '{{ c }}'{% endfor %} end as channel
         from occurrences
-        where source in ({% for s in source_channels %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
+        where {{ sql_in('source', source_channels.keys() | list) }}
     ) as d
     group by customer_id
 ),
@@ -116,10 +121,9 @@ consent_changes as (
 current_consent as (
     select
         customer_id,
-        max(case when channel = 'email' then consent_status end) as email_consent,
-        max(case when channel = 'sms' then consent_status end) as sms_consent,
-        max(case when channel = 'push' then consent_status end) as push_consent,
-        max(case when channel = 'ads' then consent_status end) as ads_consent
+        {%- for channel in consented_channels %}
+        max(case when channel = '{{ channel }}' then consent_status end) as {{ channel }}_consent{{ "," if not loop.last }}
+        {%- endfor %}
     from (
         select customer_id, channel, consent_status,
             row_number() over (partition by customer_id, channel order by event_at desc, consent_status) as recency
@@ -161,11 +165,10 @@ select
     c.first_seen_at,
     c.last_seen_at,
     ch.channels_engaged,
-    coalesce(ch.channel_count, 0) as channel_count,
-    cc.email_consent,
-    cc.sms_consent,
-    cc.push_consent,
-    cc.ads_consent
+    coalesce(ch.channel_count, 0) as channel_count
+    {%- for channel in consented_channels %},
+    cc.{{ channel }}_consent
+    {%- endfor %}
 from customers as c
 left join golden_crm as g on c.customer_id = g.customer_id
 left join primary_contacts as p on c.customer_id = p.customer_id
