@@ -9,18 +9,13 @@ What SQL hands these models is small whatever the traffic: about (k + 1) x (k + 
 the two dbt Python models (dbt's own per-model timings, and the wall time with dbt's start-up) and the pure numpy
 functions alone. benchmarks/attribution.py times them inside the whole chain, from touchpoints on.
 """
-import argparse
-import json
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from _harness import PeakMemory, argument_parser, pipeline, run_dbt
 
 from orchestration.channels import registry
 
@@ -68,29 +63,22 @@ def synthetic_inputs(conversions: int, touches: int, channels: list[str], seed: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, workdir="/tmp/omni-attribution-exact", seed=1)
     parser.add_argument("--conversions", type=int, default=1_000_000)
     parser.add_argument("--touches-per-conversion", type=int, default=24)
     parser.add_argument("--channels", type=int, default=len(registry().touchpoint_channels()),
                         help="the channel registry's by default (9); more are made up")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", default="/tmp/omni-attribution-exact")
     args = parser.parse_args()
 
-    root = Path(args.workdir)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    warehouse = root / "warehouse.duckdb"
-    os.environ.update(OMNI_HOME=str(root), OMNI_WAREHOUSE=str(warehouse))
-    from orchestration import settings
+    memory = PeakMemory.start()
+    work = pipeline(args.workdir, fresh=True)
     from orchestration.attribution.markov import removal_effects
     from orchestration.attribution.shapley import shapley_shares
 
-    settings.apply_defaults()
     channels = channel_names(args.channels)
     transitions, channel_sets = synthetic_inputs(
         args.conversions, args.conversions * args.touches_per_conversion, channels, args.seed)
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(work.warehouse)) as con:
         con.execute("create schema intermediate")
         con.execute("create table intermediate.int_attribution_transitions as "
                     "select from_state, to_state, cast(transitions as bigint) as transitions from transitions")
@@ -100,27 +88,18 @@ def main() -> int:
           f"({int(transitions['transitions'].sum()):,} transitions), {len(channel_sets)} channel sets "
           f"({int(channel_sets['paths'].sum()):,} paths, {int(channel_sets['conversions'].sum()):,} conversions)")
 
-    started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select", *MODELS,
-                             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-                             "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-                            capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"dbt failed:\n{result.stdout}{result.stderr}")
-    timings = {r["unique_id"].split(".")[-1]: r["execution_time"]
-               for r in json.loads((root / "target" / "run_results.json").read_text())["results"]}
+    run = run_dbt(work, MODELS)
     for model in MODELS:
-        print(f"  dbt {model:<36} {timings[model]:6.2f} s")
-    print(f"  dbt run wall time, start-up and parsing included {wall:6.2f} s")
+        print(f"  dbt {model:<36} {run.model_seconds[model]:6.2f} s")
+    print(f"  dbt run wall time, start-up and parsing included {run.wall_seconds:6.2f} s")
 
     for name, solve, given in [("markov.removal_effects", removal_effects, transitions),
                                ("shapley.shapley_shares", shapley_shares, channel_sets)]:
         best = min(_seconds(solve, given) for _ in range(3))
         print(f"  numpy {name:<34} {best:6.3f} s (best of 3)")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(work.warehouse), read_only=True) as con:
         rows = con.execute("select count(*) from intermediate.int_attribution_shapley_shares").fetchall()[0][0]
-    print(f"{rows:,} Shapley rows")
+    print(f"{rows:,} Shapley rows; peak memory {memory.gb():.2f} GB")
     return 0
 
 

@@ -124,11 +124,11 @@ def build_attribution(paths, warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPy
                                 "revenue": 10, "purchase_channel": "web"})
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema marts")
-        frame = pd.DataFrame(touches)  # noqa: F841 (read by DuckDB below)
-        con.execute("create table marts.fct_touchpoint as select * from frame")
-        frame = pd.DataFrame(conversions)
+        con.register("touches", pd.DataFrame(touches))
+        con.execute("create table marts.fct_touchpoint as select * from touches")
+        con.register("conversions", pd.DataFrame(conversions))
         con.execute("create table marts.fct_conversion as select conversion_id, customer_id, converted_at, "
-                    "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from frame")
+                    "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from conversions")
     run_dbt(["int_journey_touches+"], warehouse, tmp_path)
     return duckdb.connect(str(warehouse), read_only=True)
 
@@ -242,10 +242,12 @@ def journey_paths(seed: int, count: int) -> list[tuple[list[str], bool]]:
 
 def aggregate_paths(con: duckdb.DuckDBPyConnection, paths) -> None:
     """The two models' inputs, aggregated from the paths in SQL as the contract describes them."""
-    touches = pd.DataFrame([(i, j, c) for i, (path, _) in enumerate(paths) for j, c in enumerate(path, start=1)],  # noqa: F841
-                           columns=["path_id", "step", "channel"])
-    outcomes = pd.DataFrame([(i, converted, len(path)) for i, (path, converted) in enumerate(paths)],  # noqa: F841
-                            columns=["path_id", "is_converted", "touches"])
+    con.register("touches", pd.DataFrame(
+        [(i, j, c) for i, (path, _) in enumerate(paths) for j, c in enumerate(path, start=1)],
+        columns=["path_id", "step", "channel"]))
+    con.register("outcomes", pd.DataFrame(
+        [(i, converted, len(path)) for i, (path, converted) in enumerate(paths)],
+        columns=["path_id", "is_converted", "touches"]))
     con.execute("create schema if not exists intermediate")
     con.execute("""
         create or replace table intermediate.int_attribution_transitions as

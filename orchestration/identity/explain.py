@@ -63,7 +63,7 @@ def explain(con: duckdb.DuckDBPyConnection, identifier: str) -> str:
                 parent[other] = node
                 queue.append(other)
     lines = [f"customer {customer_id}: {len(members)} identifiers"]
-    for kind, value, sources, shared, first, last, period, node in members:
+    for kind, value, sources, shared, first, last, period, _node in members:
         flags = " (shared)" if shared else ""
         flags += f" (ownership period {period})" if period and period > 1 else ""
         lines.append(f"  {kind} {value}{flags}  seen {first} .. {last} in {sources}")

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
-from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS  # noqa: N812 (a constant set)
 from email_validator import EmailNotValidError, validate_email
 
 from orchestration.identifiers import NORMALIZE_EMAIL_SQL

@@ -37,7 +37,8 @@ crm_rows as (
 ),
 
 golden_crm as (
-    select * from (
+    select *
+    from (
         select
             customer_id, first_name, last_name, birth_date, gender,
             row_number() over (
