@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration import settings
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 
 settings.apply_defaults()
 
@@ -14,6 +15,7 @@ class LandingZone(dg.ConfigurableResource):
     """Where the channels' exports land: `<path>/<source>/<YYYY-MM-DD>/...` and `<path>/_control/...`."""
 
     path: str
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # longer landing lines are quarantined
 
     @property
     def root(self) -> Path:
@@ -32,4 +34,4 @@ def warehouse_resource() -> DuckDBResource:
 
 
 def landing_resource() -> LandingZone:
-    return LandingZone(path=dg.EnvVar("OMNI_LANDING_DIR"))
+    return LandingZone(path=dg.EnvVar("OMNI_LANDING_DIR"), max_line_bytes=dg.EnvVar.int("OMNI_MAX_LINE_BYTES"))

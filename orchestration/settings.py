@@ -17,6 +17,8 @@ _DEFAULTS = {
     "OMNI_PHONE_REGION": "US",
     "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
+    # A landing line longer than this is quarantined (`line longer than N bytes`) instead of loaded.
+    "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
 }
 
 
