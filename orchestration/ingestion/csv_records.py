@@ -24,16 +24,19 @@ COMPLETE = f"^{_FIELD}(?:,{_FIELD})*$"
 OPENS = f"^(?:{_FIELD},)*{_OPEN_TAIL}"
 # Read from inside a quoted field, the line ends inside one (the same, or a new one after the first closes).
 STAYS_OPEN = f'^(?:[^"]|"")*(?:"(?:,{_FIELD})*,{_OPEN_TAIL})?$'
-_EXTRACT = f",({_QUOTED}|[^,]*)"
+_EXTRACT = f",(?:{_QUOTED}|[^,]*)"  # each field with the comma before it: no empty matches
 
+# Only a field that starts with a quote can hold a comma or a line break; other lines split on commas.
+_QUOTED_FIELD_SQL = """(starts_with(line, '"') or contains(line, ',"'))"""
 _FIELDS_SQL = f"""case when line is null then null
-    when not contains(line, '"') then string_split(line, ',')
+    when not {_QUOTED_FIELD_SQL} then string_split(line, ',')
     when regexp_matches(line, '{COMPLETE}') then list_transform(
-        regexp_extract_all(',' || line, '{_EXTRACT}', 1),
-        lambda f: case when starts_with(f, '"') then replace(substr(f, 2, length(f) - 2), '""', '"') else f end)
+        regexp_extract_all(',' || line, '{_EXTRACT}'),
+        lambda f: case when starts_with(f, ',"') then replace(substr(f, 3, length(f) - 3), '""', '"')
+                       else substr(f, 2) end)
     end"""
 
-_OPENS_SQL = f"""coalesce(reason is null and contains(line, '"') and regexp_matches(line, '{OPENS}'), false)"""
+_OPENS_SQL = f"""coalesce(reason is null and {_QUOTED_FIELD_SQL} and regexp_matches(line, '{OPENS}'), false)"""
 _STAYS_OPEN_SQL = f"""case when reason is not null then false
     when line is null or not contains(line, '"') then true
     else regexp_matches(line, '{STAYS_OPEN}') end"""
@@ -81,55 +84,55 @@ from spans
 """
 
 
-def _header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
-    row = con.execute(f"select reason, {_FIELDS_SQL} from _csv_lines where _line = 1").fetchall()
+def _header(con: duckdb.DuckDBPyConnection, path: Path, lines: str) -> list[str] | None:
+    row = con.execute(f"select reason, {_FIELDS_SQL} from {lines} where _line = 1").fetchall()
     if not row:
         return None  # an empty file: no header, no rows
     reason, names = row[0]
     problem = (reason or ("a misplaced quote" if names is None else None)
                or ("an empty column name" if any(not n for n in names) else None)
-               or ("a repeated column name" if len(set(names)) < len(names) else None))
+               # DuckDB's struct keys are case-insensitive, as are most readers' column names.
+               or ("a repeated column name" if len({n.lower() for n in names}) < len(names) else None))
     if problem:
         raise LandingFileError(f"{path}, line 1: not a usable CSV header ({problem})")
     return names
 
 
-def parse_csv_lines(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
-    """Temp table `_file_rows(_line, line, fields, record, reason)` for every line after the header; returns the
-    header (None for an empty file). `fields` holds the row's values (NULL for empty ones), `record` the row as a
-    JSON object keyed by the header, or `reason` says why the line is quarantined."""
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def csv_rows_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], str] | None:
+    """The header and a query of every line after it from `_file_lines`: (_line, line, fields, record, reason).
+
+    `fields` holds the row's values in header order, `record` the row as a JSON object keyed by the header (empty
+    values as null, as DuckDB's reader makes them), or `reason` says why the line is quarantined. None for an
+    empty file.
+    """
     multi_line = con.execute(f"select coalesce(bool_or({_OPENS_SQL}), false) from _file_lines").fetchall()[0][0]
     if multi_line:
         con.execute(_SEGMENT_SQL)
-    else:  # no line opens a quoted field it does not close: every line is a record of its own
-        con.execute("create or replace temp table _csv_lines as select _line, line, reason from _file_lines")
-    header = _header(con, path)
+    # Without a line that opens a quoted field it does not close, every line is a record of its own.
+    lines = "_csv_lines" if multi_line else "_file_lines"
+    header = _header(con, path, lines)
     if header is None:
-        con.execute("create or replace temp table _file_rows "
-                    "(_line bigint, line varchar, fields varchar[], record json, reason varchar)")
         return None
-    names = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in header) + "]"
     width = len(header)
-    con.execute(
-        f"""
-        create or replace temp table _file_rows as
+    record = "{" + ", ".join(f"{_literal(n)}: nullif(fields[{i + 1}], '')" for i, n in enumerate(header)) + "}"
+    return header, f"""
         with parsed as (
-            select _line, line, reason, {_FIELDS_SQL} as raw_fields from _csv_lines where _line > 1
+            select _line, line, reason, {_FIELDS_SQL} as fields from {lines} where _line > 1
         ),
         checked as (
-            select _line, line, list_transform(raw_fields, lambda f: nullif(f, '')) as fields, coalesce(reason, case
+            select _line, line, fields, coalesce(reason, case
                 when line is null or trim(line) = '' then 'empty line'
-                when raw_fields is null then 'malformed CSV row: misplaced quote (a quoted field must end at a comma)'
-                when len(raw_fields) < {width} then
-                    'malformed CSV row: MISSING COLUMNS: expected {width} fields, found ' || len(raw_fields)
-                when len(raw_fields) > {width} then
-                    'malformed CSV row: TOO MANY COLUMNS: expected {width} fields, found ' || len(raw_fields)
+                when fields is null then 'malformed CSV row: misplaced quote (a quoted field must end at a comma)'
+                when len(fields) < {width} then
+                    'malformed CSV row: MISSING COLUMNS: expected {width} fields, found ' || len(fields)
+                when len(fields) > {width} then
+                    'malformed CSV row: TOO MANY COLUMNS: expected {width} fields, found ' || len(fields)
             end) as reason
             from parsed
         )
-        select _line, line, fields,
-               case when reason is null then to_json(map({names}, fields)) end::json as record, reason
-        from checked
-        """
-    )
-    return header
+        select _line, line, fields, case when reason is null then to_json({record}) end::json as record, reason
+        from checked"""

@@ -1,9 +1,10 @@
-"""Every physical line of a landing file (gzip or not), numbered, in temp table `_file_lines(_line, line, reason)`.
+"""Every physical line of a landing file (gzip or not), numbered: (_line, line, reason).
 
 DuckDB's CSV reader in line mode reads the file: fast, parallel, in file order. A line it cannot take as text
 (invalid UTF-8, longer than the limit) would fail the whole file, so its rejects table collects those lines
-instead; they come out with a `reason` and the lines around them keep their true numbers. A clean file costs one
-scan and no renumbering.
+instead; they come out with a `reason` and the lines around them keep their true numbers. A clean file is read
+once, straight into its consumer's statement (`streamed_lines_sql`); only a file with such lines is read again
+into temp table `_file_lines` and renumbered (`read_lines`).
 """
 from pathlib import Path
 
@@ -62,18 +63,30 @@ from rejected
 """
 
 
+def streamed_lines_sql(con: duckdb.DuckDBPyConnection, path: Path,
+                       max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> str:
+    """A query of the file's lines as (_line, line, reason) to read once, in a statement of the caller's.
+
+    The numbers are true only if `rejected_lines` is 0 afterwards; else use `read_lines`.
+    """
+    con.execute("drop table if exists _line_rejects; drop table if exists _line_reject_scans")
+    return (f"(select row_number() over () as _line, line, null::varchar as reason "
+            f"from {_reader_sql(path, max_line_bytes)})")
+
+
+def rejected_lines(con: duckdb.DuckDBPyConnection) -> int:
+    """How many lines the last read set aside."""
+    return con.execute("select count(distinct line) from _line_rejects").fetchall()[0][0]
+
+
 def read_lines(con: duckdb.DuckDBPyConnection, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> int:
     """Fill `_file_lines` with every physical line of `path`, 1-based; returns how many lines were set aside."""
-    con.execute("drop table if exists _line_rejects; drop table if exists _line_reject_scans")
+    lines = streamed_lines_sql(con, path, max_line_bytes)
     try:
-        con.execute(
-            f"create or replace temp table {LINES_TABLE} as "
-            f"select row_number() over () as _line, line, null::varchar as reason "
-            f"from {_reader_sql(path, max_line_bytes)}"
-        )
+        con.execute(f"create or replace temp table {LINES_TABLE} as select * from {lines}")
     except duckdb.Error as exc:
         raise duckdb_failure(path, "cannot be read as text lines", exc) from None
-    rejected = con.execute("select count(distinct line) from _line_rejects").fetchall()[0][0]
+    rejected = rejected_lines(con)
     if rejected:
         con.execute(_RENUMBER_SQL.format(reason=_reason_sql(max_line_bytes)))
         lines, distinct, last = con.execute(

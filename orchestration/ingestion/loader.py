@@ -68,7 +68,7 @@ def _stage_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_di
     for path in files:
         classify_file(con, table, path, path.relative_to(landing_dir).as_posix(), max_line_bytes)
     # The last file's lines would otherwise stay in memory until the next partition.
-    con.execute("drop table if exists _file_lines; drop table if exists _csv_lines; drop table if exists _file_rows")
+    con.execute("drop table if exists _file_lines; drop table if exists _csv_lines")
 
 
 def _assert_loadable(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingestion.csv_records import parse_csv_lines
+from orchestration.ingestion.csv_records import csv_rows_sql
 from orchestration.ingestion.errors import LandingFileError, duckdb_failure
-from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES, read_lines
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES, read_lines, rejected_lines, streamed_lines_sql
 from orchestration.ingestion.sources import RawTable
 
 
@@ -65,13 +65,13 @@ def _event_id_from(table: RawTable, values_sql: str) -> str:
     return parts[0] if len(parts) == 1 else "concat_ws('|', " + ", ".join(parts) + ")"
 
 
-def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: str) -> None:
+def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: str, lines: str) -> None:
     # One validating parse and one extraction per line; the record itself is cast only when valid.
     con.execute(
         f"""
         insert into _partition_rows
         with extracted as (
-            select _line, line, reason as line_reason, {_extract_all(table, 'line')} as vals from _file_lines
+            select _line, line, reason as line_reason, {_extract_all(table, 'line')} as vals from {lines}
         ),
         checked as (
             select _line, line, vals,
@@ -94,15 +94,16 @@ def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: s
 
 
 def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
-    header = parse_csv_lines(con, path)
-    if header is None:
+    parsed = csv_rows_sql(con, path)
+    if parsed is None:
         return
+    header, rows_sql = parsed
     # CSV values are strings in header order: the registry's fields are picked by position, no JSON parse.
     vals = "[" + ", ".join(f"fields[{header.index(f) + 1}]" if f in header else "null::varchar"
                            for f in _fields(table)) + "]"
     con.execute(
         f"""insert into _partition_rows
-            with extracted as (select *, {vals} as vals from _file_rows)
+            with extracted as (select *, {vals} as vals from ({rows_sql}))
             select {_quote(relative)}, _line, line, record,
                    case when reason is null then {_event_id_from(table, 'vals')} end as event_id,
                    coalesce(reason, {_missing_field_reason(table, 'vals')}) as reason
@@ -110,14 +111,28 @@ def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, r
     )
 
 
+def _classify_jsonl_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str,
+                         max_line_bytes: int) -> None:
+    # A clean file is read and classified in one statement; one with lines that are not text is done again
+    # from its renumbered lines, so that no line number is off.
+    try:
+        _classify_jsonl(con, table, relative, streamed_lines_sql(con, path, max_line_bytes))
+    except duckdb.Error as exc:
+        raise duckdb_failure(path, "cannot be read as text lines", exc) from None
+    if rejected_lines(con):
+        con.execute("delete from _partition_rows where _file = ?", [relative])
+        read_lines(con, path, max_line_bytes)
+        _classify_jsonl(con, table, relative, "_file_lines")
+
+
 def classify_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
     """Append every line of the file to temp table `_partition_rows` (record and event id, or a reason)."""
-    read_lines(con, path, max_line_bytes)
     try:
         if table.format == "jsonl":
-            _classify_jsonl(con, table, relative)
+            _classify_jsonl_file(con, table, path, relative, max_line_bytes)
         else:
+            read_lines(con, path, max_line_bytes)
             _classify_csv(con, table, path, relative)
     except duckdb.Error as exc:
         raise duckdb_failure(path, "cannot be classified", exc) from None
