@@ -2,7 +2,8 @@
 
 DuckDB's CSV reader cannot say which line a row came from: it numbers records, not lines (after a quoted line
 break every later number is off), and a dialect it fails to sniff loses the whole file. So the lines already read
-are split here with RFC 4180 patterns, in vectorized SQL (regular expressions only on lines that hold a quote).
+are split here with RFC 4180 patterns in vectorized SQL: a plain split on commas, regular expressions only for
+lines with a field that starts with a quote.
 
 A record whose quoted field holds a line break spans several physical lines. It is quarantined, every one of
 its lines with the same reason naming the span; the rest of the file loads on its own line numbers. Like
