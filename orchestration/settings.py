@@ -23,6 +23,8 @@ DEFAULTS = {
     "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
     "OMNI_DBT_TARGET": "duckdb",
+    # A landing line longer than this is quarantined (`line longer than N bytes`) instead of loaded.
+    "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 

@@ -10,6 +10,7 @@ from orchestration.defs.partitions import delivery_days
 from orchestration.defs.quality import suite_check_result
 from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
 from orchestration.ingestion.control import load_control_day
+from orchestration.ingestion.layout import check_control_folder, check_source_folder, unknown_folders
 from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import RAW_TABLES, SOURCES, tables_for
 
@@ -45,13 +46,18 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                     pool=WAREHOUSE_POOL)
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
+        # A misnamed day folder's files cannot be dated: this source stops here, the other sources load.
+        check_source_folder(landing.root, source)
+        unknown = unknown_folders(landing.root)
         runner = SuiteRunner(data_docs.folder)
         with warehouse.get_connection() as con:
             for table in tables:
                 key = dg.AssetKey(["raw", table.table])
-                stats = load_partition(con, table, landing.root, context.partition_key, loaded_at)
+                stats = load_partition(con, table, landing.root, context.partition_key, loaded_at,
+                                       landing.max_line_bytes)
                 context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
+                metadata = {**stats.as_metadata(), "unknown_folders": dg.MetadataValue.json(unknown)}
+                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
                 outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
                 yield suite_check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
         runner.build_docs()
@@ -72,6 +78,11 @@ raw_source_assets = [raw_source_asset(source) for source in SOURCES]
 )
 def control_totals(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
     """The source systems' own daily totals (`_control`), the yardstick of sync accuracy."""
+    check_control_folder(landing.root)
+    # Once per run, here: the landing zone's own asset (each source's materialization carries the list too).
+    unknown = unknown_folders(landing.root)
+    if unknown:
+        context.log.warning(f"landing folders the contract does not know, not read: {', '.join(unknown)}")
     with warehouse.get_connection() as con:
         metrics = load_control_day(con, landing.root, context.partition_key, _utc_now())
-    return dg.MaterializeResult(metadata={"metrics": metrics})
+    return dg.MaterializeResult(metadata={"metrics": metrics, "unknown_folders": dg.MetadataValue.json(unknown)})

@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
 
 # DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
@@ -45,6 +46,7 @@ class LandingZone(dg.ConfigurableResource):
     """Where the channels' exports land: `<path>/<source>/<YYYY-MM-DD>/...` and `<path>/_control/...`."""
 
     path: str
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # longer landing lines are quarantined, not loaded
 
     @property
     def root(self) -> Path:
@@ -89,15 +91,17 @@ def _from_env(name: str):
     return dg.EnvVar(name) if os.environ.get(name) else settings.get(name)
 
 
+def _int_from_env(name: str):
+    return dg.EnvVar.int(name) if os.environ.get(name) else int(settings.get(name))
+
+
 def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
     """Every resource but dbt's, keyed as the assets ask for them."""
-    threads = dg.EnvVar.int("OMNI_DUCKDB_THREADS") if os.environ.get("OMNI_DUCKDB_THREADS") else int(
-        settings.get("OMNI_DUCKDB_THREADS"))
     hash_flag = os.environ.get("OMNI_PUBLISH_HASH_IDENTIFIERS", "true").strip().lower()
     return {
         "warehouse": Warehouse(path=_from_env("OMNI_WAREHOUSE"), memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
-                               threads=threads),
-        "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR")),
+                               threads=_int_from_env("OMNI_DUCKDB_THREADS")),
+        "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR"), max_line_bytes=_int_from_env("OMNI_MAX_LINE_BYTES")),
         "phones": PhoneNumbering(default_region=_from_env("OMNI_PHONE_REGION")),
         "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR")),
         "publication": Publication(

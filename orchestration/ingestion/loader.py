@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration.privacy.suppression import suppress_staged_rows
+from orchestration.ingestion.layout import LandingLayoutError, is_delivery_day
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.ingestion.reader import LandingFileError, classify_file
 from orchestration.ingestion.sources import RawTable
 
@@ -57,14 +59,29 @@ def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
 
 
 def _stage_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path,
-                     files: list[Path]) -> None:
+                     files: list[Path], max_line_bytes: int) -> None:
     """Classify every file's lines into temp table `_partition_rows` (outside the transaction)."""
     con.execute(
         "create or replace temp table _partition_rows "
         "(_file varchar, _line bigint, line varchar, record json, event_id varchar, reason varchar)"
     )
     for path in files:
-        classify_file(con, table, path, path.relative_to(landing_dir).as_posix())
+        classify_file(con, table, path, path.relative_to(landing_dir).as_posix(), max_line_bytes)
+    # The last file's lines would otherwise stay in memory until the next partition.
+    con.execute("drop table if exists _file_lines; drop table if exists _csv_lines")
+
+
+def _assert_loadable(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> None:
+    """Refuse the partition if a row to load lacks its record or event id: it would poison every later run."""
+    bad = con.execute(
+        """select _file, min(_line), count(*) from _partition_rows
+           where reason is null and (record is null or event_id is null) group by _file order by _file limit 1"""
+    ).fetchall()
+    if bad:
+        file, line, rows = bad[0]
+        raise LandingFileError(
+            f"{landing_dir / file}, line {line}: {rows} row(s) would load without a record or an event id; "
+            "the partition was left as it was")
 
 
 def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: date,
@@ -147,14 +164,17 @@ def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
 
 
 def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, day: str,
-                   loaded_at: datetime) -> PartitionStats:
+                   loaded_at: datetime, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> PartitionStats:
     """Replace delivery day `day` of `raw.<table>` from the landing files, atomically."""
+    if not is_delivery_day(day):
+        raise LandingLayoutError(f"{landing_dir / table.source / day}: not a delivery day (expected YYYY-MM-DD)")
     ensure_raw_schema(con, table)
     files = partition_files(landing_dir, table, day)
     delivery_date = date.fromisoformat(day)
-    _stage_partition(con, table, landing_dir, files)
+    _stage_partition(con, table, landing_dir, files, max_line_bytes)
     # Lines of people erased by `omnichannel forget` never load again, whatever file they come back in.
     suppress_staged_rows(con, table)
+    _assert_loadable(con, landing_dir)
     con.execute("begin transaction")
     try:
         _replace_partition(con, table, delivery_date, loaded_at)

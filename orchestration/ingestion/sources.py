@@ -19,10 +19,18 @@ class RawTable:
     phone_fields: tuple[str, ...] = field(default=())  # JSON paths holding phone numbers as typed
     email_fields: tuple[str, ...] = field(default=())  # JSON paths holding email addresses as typed
     description: str = ""
+    # Further JSON paths identity resolution reads as one identifier each (cookies, devices, customer ids).
+    id_fields: tuple[str, ...] = field(default=())
 
     @property
     def asset_name(self) -> str:
         return self.table
+
+    @property
+    def identifier_fields(self) -> tuple[str, ...]:
+        """Every path that must hold one scalar value: the dedup key and each identifier (lists excluded)."""
+        paths = self.event_id_fields + self.email_fields + self.phone_fields + self.id_fields
+        return tuple(p for p in dict.fromkeys(paths) if "[*]" not in p)
 
 
 def _j(*names: str) -> tuple[str, ...]:
@@ -32,7 +40,7 @@ def _j(*names: str) -> tuple[str, ...]:
 RAW_TABLES: tuple[RawTable, ...] = (
     RawTable("email", "email", "jsonl", "*.jsonl*", _j("sg_event_id"),
              _j("sg_event_id", "email", "timestamp", "event"),
-             email_fields=_j("email"), description="SendGrid event webhook events"),
+             email_fields=_j("email"), id_fields=_j("customer_id"), description="SendGrid event webhook events"),
     RawTable("sms", "sms", "jsonl", "*.jsonl*", _j("sid"),
              _j("sid", "from", "to", "status", "direction", "date_sent"),
              phone_fields=_j("from", "to"), description="Twilio messages, one line per message"),
@@ -41,21 +49,23 @@ RAW_TABLES: tuple[RawTable, ...] = (
              description="push provider delivery log"),
     RawTable("web", "web", "jsonl", "*.jsonl*", _j("messageId"),
              _j("messageId", "type", "anonymousId", "timestamp"),
-             phone_fields=_j("traits.phone"), email_fields=_j("traits.email"), description="Segment web events"),
+             phone_fields=_j("traits.phone"), email_fields=_j("traits.email"), id_fields=_j("anonymousId", "userId"),
+             description="Segment web events"),
     RawTable("app", "app", "jsonl", "*.jsonl*", _j("messageId"),
              _j("messageId", "type", "anonymousId", "timestamp"),
              phone_fields=_j("traits.phone"), email_fields=_j("traits.email"),
-             description="Segment iOS/Android events"),
+             id_fields=_j("anonymousId", "userId", "context.device.id"), description="Segment iOS/Android events"),
     RawTable("ads", "ads", "csv", "*.csv*", _j("click_id"),
              _j("click_id", "network", "campaign_id", "click_time"),
              description="Google Ads / Meta click exports"),
     RawTable("social", "social", "jsonl", "*.jsonl*", _j("event_id"),
              _j("event_id", "platform", "action", "created_time"),
              phone_fields=_j("field_data[*].values[*]"), email_fields=_j("field_data[*].values[*]"),
-             description="Instagram/Facebook engagement and lead forms"),
+             id_fields=_j("handle"), description="Instagram/Facebook engagement and lead forms"),
     RawTable("orders", "orders", "jsonl", "*.jsonl*", _j("id", "updated_at"),
              _j("id", "created_at", "updated_at", "total_price", "currency"),
-             phone_fields=_j("phone"), email_fields=_j("email"), description="Shopify orders, one line per exported version"),
+             phone_fields=_j("phone"), email_fields=_j("email"), id_fields=_j("customer.id"),
+             description="Shopify orders, one line per exported version"),
     RawTable("pos", "pos", "csv", "*.csv*", _j("receipt_id"),
              _j("store_id", "receipt_id", "local_time", "store_tz", "total_cents", "type"),
              phone_fields=_j("phone"), email_fields=_j("email"), description="in-store point of sale transactions"),
