@@ -13,8 +13,10 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import psutil
 
 from orchestration import settings
+from orchestration.ingestion.landing import NoDeliveryDays
 
 EXAMPLES = {
     "simulate": "omnichannel simulate --out .omnichannel/landing --customers 2000 --days 14 --seed 7",
@@ -87,10 +89,8 @@ def _locked_or_unreadable(path: Path, exc: Exception) -> str:
         return f"cannot open the warehouse at {path}: {_first_line(exc)}"
     pid = int(holder.group(1))
     try:
-        import psutil
-
         what = " ".join(psutil.Process(pid).cmdline())[:120]
-    except Exception:  # gone meanwhile, or not ours to inspect: the pid alone still helps
+    except psutil.Error:  # gone meanwhile, or not ours to inspect: the pid alone still helps
         what = "unknown command"
     return (f"the warehouse at {path} is in use by process {pid} ({what}): wait for it to finish, "
             "or stop it if it is left over from a killed run")
@@ -117,12 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     if settings.warehouse_path().is_file():
         with _warehouse(read_only=False):  # a process still writing (a dbt left by a killed run) is named now
             pass
-    from orchestration.runner import NoDeliveryDays, run_pipeline
+    from orchestration.runner import run_pipeline
 
-    try:
-        runs = run_pipeline(start=args.start, end=args.end)
-    except NoDeliveryDays as exc:
-        raise CliError(f"{exc}: nothing to run") from None
+    runs = run_pipeline(start=args.start, end=args.end)
     if runs.get("failed_ingestion"):
         raise CliError("stopped: " + runs["failed_ingestion"][0] + " (nothing was transformed or published)")
     if not runs["success"]:
@@ -258,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"{exc.prog or prog}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except NoDeliveryDays as exc:  # from any command that runs the pipeline
+        print(f"{prog}: {exc}: nothing to run", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -116,7 +116,8 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = pr
             verb = "failed"
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        log(f"marked run {run.run_id} ({run.job_name}) {verb}: {reason}; {_describe_freed(pools.pop(run.run_id, None))}")
+        log(f"marked run {run.run_id} {verb}: {reason}; {_describe_freed(pools.pop(run.run_id, None))} "
+            f"(job {run.job_name})")
         marked.append(run.run_id)
     # Slots still held by runs that ended (or were deleted): their steps never released them.
     for run_id, held in pools.items():

@@ -7,12 +7,8 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.defs.partitions import DELIVERY_DAY
-from orchestration.ingestion.landing import landing_days
+from orchestration.ingestion.landing import NoDeliveryDays, landing_days
 from orchestration.run_recovery import fail_dead_runs, run_tags
-
-
-class NoDeliveryDays(LookupError):
-    """The landing zone holds no delivery day to run (in the range asked for)."""
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -49,7 +45,7 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
 
     landing = settings.landing_dir()
     if not landing.is_dir():
-        raise FileNotFoundError(f"no landing folder at {landing}")
+        raise NoDeliveryDays(f"no landing folder at {landing}")
     held = landing_days(landing)
     days = select_days(held, start, end)
     if not days:

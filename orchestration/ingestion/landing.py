@@ -2,6 +2,10 @@
 from pathlib import Path
 
 
+class NoDeliveryDays(LookupError):
+    """Nothing to run: the landing folder is missing, or holds no delivery day in the range asked for."""
+
+
 def landing_days(landing_dir: Path) -> list[str]:
     """Every day with a delivery folder or a control-totals file, sorted."""
     days = {p.name for p in landing_dir.glob("*/????-??-??") if p.is_dir() and not p.parent.name.startswith("_")}
