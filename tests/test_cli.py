@@ -216,3 +216,18 @@ def test_the_installed_command_exits_2_on_bad_dates_without_a_traceback(home):
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "omnichannel run: argument --end: 'banana' is not a date: expected YYYY-MM-DD (see `omnichannel run --help`)"]
+
+
+def test_an_unreadable_landing_file_stops_the_run_with_one_line_naming_it(home, tmp_path, capfd, monkeypatch):
+    landing = tmp_path / "landing"
+    simulator.simulate(landing, customers=40, days=1, seed=3)
+    broken = sorted(landing.glob("*/2026-03-01/*.gz"))[0]
+    broken.write_bytes(b"not gzip at all")
+    monkeypatch.setenv("OMNI_LANDING_DIR", str(landing))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["run", "--end", "2026-03-01"]) == 1
+    last = capfd.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("omnichannel run: stopped: raw_")
+    assert f"{broken}: cannot be read as text lines" in last
+    assert last.endswith("(nothing was transformed or published)")
+    assert not (home / "published").exists()
