@@ -124,17 +124,82 @@ def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
     return rows
 
 
+# Option types: argparse turns their ArgumentTypeError into a usage error naming the option.
+def _at_least(lowest: int):
+    def whole_number(text: str) -> int:
+        try:
+            return _checked(int(text), lambda v: v >= lowest)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {lowest}, got {text!r}") from None
+    return whole_number
+
+
+def _day(text: str) -> date:
+    try:  # fromisoformat also takes 20260301 and 2026-W10-1: only YYYY-MM-DD is a day here
+        return _checked(date.fromisoformat(text), lambda _: len(text) == 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: expected YYYY-MM-DD") from None
+
+
+def _share(text: str) -> float:
+    try:
+        return _checked(float(text), lambda v: 0 <= v <= 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}") from None
+
+
+def _checked(value, ok):
+    if not ok(value):
+        raise ValueError(value)
+    return value
+
+
+def _fault(spec: str) -> str:
+    try:
+        sync_faults.Fault.parse(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return spec
+
+
+def _rate(item: str) -> str:
+    name, sep, value = item.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: expected NAME=VALUE")
+    if name.strip() not in DEFAULT_RATES:
+        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: unknown rate {name.strip()!r}; "
+                                         f"known: {', '.join(DEFAULT_RATES)}")
+    try:
+        _share(value)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: {exc}") from None
+    return item
+
+
+def _landing_out(text: str) -> Path:
+    """Where to write: a new or empty folder, or one an earlier simulation wrote (its source folders are replaced)."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "_truth").is_dir() and not (out / "_control").is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not empty and holds no earlier simulation; "
+                                         "the simulator replaces the source folders it writes: choose an empty folder")
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="landing zone to write")
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
-    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="drop:<source>:<day>:<fraction> or delay:<source>:<day>:<days>; repeatable")
-    parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--out", type=_landing_out, required=True,
+                        help="landing zone to write (a new or empty folder, or an earlier simulation's)")
+    parser.add_argument("--customers", type=_at_least(1), default=2000)
+    parser.add_argument("--days", type=_at_least(1), default=14)
+    parser.add_argument("--seed", type=_at_least(0), default=7)
+    parser.add_argument("--start", type=_day, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC", type=_fault,
+                        help="drop:<source>:<day>:<fraction> or delay:<source>:<day>:<days>; repeatable; "
+                             f"sources: {', '.join(sync_faults.SOURCES)}")
+    parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE", type=_rate,
                         help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}")
-    parser.add_argument("--gzip-share", type=float, default=0.3, help="share of files written gzipped")
+    parser.add_argument("--gzip-share", type=_share, default=0.3, help="share of files written gzipped")
 
 
 def run_from_args(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.identity.explain import explain
+from orchestration.identity.explain import UnknownIdentifier, explain
 from simulator.scoring.identity import score
 from tests.conftest import settings_at
 
@@ -65,8 +65,9 @@ def test_explain_names_the_records_that_joined_an_identifier(world):
     assert "email " in text
     # Each join names its source record: source, file and line.
     assert "<- crm record crm/" in text and " line " in text
-    with duckdb.connect(str(world.warehouse), read_only=True) as con:
-        assert "no customer" in explain(con, "nobody@nowhere.example")
+    with duckdb.connect(str(world.warehouse), read_only=True) as con, pytest.raises(UnknownIdentifier,
+                                                                                  match="no customer holds"):
+        explain(con, "nobody@nowhere.example")
 
 
 def test_email_status_recovers_the_simulated_kinds(world):

@@ -4,14 +4,17 @@ from collections import deque
 import duckdb
 
 from orchestration import settings
-from orchestration.ingestion.emails import normalize_email
-from orchestration.ingestion.phones import to_e164
+from orchestration.identifiers import normalize_email, to_e164
+
+
+class UnknownIdentifier(LookupError):
+    """No customer holds the identifier, in any of its normalized forms."""
 
 
 def _candidates(identifier: str) -> list[str]:
     value = identifier.strip()
     out = [value, value.lower()]
-    if "@" in value:
+    if "@" in value and normalize_email(value):
         out.append(normalize_email(value))
     e164 = to_e164(value, settings.phone_region())
     if e164:
@@ -31,13 +34,16 @@ def _joining_record(con: duckdb.DuckDBPyConnection, a: tuple, b: tuple) -> tuple
 
 
 def explain(con: duckdb.DuckDBPyConnection, identifier: str) -> str:
-    """A readable account of how the identifier's customer was assembled."""
+    """A readable account of how the identifier's customer was assembled; `UnknownIdentifier` if nobody holds it."""
+    candidates = _candidates(identifier)
     found = con.execute(
         """select customer_id, identifier_type, identifier_value from marts.customer_identifier
            where list_contains(?, identifier_value) order by customer_id""",
-        [_candidates(identifier)]).fetchall()
+        [candidates]).fetchall()
     if not found:
-        return f"{identifier}: no customer holds this identifier"
+        tried = [c for c in candidates if c != identifier]
+        raise UnknownIdentifier(f"no customer holds {identifier!r}"
+                                + (f" (nor {', '.join(map(repr, tried))})" if tried else ""))
     customer_id, start_type, start_value = found[0]
     members = con.execute(
         """select c.identifier_type, c.identifier_value, c.sources, c.is_shared, c.first_seen_at, c.last_seen_at,
