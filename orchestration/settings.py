@@ -23,6 +23,8 @@ DEFAULTS = {
     "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
     "OMNI_DBT_TARGET": "duckdb",
+    # The share of a mart's published rows it may lose before the row-count check blocks publication.
+    "OMNI_PUBLISH_MAX_ROW_DROP": "0.5",
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 
