@@ -164,6 +164,12 @@ def test_values_that_name_nobody_or_several_people_are_refused(con, request_args
     assert refused.value.exit_code == 1
 
 
+def test_a_customer_with_no_identifier_of_their_own_is_refused(con):
+    con.execute("insert into marts.customer_identifier values ('cus_kid', 'device', 'dev-family', true, null)")
+    with pytest.raises(ForgetRefused, match="holds no identifier of their own, only device dev-family"):
+        find_person(con, parse_request(customer_id="cus_kid", region="US"))
+
+
 def test_a_warehouse_without_customers_is_refused(tmp_path):
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         with pytest.raises(ForgetRefused, match="run `omnichannel run` first"):

@@ -40,7 +40,7 @@ def test_nothing_published_yet_never_blocks(tmp_path):
 
 
 def test_an_acknowledgement_lets_one_mart_through_until_the_next_publication(publish_dir):
-    record = acknowledge(publish_dir, "fct_conversion", "erased a reseller's account on request")
+    [record] = acknowledge(publish_dir, ["fct_conversion"], "erased a reseller's account on request")
     assert record["against_release"] == "r1" and record["published_rows"] == 48 and record["by"]
     drop = row_drop("fct_conversion", 0, publish_dir, 0.5)
     assert drop.passed and "acknowledged by" in drop.describe()
@@ -51,24 +51,26 @@ def test_an_acknowledgement_lets_one_mart_through_until_the_next_publication(pub
 
 
 def test_an_acknowledgement_made_against_an_older_release_is_void(publish_dir):
-    acknowledge(publish_dir, "fct_conversion", "known")
+    acknowledge(publish_dir, ["fct_conversion"], "known")
     _publish(publish_dir, "r2", {"fct_conversion": 40})  # published since, e.g. by a forget's scrub
     assert pending_acknowledgements(publish_dir) == {}
     assert not row_drop("fct_conversion", 0, publish_dir, 0.5).passed
 
 
-@pytest.mark.parametrize("mart, reason, message", [
-    ("fct_nothing", "x", "no mart 'fct_nothing' in the current publication"),
-    ("fct_conversion", "  ", "say why"),
+@pytest.mark.parametrize("marts, reason, message", [
+    (["fct_conversion", "fct_nothing"], "x", "no mart 'fct_nothing' in the current publication"),
+    (["fct_conversion"], "  ", "say why"),
 ])
-def test_acknowledging_needs_a_published_mart_and_a_reason(publish_dir, mart, reason, message):
+def test_acknowledging_needs_published_marts_and_a_reason_and_records_none_otherwise(publish_dir, marts, reason,
+                                                                                     message):
     with pytest.raises(ValueError, match=message):
-        acknowledge(publish_dir, mart, reason)
+        acknowledge(publish_dir, marts, reason)
+    assert pending_acknowledgements(publish_dir) == {}
 
 
 def test_acknowledging_before_any_publication_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="nothing is published"):
-        acknowledge(tmp_path, "fct_conversion", "x")
+    with pytest.raises(LookupError, match="nothing is published"):
+        acknowledge(tmp_path, ["fct_conversion"], "x")
 
 
 @pytest.mark.parametrize("value, expected", [("0.5", 0.5), ("0", 0.0), ("1", 1.0), (0.25, 0.25)])

@@ -137,6 +137,10 @@ def find_person(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
             kept.append((kind, value, "shared by several people"))
         else:
             listed.append((kind, value))
+    if not listed:
+        # Their records are found through identifiers that name someone else too: erasing those would erase them.
+        raise ForgetRefused(f"customer {customer_id} ({request}) holds no identifier of their own, only "
+                            f"{', '.join(f'{kind} {value}' for kind, value, _ in kept) or 'none'}: nothing erased")
     return Person(request, customer_id, tuple(listed), tuple(kept))
 
 

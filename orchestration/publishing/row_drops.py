@@ -91,29 +91,33 @@ def row_drop(mart: str, rows: int, publish_dir: Path, max_drop: float) -> RowDro
     return RowDrop(mart, rows, published, max_drop, pending_acknowledgements(publish_dir).get(mart))
 
 
-def acknowledge(publish_dir: Path, mart: str, reason: str) -> dict:
-    """Record that the next publication may publish `mart` however much it shrank; returns the record.
+def acknowledge(publish_dir: Path, marts: list[str], reason: str) -> list[dict]:
+    """Record that the next publication may publish these marts however much they shrank; returns the records.
 
-    ValueError when there is no publication to compare with or the mart is not in it, or the reason is blank.
+    All or none: LookupError when nothing is published to compare with, ValueError for a mart the current
+    publication does not have or a blank reason.
     """
     manifest = current_manifest(publish_dir)
     if manifest is None:
-        raise ValueError(f"nothing is published in {publish_dir} yet: there is no drop to acknowledge")
+        raise LookupError(f"nothing is published in {publish_dir} yet: there is no drop to acknowledge")
     tables = manifest.get("tables", {})
-    if mart not in tables:
-        raise ValueError(f"no mart {mart!r} in the current publication (it has {', '.join(sorted(tables))})")
+    unknown = [mart for mart in marts if mart not in tables]
+    if unknown:
+        raise ValueError(f"no mart {', '.join(map(repr, unknown))} in the current publication "
+                         f"(it has {', '.join(sorted(tables))})")
     if not reason.strip():
         raise ValueError("say why the drop is right with --reason")
-    record = {"mart": mart, "reason": reason.strip(), "by": getpass.getuser(),
-              "acknowledged_at": datetime.now(timezone.utc).isoformat(), "against_release": manifest["release_id"],
-              "published_rows": tables[mart]}
+    now = datetime.now(timezone.utc).isoformat()
+    records = [{"mart": mart, "reason": reason.strip(), "by": getpass.getuser(), "acknowledged_at": now,
+                "against_release": manifest["release_id"], "published_rows": tables[mart]}
+               for mart in dict.fromkeys(marts)]
     kept = [a for a in _read_acknowledgements(publish_dir)
-            if a["against_release"] == manifest["release_id"] and a["mart"] != mart]
+            if a["against_release"] == manifest["release_id"] and a["mart"] not in marts]
     path = Path(publish_dir) / ACKNOWLEDGEMENTS
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps([*kept, record], indent=2, sort_keys=True))
+    temporary.write_text(json.dumps([*kept, *records], indent=2, sort_keys=True))
     os.replace(temporary, path)
-    return record
+    return records
 
 
 def clear_acknowledgements(publish_dir: Path) -> None:
