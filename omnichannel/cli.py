@@ -61,8 +61,9 @@ def _rewrite_warehouse() -> None:
     from orchestration.privacy.files import rewrite_database
 
     try:
-        sizes = rewrite_database(settings.warehouse_path(), config={
-            "memory_limit": settings.get("OMNI_DUCKDB_MEMORY_LIMIT"), "threads": int(settings.get("OMNI_DUCKDB_THREADS"))})
+        config = {"memory_limit": settings.get("OMNI_DUCKDB_MEMORY_LIMIT"),
+                  "threads": int(settings.get("OMNI_DUCKDB_THREADS"))}
+        sizes = rewrite_database(settings.warehouse_path(), config=config)
     except (RuntimeError, OSError) as error:
         raise CommandRefused(f"the warehouse was not rewritten: {error}") from None
     print(f"rewrote {settings.warehouse_path()} into a fresh file ({sizes['bytes_before']:,} -> "

@@ -19,7 +19,8 @@ def database(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
-        con.execute("create table raw.people as select 'person' || i || '@example.com' as email, i from range(20000) t(i)")
+        con.execute("create table raw.people as "
+                    "select 'person' || i || '@example.com' as email, i from range(20000) t(i)")
         con.execute(f"insert into raw.people values ('{MARKER}', -1)")
         con.execute(f"create table raw.copies as select * from raw.people where email = '{MARKER}'")
         con.execute("create view raw.people_view as select email from raw.people")

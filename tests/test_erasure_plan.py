@@ -50,7 +50,8 @@ def landing(tmp_path: Path) -> Path:
         "S01,R2,2026-03-14 09:20:00,America/New_York,,bob@example.net,,1200,USD,sale,",
     ])
     _write(root, "web", "events.jsonl", [
-        json.dumps({"messageId": "w1", "type": "page", "anonymousId": "anon-jane", "timestamp": "2026-03-14T10:00:00Z"}),
+        json.dumps({"messageId": "w1", "type": "page", "anonymousId": "anon-jane",
+                    "timestamp": "2026-03-14T10:00:00Z"}),
         json.dumps({"messageId": "w2", "type": "page", "anonymousId": "anon-family-tablet",
                     "timestamp": "2026-03-14T10:05:00Z", "context": {"device": {"id": "dev-family"}}}),
         json.dumps({"messageId": "w3", "type": "page", "anonymousId": "anon-bob", "timestamp": "2026-03-14T10:06:00Z",
@@ -107,7 +108,8 @@ def test_the_plan_counts_her_records_by_person_fields_and_keeps_what_names_someo
     assert described.startswith("will erase 4 records from 4 sources (email: 1, pos: 1, sms: 1, web: 1)")
     assert "phone +14155550199 (also cus_carl)" in described and "device dev-family (shared" in described
     # Planning wrote nothing.
-    assert "identity_suppressions" not in {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert "identity_suppressions" not in tables
     assert con.execute("select count(*) from raw.quarantine").fetchall()[0][0] == before
 
 

@@ -40,7 +40,8 @@ def _j(*names: str) -> tuple[str, ...]:
 RAW_TABLES: tuple[RawTable, ...] = (
     RawTable("email", "email", "jsonl", "*.jsonl*", _j("sg_event_id"),
              _j("sg_event_id", "email", "timestamp", "event"),
-             email_fields=_j("email"), identifier_fields=_j("customer_id"), description="SendGrid event webhook events"),
+             email_fields=_j("email"), identifier_fields=_j("customer_id"),
+             description="SendGrid event webhook events"),
     RawTable("sms", "sms", "jsonl", "*.jsonl*", _j("sid"),
              _j("sid", "from", "to", "status", "direction", "date_sent"),
              phone_fields=_j("from", "to"), description="Twilio messages, one line per message"),
