@@ -22,10 +22,16 @@ class ExpectationFailure:
     unexpected_count: int | None
     examples: list
 
-    def describe(self) -> str:
+    def describe(self, with_examples: bool = True) -> str:
+        """One line; `with_examples=False` leaves the offending values out (they may name a person)."""
         where = f" on {self.column}" if self.column else ""
         count = f": {self.unexpected_count} unexpected" if self.unexpected_count is not None else ""
-        sample = f", e.g. {self.examples}" if self.examples else ""
+        if not self.examples:
+            sample = ""
+        elif with_examples:
+            sample = f", e.g. {self.examples}"
+        else:
+            sample = " (examples only in Data Docs)"
         return f"{self.expectation}{where}{count}{sample}"
 
 

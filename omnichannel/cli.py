@@ -22,20 +22,24 @@ EXAMPLES = {
     "simulate": "omnichannel simulate --out .omnichannel/landing --customers 2000 --days 14 --seed 7",
     "run": "omnichannel run --start 2026-03-01 --end 2026-03-07",
     "explain": "omnichannel explain jane.doe@example.com",
-    "forget": "omnichannel forget --email jane.doe@example.com",
+    "forget": "omnichannel forget --email jane.doe@example.com --dry-run",
+    "rewrite-warehouse": "omnichannel rewrite-warehouse",
+    "acknowledge-drop": "omnichannel acknowledge-drop fct_conversion --reason 'erased a reseller on request'",
     "identity-score": "omnichannel identity-score --truth .omnichannel/landing/_truth",
     "attribution-score": "omnichannel attribution-score --truth .omnichannel/landing/_truth",
 }
 
 
 class CliError(Exception):
-    """A state the user can fix: printed as one line, no traceback, exit code 1."""
+    """A state the user can fix: printed as one line, no traceback, exit code 1 (or the one given)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, prog: str | None = None):
+    def __init__(self, message: str, prog: str | None = None, exit_code: int | None = None):
         super().__init__(message)
         self.prog = prog
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class UsageError(CliError):
@@ -140,25 +144,94 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forget(args: argparse.Namespace) -> int:
-    from orchestration.identity.forget import forget
-    from orchestration.publishing.release import prune_all_but_current, scrub_current
-    from orchestration.runner import run_pipeline
+def _rewrite_warehouse() -> None:
+    from orchestration.privacy.files import rewrite_database
 
+    try:
+        config = {"memory_limit": settings.get("OMNI_DUCKDB_MEMORY_LIMIT"),
+                  "threads": int(settings.get("OMNI_DUCKDB_THREADS"))}
+        sizes = rewrite_database(settings.warehouse_path(), config=config)
+    except (RuntimeError, OSError) as error:
+        raise CliError(f"the warehouse was not rewritten: {error}") from None
+    print(f"rewrote {settings.warehouse_path()} into a fresh file ({sizes['bytes_before']:,} -> "
+          f"{sizes['bytes_after']:,} bytes): no free block keeps erased data")
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from orchestration.identity.erasure_plan import ForgetRefused
+    from orchestration.identity.forget import erase, plan_for
+
+    try:
+        with _warehouse(read_only=True) as con:
+            plan = plan_for(con, email=args.email, phone=args.phone, customer_id=args.customer_id)
+    except ForgetRefused as refused:
+        raise CliError(str(refused), exit_code=refused.exit_code) from None
+    print(plan.describe())
+    if args.dry_run:
+        print("dry run: nothing erased")
+        return 0
+    if plan.total > args.max_records and not args.yes:
+        raise CliError(f"{plan.total} records is more than --max-records {args.max_records}: check the plan "
+                             "above, then run again with --yes; nothing erased")
     with _warehouse(read_only=False) as con:
-        done = forget(con, email=args.email, phone=args.phone, customer_id=args.customer_id)
-    print(f"erased {done['customers']}: {done['identifiers_listed']} identifiers suppressed, "
+        done = erase(con, plan)
+    print(f"erased customer {', '.join(done['customers'])}: {done['identifiers_listed']} identifiers suppressed, "
           f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased; "
           f"{done['staged_rows_tallied']} staged rows tallied in raw.erased_daily_totals for the sync check")
-    # BI loses the person at once; older releases that hold them are deleted.
-    scrub_current(settings.publish_dir(), done["customers"])
-    if args.no_rebuild:
+    return _finish_forget(done["customers"], rebuild=not args.no_rebuild)
+
+
+def _finish_forget(customers: list[str], rebuild: bool) -> int:
+    """Everything outside raw that held the person: the published copy, Data Docs, the models, the file's bytes."""
+    import shutil
+
+    from orchestration.publishing.release import prune_all_but_current, scrub_current
+
+    # BI loses the person at once, in freshly written files; older releases that hold them are deleted.
+    scrub_current(settings.publish_dir(), customers)
+    # Data Docs show failing values as examples; the next run renders the site again from the data as it is.
+    shutil.rmtree(settings.data_docs_dir(), ignore_errors=True)
+    if not rebuild:
+        print("not rebuilt: the models and the warehouse file's free blocks still hold them until "
+              "`omnichannel run` and then `omnichannel rewrite-warehouse`")
         return 0
+    from orchestration.runner import run_pipeline
+
     # Replaying every partition through the suppression list rebuilds the models without the person. The
     # sources still count the erased events: agg_sync_accuracy shows them as erased_value, not as missing.
     runs = run_pipeline()
     prune_all_but_current(settings.publish_dir())
+    # Deleted rows and replaced tables leave their bytes in free blocks: only a fresh file has none.
+    _rewrite_warehouse()
     return 0 if runs["success"] else 1
+
+
+def _rewrite(args: argparse.Namespace) -> int:
+    with _warehouse(read_only=False):  # refuses, in one line, while another process holds the file
+        pass
+    _rewrite_warehouse()
+    return 0
+
+
+def _acknowledge_drop(args: argparse.Namespace) -> int:
+    from orchestration.publishing.row_drops import acknowledge
+
+    try:
+        records = acknowledge(settings.publish_dir(), args.marts, args.reason)
+    except LookupError as error:
+        raise CliError(str(error.args[0])) from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for record in records:
+        print(f"acknowledged: {record['mart']} may publish with fewer rows than the {record['published_rows']} of "
+              f"release {record['against_release']} (the next publication records this in its manifest)")
+    return 0
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a count of records: {text!r}")
+    return int(text)
 
 
 def _truth(args: argparse.Namespace, con) -> str:
@@ -223,13 +296,27 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("identifier", help="an email, phone, CRM id, cookie, device, ... as typed anywhere")
     explain.set_defaults(handler=_explain)
 
-    forget = _command(commands, "forget", "erase a person from every table and keep them out of replays")
+    forget = _command(commands, "forget", "erase one person from every table and file, and keep them out of replays")
     who = forget.add_mutually_exclusive_group(required=True)
-    who.add_argument("--email")
-    who.add_argument("--phone")
-    who.add_argument("--customer-id")
+    who.add_argument("--email", help="an email address the person holds (any case, +tags ignored)")
+    who.add_argument("--phone", help="a phone number the person holds, valid for OMNI_PHONE_REGION if national")
+    who.add_argument("--customer-id", help="the warehouse customer id (marts.dim_customer)")
+    forget.add_argument("--dry-run", action="store_true", help="print what would be erased, erase nothing")
+    forget.add_argument("--max-records", type=_count, default=100,
+                        help="erase more records than this only with --yes (default 100)")
+    forget.add_argument("--yes", action="store_true", help="erase however many records the plan names")
     forget.add_argument("--no-rebuild", action="store_true", help="erase raw data only; rebuild later")
     forget.set_defaults(handler=_forget)
+
+    rewrite = _command(commands, "rewrite-warehouse",
+                       "copy the warehouse into a fresh file, so no free block keeps erased data")
+    rewrite.set_defaults(handler=_rewrite)
+
+    acknowledge = _command(commands, "acknowledge-drop",
+                           "let the next publication through although these marts lost rows")
+    acknowledge.add_argument("marts", nargs="+", metavar="MART", help="a mart of the current publication")
+    acknowledge.add_argument("--reason", required=True, help="why the drop is right (kept in the manifest)")
+    acknowledge.set_defaults(handler=_acknowledge_drop)
 
     score = _command(commands, "identity-score",
                      "B-cubed precision and recall of identity resolution against simulator truth")

@@ -25,6 +25,8 @@ DEFAULTS = {
     "OMNI_DBT_TARGET": "duckdb",
     # A landing line longer than this is quarantined (`line longer than N bytes`) instead of loaded.
     "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
+    # The share of a mart's published rows it may lose before the row-count check blocks publication.
+    "OMNI_PUBLISH_MAX_ROW_DROP": "0.5",
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 

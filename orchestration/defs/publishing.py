@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.defs.gate import evaluate_gate
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
+from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -35,15 +36,19 @@ def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence
         publish_dir = publication.folder
         publish_dir.mkdir(parents=True, exist_ok=True)
         release_id = new_release_id(context.run.run_id)
+        # Drops acknowledged against the release this one replaces: recorded here, then spent.
+        acknowledged = list(pending_acknowledgements(publish_dir).values())
         with warehouse.get_connection() as con:
             manifest = {
                 "published_at": datetime.now(timezone.utc).isoformat(),
                 "run_id": context.run.run_id,
                 **_days_covered(con),
                 "checks": {"passed": gate.passed, "warned": gate.warned},
+                "acknowledged_drops": acknowledged,
             }
             release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
         swap_in(publish_dir, release)
+        clear_acknowledgements(publish_dir)
         return dg.MaterializeResult(metadata={
             "release": release_id,
             "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),

@@ -14,6 +14,7 @@ import duckdb
 from orchestration import settings
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
+from orchestration.publishing.row_drops import DEFAULT_MAX_DROP, parse_max_drop
 
 # DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
 WAREHOUSE_POOL = "warehouse"
@@ -76,10 +77,16 @@ class Publication(dg.ConfigurableResource):
     home: str  # where a generated salt is kept when none is configured
     salt: str | None = None
     hash_identifiers: bool = True
+    # The share of its published rows a mart may lose before publication stops (`omnichannel acknowledge-drop`).
+    max_row_drop: str = str(DEFAULT_MAX_DROP)
 
     @property
     def folder(self) -> Path:
         return Path(self.path)
+
+    @property
+    def max_drop(self) -> float:
+        return parse_max_drop(self.max_row_drop)
 
     def identifier_salt(self) -> str | None:
         """The salt of published identifier hashes; None publishes them in the clear."""
@@ -108,5 +115,6 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
             path=_from_env("OMNI_PUBLISH_DIR"), home=_from_env("OMNI_HOME"),
             salt=dg.EnvVar("OMNI_PUBLISH_SALT") if os.environ.get("OMNI_PUBLISH_SALT") else None,
             hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
+            max_row_drop=_from_env("OMNI_PUBLISH_MAX_ROW_DROP"),
         ),
     }

@@ -24,7 +24,7 @@ def _json_path(field: str) -> str:
 
 def _fields(table: RawTable) -> list[str]:
     """Every field ingestion reads: required ones, the event id's, identifiers; extracted with one JSON parse."""
-    return list(dict.fromkeys(table.required_fields + table.event_id_fields + table.identifier_fields))
+    return list(dict.fromkeys(table.required_fields + table.event_id_fields + table.scalar_fields))
 
 
 def _extract_all(table: RawTable, json_sql: str) -> str:
@@ -53,7 +53,7 @@ def _non_scalar_reason(table: RawTable, values_sql: str, json_sql: str) -> str:
         f"when left({values_sql}[{fields.index(f) + 1}], 1) in ('[', '{{') "
         f"and json_type({json_sql}, {_json_path(f)}) in ('ARRAY', 'OBJECT') "
         f"then 'non-scalar identifier field {f}'"
-        for f in table.identifier_fields
+        for f in table.scalar_fields
     )
     return f"case {whens} end" if whens else "null"
 

@@ -16,6 +16,19 @@ def is_pii_column(name: str) -> bool:
     return lowered in _PII_NAMES or lowered.endswith(_PII_SUFFIXES)
 
 
+_IDENTIFYING_PARTS = ("email", "phone", "customer_id", "user_id", "identifier_value", "handle", "loyalty")
+
+
+def may_identify(column: str | None, examples: list) -> bool:
+    """Could these examples of a column name a person? Then they stay out of Dagster's event log, which
+    `forget` cannot scrub: a column of identifiers (as typed too: `email_raw`), or any value holding something
+    shaped like an email or an E.164 phone."""
+    if column is not None and (is_pii_column(column) or any(p in column.lower() for p in _IDENTIFYING_PARTS)):
+        return True
+    return any(isinstance(v, str) and (re.search(_EMAIL_PATTERN, v) or re.search(r"\+[1-9][0-9]{7,14}", v))
+               for v in examples)
+
+
 def _hash_sql(column: str, salt: str) -> str:
     quoted_salt = salt.replace("'", "''")
     return f"case when \"{column}\" is null then null else sha256('{quoted_salt}' || cast(\"{column}\" as varchar)) end"
