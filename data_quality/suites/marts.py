@@ -202,6 +202,54 @@ def _omnichannel_impact(_: str) -> list[gx.expectations.Expectation]:
     ]
 
 
+def _shares(*columns: str) -> list[gx.expectations.Expectation]:
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in columns]
+
+
+def _cross_channel_conversion(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="channel_set"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="channel_set"),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="journeys", column_B="conversions",
+                                                                or_equal=True),
+        *_shares("conversion_rate", "share_of_conversions", "cross_channel_conversion_share"),
+        # Every purchase is in exactly one channel set.
+        gx.expectations.ExpectColumnSumToBeBetween(column="share_of_conversions", min_value=1 - 1e-9,
+                                                   max_value=1 + 1e-9),
+    ]
+
+
+def _touches_before_purchase(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="touches"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="touches", min_value=0),
+        *_shares("share_of_conversions", "cumulative_share"),
+        gx.expectations.ExpectColumnValuesToBeIncreasing(column="cumulative_share", strictly=True),
+    ]
+
+
+def _research_purchase(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="direction"),
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="direction", value_set=["research_online_purchase_offline", "research_offline_purchase_online"]),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="purchases", column_B="researched_purchases",
+                                                                or_equal=True),
+        *_shares("researched_share"),
+    ]
+
+
+def _purchase_channel_switches(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["from_channel", "to_channel"]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="from_channel", value_set=channels),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="to_channel", value_set=channels),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="transitions_before_purchase", min_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="switch_rank", min_value=1),
+        *_shares("share_of_switches_before_purchase"),
+    ]
+
+
 def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
     """The metrics marts' suites, for fct_touchpoint's channels as the channel registry names them."""
     channels = sorted(set(touchpoint_channels))
@@ -230,4 +278,19 @@ def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
                     "touches_before_first_purchase::double as touches_before_first_purchase, "
                     "average_order_value::double as average_order_value",
         ),
+        "agg_cross_channel_conversion": Suite(
+            table="marts.agg_cross_channel_conversion", batch_column=None, expectations=_cross_channel_conversion,
+            columns="channel_set, journeys, conversions, conversion_rate, share_of_conversions, "
+                    "cross_channel_conversion_share"),
+        "agg_touches_before_purchase": Suite(
+            table="marts.agg_touches_before_purchase", batch_column=None, expectations=_touches_before_purchase,
+            columns="touches, share_of_conversions, cumulative_share"),
+        "agg_research_purchase": Suite(
+            table="marts.agg_research_purchase", batch_column=None, expectations=_research_purchase,
+            columns="direction, purchases, researched_purchases, researched_share"),
+        "agg_purchase_channel_switches": Suite(
+            table="marts.agg_purchase_channel_switches", batch_column=None,
+            expectations=lambda _: _purchase_channel_switches(channels),
+            columns="from_channel, to_channel, transitions_before_purchase::bigint as transitions_before_purchase, "
+                    "switch_rank, share_of_switches_before_purchase"),
     }
