@@ -104,7 +104,7 @@ def write_truth(out: Path, world: World, ids: pd.DataFrame, purchases: pd.DataFr
 
 def engagement_groups(behaviour: Behaviour, purchases: pd.DataFrame) -> dict:
     """Single- against multi-channel people as the truth has them: retention (share of buyers who bought again),
-    email open rate (opened / delivered messages), conversion rate (buyers / people), average order value."""
+    open rate (email and push messages opened / delivered), conversion rate (buyers / people), average order value."""
     people = behaviour.people
     engaged = behaviour.engaged_channels()
     engaged["person_id"] = people["person_id"].to_numpy()[engaged.pop("person").to_numpy()]
@@ -114,10 +114,15 @@ def engagement_groups(behaviour: Behaviour, purchases: pd.DataFrame) -> dict:
     per_person = pd.DataFrame({"channels": channels})
     bought = purchases.groupby("person_id").agg(orders=("order_ref", "size"), revenue=("net_revenue", "sum"))
     per_person = per_person.join(bought).fillna({"orders": 0, "revenue": 0.0})
-    email = behaviour.frames["email"]
-    email = email.assign(person_id=people["person_id"].to_numpy()[email["person"].to_numpy()])
-    delivered = email[email["event"] == "delivered"].groupby("person_id").size()
-    opened = email[email["event"] == "open"].drop_duplicates("sg_message_id").groupby("person_id").size()
+    # Messages delivered and opened (each once), email and push, as agg_omnichannel_impact counts them.
+    email, push = behaviour.frames["email"], behaviour.frames["push"]
+    sent = pd.concat([
+        pd.DataFrame({"person": email["person"], "message": "email:" + email["campaign_id"], "event": email["event"]}),
+        pd.DataFrame({"person": push["person"], "message": "push:" + push["campaign_id"],
+                      "event": push["event"].replace({"opened": "open"})})], ignore_index=True)
+    sent["person_id"] = people["person_id"].to_numpy()[sent.pop("person").to_numpy()]
+    delivered = sent[sent["event"] == "delivered"].groupby("person_id").size()
+    opened = sent[sent["event"] == "open"].drop_duplicates(["person_id", "message"]).groupby("person_id").size()
     per_person["delivered"] = delivered.reindex(per_person.index, fill_value=0)
     per_person["opened"] = opened.reindex(per_person.index, fill_value=0)
     groups = {}

@@ -250,6 +250,19 @@ def _purchase_channel_switches(channels: list[str]) -> list[gx.expectations.Expe
     ]
 
 
+def _customer_engagement(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="time_zone"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="time_zone_source", value_set=["store", "phone", "default"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="preferred_send_hour", min_value=0, max_value=23),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="preferred_send_hour"),
+        *_shares("preferred_send_hour_probability", "active_week_share"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_entropy", min_value=0),
+    ]
+
+
 def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
     """The metrics marts' suites, for fct_touchpoint's channels as the channel registry names them."""
     channels = sorted(set(touchpoint_channels))
@@ -282,6 +295,10 @@ def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
             table="marts.agg_cross_channel_conversion", batch_column=None, expectations=_cross_channel_conversion,
             columns="channel_set, journeys, conversions, conversion_rate, share_of_conversions, "
                     "cross_channel_conversion_share"),
+        "customer_engagement": Suite(
+            table="marts.customer_engagement", batch_column=None, expectations=_customer_engagement,
+            columns="customer_id, time_zone, time_zone_source, preferred_send_hour, preferred_send_hour_probability, "
+                    "active_week_share, channel_entropy"),
         "agg_touches_before_purchase": Suite(
             table="marts.agg_touches_before_purchase", batch_column=None, expectations=_touches_before_purchase,
             columns="touches, share_of_conversions, cumulative_share"),
