@@ -5,8 +5,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.behaviour import (CHANNEL_EFFECTS, HOUR_AFFINITY, HOUR_BANDS, MULTICHANNEL_PURCHASE_LIFT,
-                                 ORGANIC_PURCHASE, Behaviour)
+from simulator.behaviour import (
+    CHANNEL_EFFECTS,
+    HOUR_AFFINITY,
+    HOUR_BANDS,
+    MULTICHANNEL_PURCHASE_LIFT,
+    ORGANIC_PURCHASE,
+    Behaviour,
+)
 from simulator.world import World
 
 

@@ -7,8 +7,8 @@ import os
 import duckdb
 import pandas as pd
 import pytest
-
 from conftest import World, settings_at
+
 from data_quality.gx_runner import SuiteRunner
 from data_quality.suites.marts import metrics_suites
 from data_quality.validate import validate_batch

@@ -57,7 +57,7 @@ channel_counts as (
 
 entropy as (
     -- Shannon entropy in bits of the customer's inbound touches over channels: 0 for one channel.
-    select customer_id, count(*) as channels, -sum(p * ln(p)) / ln(2) as channel_entropy
+    select customer_id, count(*) as channels, (0.0 - sum(p * ln(p))) / ln(2) as channel_entropy  -- 0.0 - x: one channel is 0, not -0
     from (
         select customer_id, channel, cast(touches as double) / sum(touches) over (partition by customer_id) as p
         from channel_counts
