@@ -21,7 +21,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
               "touchpoints", "sync"),
     "identity": ("identifiers", "contact_trust", "checkout_links"),
     "touchpoints": ("touch_type", "direction", "campaign_id", "device_type", "traffic_channel", "sessions",
-                    "engagement", "utm_mediums", "exposure"),
+                    "engagement", "utm_mediums", "exposure", "kpis"),
     "sync": ("counts", "sums"),
     "counts": ("metric", "distinct_key"),
     "sums": ("value", "once_per", "first_by"),

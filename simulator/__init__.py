@@ -10,7 +10,8 @@ Modules, one purpose each:
 - `channels`: vendor-shaped lines (docs/landing-records.md), written as DuckDB SQL.
 - `dirt`: duplicates, late deliveries, corrupted copies, unknown fields and event types.
 - `faults`: `--fault` sync faults (drop, delay).
-- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet`, `channel_effects.json`, `faults.json`.
+- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet`, `channel_effects.json`, `faults.json`,
+  `preferred_hours.parquet` and `engagement_effects.json` (send hour, multi-channel effect).
 
 Volume: about 2.2 events per customer per day at the default rates (email campaigns every other day are a
 third of it, web a quarter, CRM consents a tenth), so `customers` x `days` x 2.2 is the event count and
@@ -102,6 +103,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
     identity_faults = _identity_faults(world, builder.bots)
     truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames)
+    truth.write_engagement_truth(out, behaviour, purchases)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
     return summary

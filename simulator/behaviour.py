@@ -18,6 +18,14 @@ CHANNEL_EFFECTS = {
 }
 ORGANIC_PURCHASE = 0.03
 DAY_SECONDS = 86_400
+# Send time: each person has a true preferred local hour; this share of their email and push opens (and the clicks
+# that follow) and of their organic visits happens in that hour, the rest whenever the original schedule says.
+HOUR_AFFINITY = 0.7
+# Preferred hours: morning, lunch and evening people (local time), uniform within each band.
+HOUR_BANDS = ((0.3, 7, 10), (0.25, 12, 14), (0.45, 18, 23))
+# Multi-channel engagement: a visit by someone who engages on two or more channels converts this much more often
+# (the true effect the seeds' omnichannel claims are measured against).
+MULTICHANNEL_PURCHASE_LIFT = 0.5
 
 
 def _seconds(rng, n):
@@ -27,6 +35,30 @@ def _seconds(rng, n):
 
 def _ids(prefix: str, start: int, n: int) -> np.ndarray:
     return np.char.add(prefix, (np.arange(n) + start).astype(str))
+
+
+def preferred_hours(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame:
+    """Each person's true preferred local hour (0-23) and time zone (their home store's)."""
+    n = len(people)
+    band = rng.choice(len(HOUR_BANDS), n, p=[b[0] for b in HOUR_BANDS])
+    low = np.array([b[1] for b in HOUR_BANDS])[band]
+    high = np.array([b[2] for b in HOUR_BANDS])[band]
+    hour = low + (rng.random(n) * (high - low)).astype(int)
+    zone = STORES.set_index("store_id").loc[people["home_store"], "store_tz"].to_numpy()
+    return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "time_zone": zone, "preferred_hour": hour})
+
+
+def next_local_hour(earliest: np.ndarray, zone: np.ndarray, hour: np.ndarray, minute_seconds: np.ndarray) -> np.ndarray:
+    """The first time at or after `earliest` (UTC) that is `hour`:00 plus `minute_seconds` local time in `zone`."""
+    out = np.empty(len(earliest), dtype="datetime64[ns]")
+    for tz in np.unique(zone):  # one vectorised conversion per zone
+        m = zone == tz
+        local = pd.DatetimeIndex(earliest[m]).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+        at = local.normalize() + pd.to_timedelta(hour[m] * 3600 + minute_seconds[m], unit="s")
+        at = at.where(at >= local, at + pd.Timedelta(days=1))
+        out[m] = at.tz_localize(tz, ambiguous=False, nonexistent="shift_forward").tz_convert("UTC").tz_localize(
+            None).to_numpy()
+    return out
 
 
 class Behaviour:
@@ -43,9 +75,33 @@ class Behaviour:
             ch: np.where(self.rng.random(self.n) < 0.02, self.rng.integers(0, days, self.n), days)
             for ch in ("email", "sms", "push")
         }
+        # Send-time draws come from their own stream (spawned, so every other draw is as it was without them).
+        self.hour_rng = rng.spawn(1)[0]
+        self.preferred = preferred_hours(self.hour_rng, self.people)
 
     def ts(self, day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return (self.start + pd.to_timedelta(day_index * DAY_SECONDS + seconds, unit="s")).to_numpy()
+
+    def in_preferred_hour(self, person: np.ndarray, earliest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(moved, at): which of these events happen in the person's preferred hour (HOUR_AFFINITY of them, within
+        the world's days), and their time then: the first such hour at or after `earliest`."""
+        m, rng = len(person), self.hour_rng
+        zone = self.preferred["time_zone"].to_numpy()[person]
+        hour = self.preferred["preferred_hour"].to_numpy()[person]
+        at = next_local_hour(earliest, zone, hour, rng.integers(0, 3600, m)) if m else earliest.astype("datetime64[ns]")
+        moved = (rng.random(m) < HOUR_AFFINITY) & (at < np.datetime64(self.start + pd.Timedelta(days=self.days)))
+        return moved, at
+
+    def _retime_opens(self, frame: pd.DataFrame, opened: np.ndarray, clicked: np.ndarray, sent: np.ndarray,
+                      who: np.ndarray) -> None:
+        """Moves opens (and the clicks after them) of one send into the preferred hour, in place."""
+        moved, at = self.in_preferred_hour(who, sent + np.timedelta64(60, "s"))
+        for event, mask, lag in (("open", opened, 0), ("click", clicked, 1)):
+            rows = (frame["event"] == event).to_numpy()
+            take = moved[mask]
+            delay = self.hour_rng.integers(60, 600, int(take.sum())) * lag
+            idx = np.flatnonzero(rows)[take]
+            frame.iloc[idx, frame.columns.get_loc("at")] = at[mask][take] + delay.astype("timedelta64[s]")
 
     # ---- outbound campaigns -------------------------------------------------------------------
     def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
@@ -82,6 +138,9 @@ class Behaviour:
                 frame["event"] = event
                 frame["at"] = (sent + pd.to_timedelta(offset, unit="s").to_numpy())[mask]
                 rows.append(frame)
+            day_frame = pd.concat(rows[-10:], ignore_index=True)
+            self._retime_opens(day_frame, opened, clicked, sent, who)
+            rows[-10:] = [day_frame]
             # Unsubscribing (or reporting spam) ends email sends from the next campaign on.
             leavers = who[unsub | group_unsub | spam]
             self.opt_out_day["email"][leavers] = np.minimum(self.opt_out_day["email"][leavers], day + 1)
@@ -140,6 +199,8 @@ class Behaviour:
                 frame["at"] = (sent + pd.to_timedelta(off, unit="s").to_numpy())[mask]
                 rows.append(frame)
             opens = rows[-1]
+            moved, at = self.in_preferred_hour(opens["person"].to_numpy(), opens["at"].to_numpy() - np.timedelta64(59, "s"))
+            opens.loc[moved, "at"] = at[moved]
             visit = rng.random(len(opens)) < CHANNEL_EFFECTS["push"]["visit"]
             self._cause_visits(opens["person"].to_numpy()[visit], opens["at"].to_numpy()[visit] + np.timedelta64(20, "s"),
                                "push", "app", device=opens["player_id"].to_numpy()[visit])
@@ -192,7 +253,13 @@ class Behaviour:
         act = p["activity"].to_numpy()
         for surface, rate, who in (("web", 0.12, np.ones(self.n, bool)), ("app", 0.10, p["uses_app"].to_numpy())):
             person, day = np.nonzero((rng.random((self.n, self.days)) < rate * act[:, None]) & who[:, None])
-            self.visits.append(pd.DataFrame({"person": person, "at": self.ts(day, _seconds(rng, len(person))),
+            at = self.ts(day, _seconds(rng, len(person)))
+            # In the preferred hour of that day, local time: 08:00 UTC is at or before 03:00 in every store zone, and
+            # every preferred hour is 07:00 or later, so the first one after it is on the same local day.
+            local_day = self.ts(day, np.full(len(person), 8 * 3600, np.int64))
+            moved, preferred = self.in_preferred_hour(person, local_day)
+            at = np.where(moved, preferred, at)
+            self.visits.append(pd.DataFrame({"person": person, "at": at,
                                              "channel": "organic", "surface": surface, "click_id": None,
                                              "network": None, "device_id": None}))
 
@@ -202,10 +269,24 @@ class Behaviour:
         visits = pd.concat(self.visits, ignore_index=True)
         visits = visits[visits["at"] < np.datetime64(self.start + pd.Timedelta(days=self.days))].reset_index(drop=True)
         rate = visits["channel"].map({c: e["purchase"] for c, e in CHANNEL_EFFECTS.items()}).fillna(ORGANIC_PURCHASE)
-        visits["purchased"] = rng.random(len(visits)) < rate.to_numpy()
+        multi = self.engaged_channels().groupby("person").size().reindex(range(self.n), fill_value=0).to_numpy() >= 2
+        rate = rate.to_numpy() * np.where(multi[visits["person"].to_numpy()], 1 + MULTICHANNEL_PURCHASE_LIFT, 1.0)
+        visits["purchased"] = rng.random(len(visits)) < rate
         visits["pages"] = rng.integers(1, 5, len(visits))
         visits["added"] = visits["purchased"] | (rng.random(len(visits)) < 0.25)
         return visits
+
+    def engaged_channels(self) -> pd.DataFrame:
+        """(person, channel): every channel a person answered on, an online visit counting on its surface."""
+        f = self.frames
+        parts = [("email", f["email"], f["email"]["event"].isin(["open", "click"])),
+                 ("sms", f["sms"], f["sms"]["direction"] == "inbound"),
+                 ("push", f["push"], f["push"]["event"] == "opened"),
+                 ("ads", f["ads"], np.ones(len(f["ads"]), bool)), ("social", f["social"], np.ones(len(f["social"]), bool))]
+        frames = [pd.DataFrame({"person": fr.loc[m, "person"].to_numpy(), "channel": ch}) for ch, fr, m in parts]
+        visits = pd.concat(self.visits, ignore_index=True)
+        frames.append(pd.DataFrame({"person": visits["person"].to_numpy(), "channel": visits["surface"].to_numpy()}))
+        return pd.concat(frames, ignore_index=True).drop_duplicates().reset_index(drop=True)
 
     def store_sales(self) -> pd.DataFrame:
         rng, p = self.rng, self.people

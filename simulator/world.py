@@ -34,6 +34,11 @@ STORES = pd.DataFrame({
     "store_tz": ["America/New_York", "America/New_York", "America/Chicago", "America/Chicago",
                  "America/Los_Angeles", "America/Los_Angeles"],
 })
+# Where each area code is: people live near their number's area code and shop at a store in its time zone.
+AREA_TIME_ZONES = {"212": "America/New_York", "646": "America/New_York", "718": "America/New_York",
+                   "312": "America/Chicago", "773": "America/Chicago", "214": "America/Chicago",
+                   "415": "America/Los_Angeles", "213": "America/Los_Angeles", "310": "America/Los_Angeles",
+                   "206": "America/Los_Angeles"}
 GUEST_EMAILS = np.array(["guest@store.example.com", "noemail@noemail.com", "none@none.com"])
 JUNK_PHONES = np.array(["000-000-0000", "0000000000"])
 
@@ -136,6 +141,11 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
         "activity": rng.gamma(2.0, 0.5, n),  # how often this person shows up at all
         "is_test_account": at_least_one(rng, n, r["test_account"]),
     })
+    # The home store is one of the stores in the time zone of the person's area code (the draw above picks which).
+    zone = pd.Series(people["phone"].str[2:5]).map(AREA_TIME_ZONES).to_numpy()
+    pick = pd.Index(STORES["store_id"]).get_indexer(people["home_store"]) % 2
+    in_zone = {tz: g["store_id"].to_numpy() for tz, g in STORES.groupby("store_tz")}
+    people["home_store"] = [in_zone[z][i % len(in_zone[z])] for z, i in zip(zone, pick)]
     people["customer_id"] = np.where(people["in_crm"], np.char.add("C", np.char.zfill(ids.astype(str), 7)), None)
     people["shop_customer_id"] = np.where(people["has_shop_account"], (7_000_000_000 + ids * 7).astype(str), None)
     people["loyalty_id"] = np.where(people["has_loyalty"], np.char.add("L", np.char.zfill(ids.astype(str), 8)), None)

@@ -146,7 +146,168 @@ def dim_customer_suite(engaged_channels: Collection[str], consent_channels: Coll
 
 
 def mart_suites(*, engaged_channels: Collection[str], consent_channels: Collection[str],
-                identifier_types: Collection[str]) -> dict[str, Suite]:
-    """Every mart suite: the registry-independent ones, and those of the identity marts for the registry given."""
+                identifier_types: Collection[str], touchpoint_channels: Collection[str] = ()) -> dict[str, Suite]:
+    """Every mart suite: the registry-independent ones, and those of the identity and metrics marts for the registry
+    given (`touchpoint_channels`: fct_touchpoint's channels; without them the metrics suites are left out)."""
     return {**MART_SUITES, "customer_identifier": customer_identifier_suite(identifier_types),
-            "dim_customer": dim_customer_suite(engaged_channels, consent_channels)}
+            "dim_customer": dim_customer_suite(engaged_channels, consent_channels),
+            **(metrics_suites(touchpoint_channels) if touchpoint_channels else {})}
+
+
+# ---- metrics marts (docs/metrics.md) ----------------------------------------------------------------------------
+KPI_COUNTS = ["sends", "deliveries", "bounces", "opens", "unique_opens", "clicks", "replies", "unsubscribes",
+              "spam_complaints"]
+
+
+def _daily_channel_kpis(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
+        # Attribution credits a conversion with no touch in its window to 'direct'.
+        gx.expectations.ExpectColumnValuesToBeInSet(column="channel", value_set=[*channels, "direct"]),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["event_date", "channel", "campaign_key"]),
+        *[gx.expectations.ExpectColumnValuesToBeBetween(column=kpi, min_value=0) for kpi in KPI_COUNTS],
+        # A person is one unique open however often they open.
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="opens", column_B="unique_opens",
+                                                                or_equal=True),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="click_through_rate", min_value=0),
+        # Rule-based credit is a share of a conversion, never negative (Shapley shares can be, so they are left out).
+        gx.expectations.ExpectColumnValuesToBeBetween(column="conversions_linear", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="revenue_linear", min_value=0),
+    ]
+
+
+def _retention_cohort(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectCompoundColumnsToBeUnique(
+            column_list=["cohort_month", "engagement_tier", "months_since_first_purchase"]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="engagement_tier", value_set=["1", "2", "3+"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="months_since_first_purchase", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="customers", min_value=1),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="customers", column_B="retained", or_equal=True),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="retention_rate", min_value=0, max_value=1),
+        # Everyone bought in their acquisition period.
+        gx.expectations.ExpectColumnValuesToBeNull(column="acquisition_period_not_all_retained"),
+    ]
+
+
+def _omnichannel_impact(_: str) -> list[gx.expectations.Expectation]:
+    shares = ["retention_rate", "open_rate", "click_rate", "conversion_rate"]
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="engagement_group"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="engagement_group",
+                                                    value_set=["single_channel", "multi_channel"]),
+        *[gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in shares],
+        gx.expectations.ExpectColumnValuesToBeBetween(column="touches_before_first_purchase", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="average_order_value", min_value=0),
+    ]
+
+
+def _shares(*columns: str) -> list[gx.expectations.Expectation]:
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in columns]
+
+
+def _cross_channel_conversion(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="channel_set"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="channel_set"),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="journeys", column_B="conversions",
+                                                                or_equal=True),
+        *_shares("conversion_rate", "share_of_conversions", "cross_channel_conversion_share"),
+        # Every purchase is in exactly one channel set.
+        gx.expectations.ExpectColumnSumToBeBetween(column="share_of_conversions", min_value=1 - 1e-9,
+                                                   max_value=1 + 1e-9),
+    ]
+
+
+def _touches_before_purchase(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="touches"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="touches", min_value=0),
+        *_shares("share_of_conversions", "cumulative_share"),
+        gx.expectations.ExpectColumnValuesToBeIncreasing(column="cumulative_share", strictly=True),
+    ]
+
+
+def _research_purchase(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="direction"),
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="direction", value_set=["research_online_purchase_offline", "research_offline_purchase_online"]),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="purchases", column_B="researched_purchases",
+                                                                or_equal=True),
+        *_shares("researched_share"),
+    ]
+
+
+def _purchase_channel_switches(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["from_channel", "to_channel"]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="from_channel", value_set=channels),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="to_channel", value_set=channels),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="transitions_before_purchase", min_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="switch_rank", min_value=1),
+        *_shares("share_of_switches_before_purchase"),
+    ]
+
+
+def _customer_engagement(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="time_zone"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="time_zone_source", value_set=["store", "phone", "default"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="preferred_send_hour", min_value=0, max_value=23),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="preferred_send_hour"),
+        *_shares("preferred_send_hour_probability", "active_week_share"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="channel_entropy", min_value=0),
+    ]
+
+
+def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
+    """The metrics marts' suites, for fct_touchpoint's channels as the channel registry names them."""
+    channels = sorted(set(touchpoint_channels))
+    return {
+        "agg_daily_channel_kpis": Suite(
+            table="marts.agg_daily_channel_kpis",
+            batch_column=None,
+            expectations=lambda _: _daily_channel_kpis(channels),
+            columns="event_date::varchar as event_date, channel, coalesce(campaign_id, '(none)') as campaign_key, "
+                    + ", ".join(f"{kpi}::bigint as {kpi}" for kpi in KPI_COUNTS)
+                    + ", click_through_rate, conversions_linear, revenue_linear::double as revenue_linear",
+        ),
+        "agg_retention_cohort": Suite(
+            table="marts.agg_retention_cohort",
+            batch_column=None,
+            expectations=_retention_cohort,
+            columns="cohort_month::varchar as cohort_month, engagement_tier, months_since_first_purchase, customers, "
+                    "retained, retention_rate, case when months_since_first_purchase = 0 and retained <> customers "
+                    "then cohort_month::varchar || ' ' || engagement_tier end as acquisition_period_not_all_retained",
+        ),
+        "agg_omnichannel_impact": Suite(
+            table="marts.agg_omnichannel_impact",
+            batch_column=None,
+            expectations=_omnichannel_impact,
+            columns="engagement_group, retention_rate, open_rate, click_rate, conversion_rate, "
+                    "touches_before_first_purchase::double as touches_before_first_purchase, "
+                    "average_order_value::double as average_order_value",
+        ),
+        "agg_cross_channel_conversion": Suite(
+            table="marts.agg_cross_channel_conversion", batch_column=None, expectations=_cross_channel_conversion,
+            columns="channel_set, journeys, conversions, conversion_rate, share_of_conversions, "
+                    "cross_channel_conversion_share"),
+        "customer_engagement": Suite(
+            table="marts.customer_engagement", batch_column=None, expectations=_customer_engagement,
+            columns="customer_id, time_zone, time_zone_source, preferred_send_hour, preferred_send_hour_probability, "
+                    "active_week_share, channel_entropy"),
+        "agg_touches_before_purchase": Suite(
+            table="marts.agg_touches_before_purchase", batch_column=None, expectations=_touches_before_purchase,
+            columns="touches, share_of_conversions, cumulative_share"),
+        "agg_research_purchase": Suite(
+            table="marts.agg_research_purchase", batch_column=None, expectations=_research_purchase,
+            columns="direction, purchases, researched_purchases, researched_share"),
+        "agg_purchase_channel_switches": Suite(
+            table="marts.agg_purchase_channel_switches", batch_column=None,
+            expectations=lambda _: _purchase_channel_switches(channels),
+            columns="from_channel, to_channel, transitions_before_purchase::bigint as transitions_before_purchase, "
+                    "switch_rank, share_of_switches_before_purchase"),
+    }
