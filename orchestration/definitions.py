@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.checks import gx_suites, sync_accuracy
+from orchestration.assets.checks import cross_system_agreement, gx_suites, sync_accuracy
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.publish import PUBLISHED_KEY, build_published_marts
 from orchestration.assets.raw import RAW_GROUP, control_totals, raw_source_assets
@@ -44,7 +44,7 @@ schedules = [
 
 defs = dg.Definitions(
     assets=[*raw_source_assets, control_totals, phone_numbers, email_addresses, dbt_models, published_marts],
-    asset_checks=[gx_suites, sync_accuracy],
+    asset_checks=[gx_suites, sync_accuracy, cross_system_agreement],
     jobs=[ingest_delivery_day, transform, publish],
     schedules=schedules,
     resources={

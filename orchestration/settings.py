@@ -3,8 +3,11 @@
 Every path is resolved here and only here; Dagster resources read the same variables via `dg.EnvVar`,
 and dbt's profile reads `OMNI_WAREHOUSE`, so no warehouse path is built in two places.
 """
+import json
 import os
 from pathlib import Path
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -55,3 +58,19 @@ def phone_region() -> str:
 def home_dir() -> Path:
     apply_defaults()
     return Path(os.environ["OMNI_HOME"])
+
+
+def dbt_vars() -> str | None:
+    """`OMNI_DBT_VARS`: dbt vars for every `dbt build` the pipeline runs (a YAML or JSON mapping, e.g.
+    `{cross_system_agreement_severity: error}`), as the JSON `dbt --vars` takes; None when unset."""
+    text = os.environ.get("OMNI_DBT_VARS", "").strip()
+    if not text:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"OMNI_DBT_VARS is neither YAML nor JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError("OMNI_DBT_VARS must map dbt var names to values, e.g. "
+                         f"'{{cross_system_agreement_severity: error}}'; got {text!r}")
+    return json.dumps(value)

@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration import settings
 from orchestration.assets.raw import WAREHOUSE_POOL
 from orchestration.dbt_project import dbt_project
 
@@ -31,7 +32,11 @@ class OmnichannelTranslator(DagsterDbtTranslator):
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Builds and tests the dbt models: staging, identity, journeys and marts."""
-    invocation = dbt.cli(["build"], context=context)
+    try:
+        dbt_vars = settings.dbt_vars()
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    invocation = dbt.cli(["build", *(["--vars", dbt_vars] if dbt_vars else [])], context=context)
     yield from invocation.stream()
     # dbt holds the DuckDB file until its process exits; the next step opens that file.
     invocation.process.wait()
