@@ -42,6 +42,10 @@ def _pick(rng: np.random.Generator, pool: np.ndarray, n_people: int, rate: float
     return np.sort(rng.choice(pool, wanted, replace=False))
 
 
+def _day(start: pd.Timestamp, index) -> str:
+    return (start + pd.Timedelta(days=int(index))).date().isoformat()
+
+
 def _other_domain(rng: np.random.Generator, email: np.ndarray) -> np.ndarray:
     """A domain from the usual ones, never the one the person's address already has."""
     current = pd.Index(EMAIL_DOMAINS).get_indexer(pd.Series(email).str.split("@").str[-1])
@@ -106,10 +110,9 @@ def assign(rng: np.random.Generator, people: pd.DataFrame, lines: pd.DataFrame, 
     faults = [{"kind": "second_email", "source": "email", "event_id": a,
                "detail": f"{people['person_id'].iat[p]}'s second address, never in the CRM; mailed with "
                          f"{people['customer_id'].iat[p]}"} for p, a in zip(second, second_address)]
-    day_of = lambda d: (start + pd.Timedelta(days=int(d))).date().isoformat()  # noqa: E731
     faults += [{"kind": "stale_email", "source": "email", "event_id": a,
-                "detail": f"{people['person_id'].iat[p]}'s CRM address until the CRM lists {email[p]} on {day_of(k)}; "
-                          f"the ESP mails the old one until {day_of(u - 1)}"}
+                "detail": f"{people['person_id'].iat[p]}'s CRM address until the CRM lists {email[p]} on {_day(start, k)}; "
+                          f"the ESP mails the old one until {_day(start, u - 1)}"}
                for p, a, k, u in zip(stale, old_address, change_day, esp_until)]
     # Misaddressed: another ordinary CRM customer's current address, still tagged with the intended customer.
     pool = np.flatnonzero(ordinary & ~np.isin(np.arange(n), np.concatenate([second, stale])))

@@ -49,8 +49,7 @@ class SourceBuilder:
         owned = (self.col("phone_from_day", person) <= day) & (self.col("phone_until_day", person) > day)
         return np.where(owned, self.col("phone", person), None)
 
-    def outbound(self, address_rng: np.random.Generator | None = None, rates: dict | None = None,
-                 misaddress_days: dict[str, float] | None = None) -> None:
+    def outbound(self, address_rng: np.random.Generator, rates: dict, misaddress_days: dict[str, float]) -> None:
         """Email, SMS, push, ads and social lines; `address_rng` (its own stream, so the rest of the world stays
         as it was) decides the ESP's second, stale and misaddressed addresses (`addresses`)."""
         rng, b = self.rng, self.b
@@ -59,9 +58,7 @@ class SourceBuilder:
         person = e["person"].to_numpy()
         # People whose number was recycled keep their address: each CRM re-export then changes one thing.
         recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
-        self.esp = addresses.assign(address_rng or np.random.default_rng(0), self.p, e,
-                                    rates or {"second_email": 0, "stale_email": 0}, misaddress_days or {}, b.start,
-                                    keep=recycled)
+        self.esp = addresses.assign(address_rng, self.p, e, rates, misaddress_days, b.start, keep=recycled)
         e["email"] = channels.messy_emails(rng, pd.Series(self.esp.address))
         e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", person), None)
         # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.

@@ -20,8 +20,8 @@ def own_esp_addresses(people: pd.DataFrame, esp: pd.DataFrame) -> pd.DataFrame:
     own = esp[esp["kind"] != "other_customer"]
     own = pd.DataFrame({"person_id": people["person_id"].to_numpy()[own["person"].to_numpy()],
                         "email": own["email"].to_numpy()}).drop_duplicates()
-    listed = set(zip(people["person_id"], people["email"]))
-    return own[[pair not in listed for pair in zip(own["person_id"], own["email"])]].reset_index(drop=True)
+    own = own.merge(people[["person_id", "email"]], how="left", indicator=True)
+    return own.loc[own["_merge"] == "left_only", ["person_id", "email"]].reset_index(drop=True)
 
 
 def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFrame, junk: pd.DataFrame,
