@@ -101,11 +101,11 @@ def assign(rng: np.random.Generator, people: pd.DataFrame, lines: pd.DataFrame, 
     slot = pd.Index(second).get_indexer(person[chosen])
     address[chosen], kind[chosen] = second_address[slot], "second"
     # Stale: the old address until the ESP catches up; on and before the CRM's change day it is the CRM's too.
-    slot = pd.Index(stale).get_indexer(person)
-    in_stale = slot >= 0
-    old = in_stale & (messages["day"].to_numpy() < np.where(in_stale, esp_until[slot], 0))
+    slot = pd.Index(stale).get_indexer(person)  # -1, the appended 0 below, for everyone else
+    day = messages["day"].to_numpy()
+    old = day < np.append(esp_until, 0)[slot]
     address[old] = old_address[slot[old]]
-    kind[old & (messages["day"].to_numpy() > np.where(in_stale, change_day[slot], 0))] = "stale"
+    kind[old & (day > np.append(change_day, 0)[slot])] = "stale"
 
     faults = [{"kind": "second_email", "source": "email", "event_id": a,
                "detail": f"{people['person_id'].iat[p]}'s second address, never in the CRM; mailed with "

@@ -296,7 +296,7 @@ class SourceBuilder:
         created_at = np.where(existing, np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
                               b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))))
         c = pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members),
-                          "email": np.where(changed >= 0, changes["old_email"].to_numpy()[changed],
+                          "email": np.where(changed >= 0, np.append(changes["old_email"].to_numpy(), "")[changed],
                                             self.col("email", members)),
                           "phone": channels.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
                           "first_name": self.col("first_name", members), "last_name": self.col("last_name", members),
