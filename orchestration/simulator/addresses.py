@@ -111,8 +111,8 @@ def assign(rng: np.random.Generator, people: pd.DataFrame, lines: pd.DataFrame, 
                "detail": f"{people['person_id'].iat[p]}'s second address, never in the CRM; mailed with "
                          f"{people['customer_id'].iat[p]}"} for p, a in zip(second, second_address)]
     faults += [{"kind": "stale_email", "source": "email", "event_id": a,
-                "detail": f"{people['person_id'].iat[p]}'s CRM address until the CRM lists {email[p]} on {_day(start, k)}; "
-                          f"the ESP mails the old one until {_day(start, u - 1)}"}
+                "detail": f"{people['person_id'].iat[p]}'s CRM address until the CRM lists {email[p]} on "
+                          f"{_day(start, k)}; the ESP mails the old one until {_day(start, u - 1)}"}
                for p, a, k, u in zip(stale, old_address, change_day, esp_until)]
     # Misaddressed: another ordinary CRM customer's current address, still tagged with the intended customer.
     pool = np.flatnonzero(ordinary & ~np.isin(np.arange(n), np.concatenate([second, stale])))
