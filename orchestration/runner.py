@@ -1,4 +1,5 @@
 """Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's, with DAGSTER_HOME)."""
+import json
 import os
 from collections.abc import Sequence
 from datetime import date
@@ -77,12 +78,25 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
     published = any(e.asset_key == dg.AssetKey(["published", "marts"]) for e in result.get_asset_materialization_events()
                     for e in [e.event_specific_data.materialization])
-    runs.update(success=result.success, failed_checks=failed_checks, published=published)
+    warned = {f"{e.asset_key.to_user_string()}:{e.check_name}": e.description or ""
+              for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.WARN}
+    if published:  # say what the manifest says, exactly
+        manifest = json.loads((settings.publish_dir() / "manifest.json").read_text())
+        warned = {w["check"]: w["what"] for w in manifest["checks"].get("warnings", [])}
+    runs.update(success=result.success, failed_checks=failed_checks, published=published, warned_checks=sorted(warned))
     log(f"transformed (run {result.run_id}); warehouse: {settings.warehouse_path()}")
     for failure in step_failures(result):
         log(f"failed step {failure}")
     if failed_checks:
         log("failed checks: " + ", ".join(failed_checks))
-    log(f"published to {settings.publish_dir() / 'current'}" if published
-        else "NOT published: the last publication is untouched")
+    warnings = "; ".join(f"{name}: {what}" for name, what in sorted(warned.items()))
+    if published:
+        log(f"published to {settings.publish_dir() / 'current'}")
+        if warned:
+            log(f"published with {len(warned)} warning(s): {warnings}")
+    else:
+        log("NOT published: the last publication is untouched")
+        if warned:
+            log(f"{len(warned)} warning(s) besides: {warnings}")
     return runs

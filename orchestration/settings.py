@@ -5,9 +5,11 @@ resources read the same variables through `dg.EnvVar` (`orchestration/defs/resou
 starts other processes (the CLI, a benchmark) calls `export_defaults()` once, so that dbt, a child of it, sees
 the same absolute paths.
 """
-
+import json
 import os
 from pathlib import Path
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -76,3 +78,20 @@ def data_docs_dir() -> Path:
 
 def phone_region() -> str:
     return get("OMNI_PHONE_REGION")
+
+
+
+def dbt_vars() -> str | None:
+    """`OMNI_DBT_VARS`: dbt vars for every `dbt build` the pipeline runs (a YAML or JSON mapping, e.g.
+    `{cross_system_agreement_severity: error}`), as the JSON `dbt --vars` takes; None when unset."""
+    text = os.environ.get("OMNI_DBT_VARS", "").strip()
+    if not text:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"OMNI_DBT_VARS is neither YAML nor JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError("OMNI_DBT_VARS must map dbt var names to values, e.g. "
+                         f"'{{cross_system_agreement_severity: error}}'; got {text!r}")
+    return json.dumps(value)

@@ -7,16 +7,20 @@ Modules, one purpose each:
   `CHANNEL_EFFECTS` is the true per-channel effect.
 - `sources`: puts identifiers on events as each system would see them, derives orders, refunds, POS sales and
   returns, support tickets, CRM rows and consents, bots and guest checkouts.
+- `addresses`: the ESP's address per message: the CRM's, a second address the CRM never learns, a stale one
+  after a CRM change, or (`misaddress` fault) another customer's.
 - `channels`: vendor-shaped lines (docs/landing-records.md), written as DuckDB SQL.
 - `dirt`: duplicates, late deliveries, corrupted copies, unknown fields and event types.
-- `faults`: `--fault` sync faults (drop, delay).
-- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet`, `channel_effects.json`, `faults.json`,
-  `preferred_hours.parquet` and `engagement_effects.json` (send hour, multi-channel effect).
+- `faults`: `--fault` sync faults (drop, delay, misaddress).
+- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet` (`esp_addresses.parquet`: every address the
+  ESP mailed, per person, kind and day), `channel_effects.json`, `faults.json`, `preferred_hours.parquet` and
+  `engagement_effects.json` (send hour, multi-channel effect).
 
 Volume: about 2.2 events per customer per day at the default rates (email campaigns every other day are a
 third of it, web a quarter, CRM consents a tenth), so `customers` x `days` x 2.2 is the event count and
 `customers_for_events(n, days)` sizes a world for a benchmark (10M events over 14 days: ~325k customers).
-Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order, every file is sorted
+Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order (the ESP's addresses
+from a stream spawned from it, so adding them left every other draw as it was), every file is sorted
 before it is written, gzip headers carry no time, and nothing depends on set order or string hashing.
 """
 import argparse
@@ -36,13 +40,16 @@ from simulator.sources import SourceBuilder
 from simulator.world import build_world
 
 # Dirt rates (`--rate NAME=VALUE`): shares of lines (duplicate .. unknown_event_type), of people
-# (recycled_phone, bot, test_account and the email kinds), of POS sales (guest_email), and for shared_device
-# ten times this share of multi-person households gets a family tablet.
+# (recycled_phone, bot, test_account, the email kinds, and second_email / stale_email: a second address the CRM
+# never learns / a CRM address change the ESP lags behind; at least one of each among people emailed, and a stale
+# one needs a world of three days or more), of POS sales (guest_email), and for shared_device ten times this share
+# of multi-person households gets a family tablet.
 DEFAULT_RATES = {
     "duplicate": 0.015, "late": 0.03, "malformed": 0.0005, "truncated": 0.0005, "missing_required": 0.0005,
     "unknown_field": 0.002, "unknown_event_type": 0.001, "shared_device": 0.01, "recycled_phone": 0.01,
     "guest_email": 0.04, "bot": 0.002, "test_account": 0.002,
     "role_email": 0.01, "disposable_email": 0.01, "typo_email": 0.01, "invalid_email": 0.005,
+    "second_email": 0.03, "stale_email": 0.02,
 }
 EVENTS_PER_CUSTOMER_DAY = 2.16  # measured: 981k events from 32,467 customers over 14 days
 
@@ -70,6 +77,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         raise ValueError("rows_per_file must be at least 1")
     parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
+    address_rng = rng.spawn(1)[0]  # does not advance `rng`
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
     behaviour = Behaviour(rng, world, begin, days, rates)
@@ -77,7 +85,8 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
                     behaviour.organic_visits):
         channel()
     builder = SourceBuilder(rng, world, behaviour)
-    builder.outbound()
+    builder.outbound(address_rng, rates,
+                     {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
     builder.online(behaviour.sessions(), bots=max(1, round(customers * rates["bot"])) if rates["bot"] > 0 else 0)
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
@@ -98,11 +107,12 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots)
+    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, builder.esp.truth)
     purchases = pd.concat(builder.purchases, ignore_index=True)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
-    identity_faults = _identity_faults(world, builder.bots)
-    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames)
+    identity_faults = _identity_faults(world, builder.bots) + builder.esp.faults
+    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames,
+                      builder.esp.truth)
     truth.write_engagement_truth(out, behaviour, purchases)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
@@ -197,7 +207,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_at_least(0), default=7)
     parser.add_argument("--start", type=_day, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", type=_fault,
-                        help="drop:<source>:<day>:<fraction> or delay:<source>:<day>:<days>; repeatable; "
+                        help="drop:<source>:<day>:<fraction>, delay:<source>:<day>:<days> or "
+                             "misaddress:email:<day>:<fraction>; repeatable; "
                              f"sources: {', '.join(sync_faults.SOURCES)}")
     parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE", type=_rate,
                         help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}")

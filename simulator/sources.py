@@ -3,7 +3,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from simulator import channels
+from simulator import addresses, channels
 from simulator.behaviour import DAY_SECONDS, Behaviour
 from simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
 
@@ -49,12 +49,20 @@ class SourceBuilder:
         owned = (self.col("phone_from_day", person) <= day) & (self.col("phone_until_day", person) > day)
         return np.where(owned, self.col("phone", person), None)
 
-    def outbound(self) -> None:
+    def outbound(self, address_rng: np.random.Generator, rates: dict, misaddress_days: dict[str, float]) -> None:
+        """Email, SMS, push, ads and social lines; `address_rng` (its own stream, so the rest of the world stays
+        as it was) decides the ESP's second, stale and misaddressed addresses (`addresses`)."""
         rng, b = self.rng, self.b
         e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
         e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
-        e["email"] = channels.messy_emails(rng, pd.Series(self.col("email", e["person"].to_numpy())))
-        e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", e["person"].to_numpy()), None)
+        person = e["person"].to_numpy()
+        # People whose number was recycled keep their address: each CRM re-export then changes one thing.
+        recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
+        self.esp = addresses.assign(address_rng, self.p, e, rates, misaddress_days, b.start, keep=recycled)
+        e["email"] = channels.messy_emails(rng, pd.Series(self.esp.address))
+        e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", person), None)
+        # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.
+        e.loc[self.esp.tagged, "customer_id"] = self.col("customer_id", person[self.esp.tagged])
         self.lines["email"] = channels.email(self.con, e)
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
@@ -280,11 +288,16 @@ class SourceBuilder:
         rng, p, b = self.rng, self.p, self.b
         members = np.flatnonzero(p["in_crm"].to_numpy())
         existing = rng.random(len(members)) < 0.85
+        # A changed address: the initial export holds the old one, the change day's export the new one.
+        changes = self.esp.changes
+        changed = pd.Index(changes["person"]).get_indexer(members)
+        existing |= changed >= 0
         created_day = np.where(existing, 0, rng.integers(1, max(2, b.days), len(members)))
         created_at = np.where(existing, np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
                               b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))))
         c = pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members),
-                          "email": self.col("email", members),
+                          "email": np.where(changed >= 0, np.append(changes["old_email"].to_numpy(), "")[changed],
+                                            self.col("email", members)),
                           "phone": channels.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
                           "first_name": self.col("first_name", members), "last_name": self.col("last_name", members),
                           "birth_date": self.col("birth_date", members), "gender": self.col("gender", members),
@@ -303,6 +316,10 @@ class SourceBuilder:
             rows["phone"] = None if phone_day == "until" else channels.messy_phones(
                 rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
             updates.append(rows.dropna(subset=["customer_id"]))
+        moved = c[c["person"].isin(changes["person"])].set_index("person").loc[changes["person"]].reset_index()
+        moved["email"] = self.col("email", moved["person"].to_numpy())
+        moved["at"] = b.ts(changes["change_day"].to_numpy(), np.full(len(moved), DAY_SECONDS - 1))
+        updates.append(moved)
         # An unchanged customer is not exported again.
         c = pd.concat([c, *updates], ignore_index=True).drop_duplicates(["customer_id", "email", "phone"])
         self.lines["crm_customers"] = channels.crm_customers(self.con, c)

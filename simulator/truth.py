@@ -22,10 +22,20 @@ def _rows(people: pd.DataFrame, column: str, kind: str, **extra) -> pd.DataFrame
                          "identifier_value": have[column].astype(str), **extra})
 
 
+def own_esp_addresses(people: pd.DataFrame, esp: pd.DataFrame) -> pd.DataFrame:
+    """Addresses the ESP used that are the person's own but not the one `people` lists: second and old ones."""
+    own = esp[esp["kind"] != "other_customer"]
+    own = pd.DataFrame({"person_id": people["person_id"].to_numpy()[own["person"].to_numpy()],
+                        "email": own["email"].to_numpy()}).drop_duplicates()
+    own = own.merge(people[["person_id", "email"]], how="left", indicator=True)
+    return own.loc[own["_merge"] == "left_only", ["person_id", "email"]].reset_index(drop=True)
+
+
 def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFrame, junk: pd.DataFrame,
-                bots: pd.DataFrame) -> pd.DataFrame:
+                bots: pd.DataFrame, esp: pd.DataFrame) -> pd.DataFrame:
     """Who owns each identifier, in the normalized form the pipeline produces, with its validity window."""
     p = world.people
+    extra = own_esp_addresses(p, esp)
     end = start + pd.Timedelta(days=days)
     phone = _rows(p, "phone", "phone")
     phone["valid_from"] = start + pd.to_timedelta(p["phone_from_day"], unit="D").to_numpy()
@@ -33,6 +43,8 @@ def identifiers(world: World, start: pd.Timestamp, days: int, clicks: pd.DataFra
     phone = phone[phone["valid_from"] < phone["valid_to"]]
     parts = [
         _rows(p, "email", "email"), phone, _rows(p, "customer_id", "crm_id"),
+        # Second addresses the CRM never learns, and addresses the CRM held before a change.
+        pd.DataFrame({"person_id": extra["person_id"], "identifier_type": "email", "identifier_value": extra["email"]}),
         _rows(p, "shop_customer_id", "shop_customer_id"), _rows(p, "loyalty_id", "loyalty_id"),
         _rows(p, "instagram_handle", "social_handle"),
         pd.DataFrame({"person_id": world.cookies["person_id"], "identifier_type": "cookie",
@@ -74,7 +86,7 @@ def frequency(people: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
 
 
 def write_truth(out: Path, world: World, ids: pd.DataFrame, purchases: pd.DataFrame, faults: list[dict],
-                bots: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
+                bots: pd.DataFrame, frames: dict[str, pd.DataFrame], esp: pd.DataFrame) -> None:
     truth = out / "_truth"
     truth.mkdir(parents=True, exist_ok=True)
     p = world.people
@@ -85,8 +97,16 @@ def write_truth(out: Path, world: World, ids: pd.DataFrame, purchases: pd.DataFr
         is_bot=True, is_test_account=False)
     persons = pd.concat([persons, bot_persons], ignore_index=True)
     persons.to_parquet(truth / "persons.parquet", index=False)
-    emails = p[["email", "person_id", "email_status"]].sort_values(["email", "person_id"], kind="mergesort")
+    extra = own_esp_addresses(p, esp).assign(email_status="valid")  # ordinary addresses at the usual domains
+    emails = pd.concat([p[["email", "person_id", "email_status"]], extra[["email", "person_id", "email_status"]]],
+                       ignore_index=True).sort_values(["email", "person_id"], kind="mergesort")
     emails.to_parquet(truth / "emails.parquet", index=False)
+    # Every address the ESP mailed, per person, kind (crm, second, stale, other_customer) and UTC day.
+    pd.DataFrame({"person_id": p["person_id"].to_numpy()[esp["person"].to_numpy()],
+                  "customer_id": p["customer_id"].to_numpy()[esp["person"].to_numpy()],
+                  "email": esp["email"].to_numpy(), "kind": esp["kind"].to_numpy(),
+                  "sent_date": pd.to_datetime(esp["sent_date"]).dt.date, "messages": esp["messages"].to_numpy()}
+                 ).to_parquet(truth / "esp_addresses.parquet", index=False)
     purchases.sort_values(["converted_at", "order_ref"], kind="mergesort").to_parquet(
         truth / "purchases.parquet", index=False)
     ranking = sorted(CHANNEL_EFFECTS, key=lambda c: (-CHANNEL_EFFECTS[c]["visit"] * CHANNEL_EFFECTS[c]["purchase"], c))

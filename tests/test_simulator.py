@@ -410,3 +410,81 @@ def test_pos_returns_across_a_daylight_saving_change_count_on_their_utc_day(tmp_
             control[(doc["date"], metric)] += value
     assert any(day >= "2026-03-08" and kind == "return" for day, kind in days)
     assert +control == +days
+
+
+def _crm_rows(landing: Path) -> list[tuple[str, dict]]:
+    """Every CRM customers.csv row with its delivery day."""
+    return [(path.parent.name, row) for path in sorted((landing / "crm").glob("*/customers.csv*"))
+            for row in csv.DictReader(io.StringIO(_text(path)))]
+
+
+def _sends(landing: Path) -> list[dict]:
+    table = next(t for t in RAW_TABLES if t.table == "email")
+    return [r for _, _, r in _records(landing, table) if r["event"] == "processed"]
+
+
+def _normal(email: str) -> str:
+    local, _, domain = email.strip().lower().partition("@")
+    return local.split("+")[0] + "@" + domain
+
+
+def test_the_esp_mails_second_and_stale_addresses_tagged_with_the_crm_id_and_the_truth_lists_them(landing):
+    truth = landing / "_truth"
+    esp = pd.read_parquet(truth / "esp_addresses.parquet")
+    faults = json.loads((truth / "faults.json").read_text())
+    second = {f["event_id"] for f in faults if f["kind"] == "second_email"}
+    stale = {f["event_id"] for f in faults if f["kind"] == "stale_email"}
+    assert second and stale and not second & stale
+    assert set(esp.loc[esp["kind"] == "second", "email"]) == second
+    assert set(esp.loc[esp["kind"] == "stale", "email"]) <= stale
+    owner = dict(zip(esp["email"], esp["customer_id"]))
+    crm = _crm_rows(landing)
+    crm_emails = {_normal(r["email"]) for _, r in crm if r["email"]}
+    sends = _sends(landing)
+    to_second = [r for r in sends if _normal(r["email"]) in second]
+    assert to_second and not second & crm_emails  # the CRM never learns them
+    assert all(r.get("customer_id") == owner[_normal(r["email"])] for r in to_second)
+    for address in stale:
+        customer = owner[address]
+        listed = sorted((day, _normal(r["email"])) for day, r in crm if r["customer_id"] == customer)
+        assert listed[0][1] == address and listed[-1][1] != address  # the CRM had it, then changed it
+        changed_on = next(day for day, email in listed if email != address)
+        late = [r for r in sends if _normal(r["email"]) == address
+                and datetime.fromtimestamp(int(r["timestamp"]), timezone.utc).date().isoformat() > changed_on]
+        assert late and all(r.get("customer_id") == customer for r in late)
+    # Both are the person's: identity truth and email statuses list them.
+    ids = pd.read_parquet(truth / "identifiers.parquet")
+    emails = ids[ids["identifier_type"] == "email"]
+    assert (second | stale) <= set(emails["identifier_value"])
+    statuses = pd.read_parquet(truth / "emails.parquet").set_index("email")["email_status"]
+    assert set(statuses.reindex(sorted(second | stale))) == {"valid"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_every_kind_of_esp_address_appears_in_any_world_of_200_customers(tmp_path, seed):
+    simulate(tmp_path / "landing", customers=200, days=3, seed=seed)
+    kinds = set(pd.read_parquet(tmp_path / "landing" / "_truth" / "esp_addresses.parquet")["kind"])
+    assert kinds == {"crm", "second", "stale"}
+
+
+def test_a_misaddress_fault_sends_mail_for_one_customer_to_another_and_changes_no_count(tmp_path, landing):
+    root = tmp_path / "misaddressed"
+    simulate(root, **SMALL, faults=["misaddress:email:2026-03-03:0.05"])
+    faults = [f for f in json.loads((root / "_truth" / "faults.json").read_text()) if f["kind"] == "misaddress"]
+    esp = pd.read_parquet(root / "_truth" / "esp_addresses.parquet")
+    wrong = esp[esp["kind"] == "other_customer"]
+    assert faults and wrong["messages"].sum() == len(faults) and {f["day"] for f in faults} == {"2026-03-03"}
+    assert set(wrong["sent_date"].astype(str)) == {"2026-03-03"}
+    # The address is another CRM customer's, the tag is the intended customer's.
+    holders = {}
+    for _, row in _crm_rows(root):
+        holders.setdefault(_normal(row["email"]), set()).add(row["customer_id"])
+    sends = {r["sg_message_id"]: r for r in _sends(root)}
+    for fault in faults:
+        send = sends[fault["event_id"]]
+        assert send["customer_id"] and send["customer_id"] not in holders[_normal(send["email"])]
+    # Every count still matches: the control totals are the clean world's.
+    assert _tree_digest(root / "_control") == _tree_digest(landing / "_control")
+    for spec in ("misaddress:sms:2026-03-03:0.05", "misaddress:email:2026-03-03:1.5"):
+        with pytest.raises(ValueError):
+            simulate(tmp_path / "x", **SMALL, faults=[spec])

@@ -130,3 +130,26 @@ def test_conversion_suite_rejects_revenue_above_what_was_paid_and_an_unknown_cha
     assert failed["expect_column_values_to_be_in_set"].examples == ["kiosk"]  # the batch is the day of c1 and c2
     assert set(failed) == {"expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
                            "expect_column_pair_values_a_to_be_greater_than_b"}
+
+
+def test_agreement_suite_passes_on_the_test_world_and_names_a_misflagged_row_and_an_impossible_share(
+        con, world, tmp_path):
+    con.execute(f"attach '{world.warehouse}' as world (read_only)")
+    con.execute("create table marts.agg_cross_system_agreement as select * from world.marts.agg_cross_system_agreement")
+    con.execute("detach world")
+    suite = MART_SUITES["agg_cross_system_agreement"]
+    outcome = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
+    assert outcome.rows > 10 and outcome.success, [f.describe() for f in outcome.failures]
+    # A watched metric flagged as an error (only what matters may block), and more sends off than were sent.
+    con.execute("""update marts.agg_cross_system_agreement set status = 'error'
+                   where metric = 'esp_address_stale' and event_date = (select min(event_date) from marts.agg_cross_system_agreement)""")
+    con.execute("""update marts.agg_cross_system_agreement set numerator = denominator + 1, rate = 1.5
+                   where metric = 'esp_address_unknown_to_crm' and event_date = (select max(event_date)
+                       from marts.agg_cross_system_agreement where metric = 'esp_address_unknown_to_crm')""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
+    failed = {(f.expectation, f.column): f for f in outcome.failures}
+    assert set(failed) == {("expect_column_values_to_be_null", "flag_not_its_severity"),
+                           ("expect_column_pair_values_a_to_be_greater_than_b", None),
+                           ("expect_column_values_to_be_between", "rate")}
+    (flag,) = failed["expect_column_values_to_be_null", "flag_not_its_severity"].examples
+    assert flag.startswith("email ") and flag.endswith(" esp_address_stale")

@@ -14,7 +14,8 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
     return [
         gx.expectations.ExpectColumnValuesToBeInSet(
             column="status", value_set=["ok", "not_yet_synced", "error", "no_control_totals"]),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum", "consent", "identity"]),
+        # Only what the sources count themselves: cross-system agreement has its own mart.
+        gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="abs_difference", min_value=0),
         # What `forget` erased is a count or an amount of real events, never a correction the other way.
         gx.expectations.ExpectColumnValuesToBeBetween(column="erased_value", min_value=0),
@@ -22,6 +23,24 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source", "event_date", "metric_kind", "metric"]),
         # Counts and money the sources report are never negative; POS net takings can be, so sums are left out.
         gx.expectations.ExpectColumnValuesToBeBetween(column="count_control_value", min_value=0),
+    ]
+
+
+def _cross_system_agreement(_: str) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="status", value_set=["ok", "not_yet_synced", "warn", "error"]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="channel", value_set=["email", "sms", "push"]),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["channel", "event_date", "metric"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="numerator", min_value=0),
+        # A metric counts a part of its denominator.
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="denominator", column_B="numerator",
+                                                                or_equal=True),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="rate", min_value=0, max_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="max_rate", min_value=0, max_value=1),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="breach_severity", value_set=["warn", "error"]),
+        # A flagged row is flagged with its own severity: only what matters can say error.
+        gx.expectations.ExpectColumnValuesToBeNull(column="flag_not_its_severity"),
     ]
 
 
@@ -106,6 +125,14 @@ MART_SUITES = {
         expectations=_conversions,
         columns="conversion_id, purchase_channel, currency, revenue::double as revenue, "
                 "gross_revenue::double as gross_revenue, refunded_revenue::double as refunded_revenue",
+    ),
+    "agg_cross_system_agreement": Suite(
+        table="marts.agg_cross_system_agreement",
+        batch_column=None,
+        expectations=_cross_system_agreement,
+        columns="channel, event_date::varchar as event_date, metric, numerator, denominator, rate, max_rate, "
+                "breach_severity, status, case when status in ('warn', 'error') and status <> breach_severity "
+                "then channel || ' ' || event_date || ' ' || metric end as flag_not_its_severity",
     ),
 }
 

@@ -15,6 +15,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 class GateResult:
     passed: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)  # warned check -> what was off (its description)
     failed: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
 
@@ -66,7 +67,9 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
         if evaluation.passed:
             result.passed.append(_name(key))
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            # A warning is worth watching, not wrong data: it is published, and said so.
             result.warned.append(_name(key))
+            result.warnings[_name(key)] = evaluation.description or "failed with severity WARN"
         else:
             result.failed.append(_name(key))
     return result

@@ -33,6 +33,9 @@ def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence
                 description=f"not published, the last publication is untouched: {gate.summary()}",
                 metadata={"failed": gate.failed, "unchecked": gate.unchecked},
             )
+        if gate.warned:
+            context.log.warning(f"publishing with {len(gate.warned)} warning(s): " + "; ".join(
+                f"{name}: {what}" for name, what in gate.warnings.items()))
         publish_dir = publication.folder
         publish_dir.mkdir(parents=True, exist_ok=True)
         release_id = new_release_id(context.run.run_id)
@@ -43,7 +46,8 @@ def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence
                 "published_at": datetime.now(timezone.utc).isoformat(),
                 "run_id": context.run.run_id,
                 **_days_covered(con),
-                "checks": {"passed": gate.passed, "warned": gate.warned},
+                "checks": {"passed": gate.passed, "warned": gate.warned,
+                           "warnings": [{"check": name, "what": what} for name, what in gate.warnings.items()]},
                 "acknowledged_drops": acknowledged,
             }
             release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
@@ -54,7 +58,7 @@ def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence
             "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
             "tables": dg.MetadataValue.json(release.tables),
             "checks_passed": len(gate.passed),
-            "checks_warned": dg.MetadataValue.json(gate.warned),
+            "checks_warned": dg.MetadataValue.json(gate.warnings),
         })
 
     return published_marts

@@ -1,9 +1,11 @@
-"""Blocking asset checks on the dbt models: great-expectations suites and sync accuracy."""
+"""Asset checks on the dbt models: great-expectations suites and sync accuracy (blocking), cross-system agreement
+(a warning unless the user makes it block)."""
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+from data_quality.cross_system_agreement import agreement_flags, describe
 from data_quality.gx_runner import SuiteOutcome, SuiteRunner
 from data_quality.suites.marts import mart_suites
 from data_quality.suites.staging import STAGING_SUITES
@@ -16,6 +18,8 @@ from orchestration.privacy.pii import may_identify
 GX_CHECK = "gx_suite"
 SYNC_CHECK = "sync_accuracy"
 SYNC_ASSET = dg.AssetKey(["marts", "agg_sync_accuracy"])
+AGREEMENT_CHECK = "cross_system_agreement"
+AGREEMENT_ASSET = dg.AssetKey(["marts", "agg_cross_system_agreement"])
 
 
 MART_SUITES = mart_suites(engaged_channels=set(registry().engaged_channel_by_source().values()),
@@ -84,4 +88,27 @@ def sync_accuracy(warehouse: Warehouse) -> dg.AssetCheckResult:
         },
         description=("; ".join(sorted({f"{f['source']} {f['event_date']}" for f in failures}))[:500]
                      or "every settled source and day agrees with its control totals"),
+    )
+
+
+@dg.asset_check(asset=AGREEMENT_ASSET, name=AGREEMENT_CHECK, blocking=True,
+                description="the channels agree with the CRM on addresses and opt-outs; warns, or fails when the "
+                            "dbt var cross_system_agreement_severity is error")
+def cross_system_agreement(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Warns, naming each channel, day and metric past its threshold; fails instead where the mart says error."""
+    with warehouse.get_connection() as con:
+        flags, summary, rates = agreement_flags(con)
+    blocking = any(f["status"] == "error" for f in flags)
+    return dg.AssetCheckResult(
+        passed=not flags,
+        # A flag is an operational warning unless the user made it block (the mart's status carries the dbt var).
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "flagged": dg.MetadataValue.json(flags[:50]),
+            "flagged_channel_days": sorted({f"{f['channel']} {f['event_date']}" for f in flags}),
+            "settled_rates": dg.MetadataValue.json(rates),
+            **summary,
+        },
+        description=("; ".join(describe(f) for f in flags)[:500]
+                     or "every settled channel and day agrees with the CRM within its thresholds"),
     )

@@ -1,13 +1,9 @@
--- Consent and identity sync between the CRM and the channels' own data.
--- Someone opted out in the CRM must not be messaged on that channel once the grace period has passed;
--- the ESP's customer_id must name the CRM customer whose email it sends to.
-with customers as (
-    select customer_id, email, phone from {{ ref('stg_crm__customers') }}
-),
+-- Opt-outs propagated from the CRM to the channels: per channel and day, the customers whose CRM opt-out was
+-- binding (past the grace period, `consent_grace_hours`) and how many of them the channel still messaged.
 
 -- Only addresses and numbers that ever named exactly one CRM customer map to one: a recycled number held by
 -- two customers in the CRM's history cannot say whose opt-out or whose message it was.
-customer_history as (
+with customer_history as (
     select customer_id, email, phone, delivery_date from {{ ref('stg_crm__customer_rows') }}
 ),
 
@@ -57,11 +53,13 @@ opted_out as (
     where change_rank = 1 and consent_status = 'opt_out'
 ),
 
+-- Mail reaches whoever the CRM says holds the address; an address the CRM never held (a second one) reaches the
+-- customer the ESP tagged.
 sends as (
-    select 'email' as channel, eo.customer_id, e.event_at, e.event_date
+    select 'email' as channel, coalesce(eo.customer_id, e.customer_id) as customer_id, e.event_at, e.event_date
     from {{ ref('stg_email__events') }} as e
-    inner join email_owner as eo on e.email = eo.email
-    where e.event_type = 'processed'
+    left join email_owner as eo on e.email = eo.email
+    where e.event_type = 'processed' and coalesce(eo.customer_id, e.customer_id) is not null
     union all
     select 'sms', po.customer_id, s.event_at, s.event_date
     from {{ ref('stg_sms__messages') }} as s
@@ -92,27 +90,13 @@ violations as (
     inner join opted_out as o on o.customer_id = s.customer_id and o.channel = s.channel
     where s.event_at > o.binding_from
     group by 1, 2
-),
-
-consent as (
-    select
-        b.channel as source, b.event_date, 'consent' as metric_kind, 'crm_opt_outs_respected' as metric,
-        b.opted_out_customers as control_value,
-        b.opted_out_customers - coalesce(v.messaged_after_opt_out, 0) as warehouse_value
-    from bound_per_day as b
-    left join violations as v on v.channel = b.channel and v.event_date = b.event_date
-),
-
-identity as (
-    select
-        'email' as source, e.event_date, 'identity' as metric_kind, 'esp_customer_id_matches_crm_email' as metric,
-        count(*) as control_value,
-        count(*) filter (where c.email = e.email) as warehouse_value
-    from {{ ref('stg_email__events') }} as e
-    inner join customers as c on c.customer_id = e.customer_id
-    group by 1, 2, 3, 4
 )
 
-select * from consent
-union all
-select * from identity
+select
+    b.channel,
+    b.event_date,
+    'crm_opt_out_not_respected' as metric,
+    coalesce(v.messaged_after_opt_out, 0) as numerator,
+    b.opted_out_customers as denominator
+from bound_per_day as b
+left join violations as v on v.channel = b.channel and v.event_date = b.event_date
