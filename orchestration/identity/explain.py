@@ -4,7 +4,7 @@ from collections import deque
 import duckdb
 
 from orchestration import settings
-from orchestration.ingestion.emails import normalize_email
+from orchestration.identifiers import normalize_email
 from orchestration.ingestion.phones import to_e164
 
 

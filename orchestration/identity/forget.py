@@ -11,7 +11,7 @@ import duckdb
 from orchestration import settings
 from orchestration.identity import erased_totals
 from orchestration.privacy import suppression
-from orchestration.ingestion.emails import normalize_email
+from orchestration.identifiers import normalize_email
 from orchestration.ingestion.loader import recount_ingest_log
 from orchestration.ingestion.phones import to_e164
 from orchestration.ingestion.sources import RAW_TABLES
