@@ -46,15 +46,18 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
         runner = SuiteRunner(data_docs.folder)
-        with warehouse.get_connection() as con:
-            for table in tables:
-                key = dg.AssetKey(["raw", table.table])
-                stats = load_partition(con, table, landing.root, context.partition_key, loaded_at)
-                context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
-                outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
-                yield suite_check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
-        runner.build_docs()
+        try:
+            with warehouse.get_connection() as con:
+                for table in tables:
+                    key = dg.AssetKey(["raw", table.table])
+                    stats = load_partition(con, table, landing.root, context.partition_key, loaded_at)
+                    context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
+                    yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
+                    outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
+                    yield suite_check_result(outcome, key, RAW_SUITE_CHECK)
+        finally:
+            # Only this step's validation pages: the site's index and suite pages are built once per transform run.
+            runner.render_pages()
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
     return _ingest
