@@ -8,4 +8,4 @@ from data_quality.suites import Suite
 
 def validate_batch(con: duckdb.DuckDBPyConnection, runner: SuiteRunner, suite: Suite, batch_key: str) -> SuiteOutcome:
     frame = con.execute(suite.batch_sql(), [batch_key]).df()
-    return runner.validate(suite.table, batch_key, frame, suite.expectations(batch_key))
+    return runner.validate(suite.table, batch_key, frame, suite.expectations(batch_key), suite.parameters(batch_key))

@@ -151,6 +151,7 @@ def attributed(tmp_path_factory):
     con.close()
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_markov_removal_effects_match_an_exact_rational_solve(attributed):
     paths, con = attributed
     expected = brute_markov(paths)
@@ -160,6 +161,7 @@ def test_markov_removal_effects_match_an_exact_rational_solve(attributed):
         assert got[channel] == pytest.approx(effect, abs=1e-9), channel
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_shapley_values_match_every_ordering_averaged(attributed):
     paths, con = attributed
     expected = brute_shapley(paths)
@@ -170,6 +172,7 @@ def test_shapley_values_match_every_ordering_averaged(attributed):
         assert got[key] == pytest.approx(value, abs=1e-9), key
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_each_conversion_gets_the_markov_and_shapley_shares_of_its_own_channels(attributed):
     paths, con = attributed
     effects = brute_markov(paths)
@@ -304,6 +307,7 @@ def solved(tmp_path_factory):
     return paths, effects, shares, types
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_the_models_write_the_documented_columns(solved):
     _, _, _, types = solved
     assert types == {
@@ -317,6 +321,7 @@ def test_the_models_write_the_documented_columns(solved):
     }
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_markov_model_matches_the_rational_solve_on_ten_channels(solved):
     paths, effects, _, _ = solved
     expected = brute_markov(paths)
@@ -331,6 +336,7 @@ def test_markov_model_matches_the_rational_solve_on_ten_channels(solved):
     assert got.loc["affiliate", "removal_effect"] > 0
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_shapley_model_matches_every_ordering_on_ten_channels(solved):
     paths, _, shares, _ = solved
     expected = brute_shapley(paths)

@@ -88,8 +88,8 @@ def test_check_metadata_keeps_examples_that_may_name_a_person_out_of_dagster(tmp
         ExpectationFailure("expect_column_values_to_match_regex", "email", 2, ["jane@@example.com", "x"]),
         ExpectationFailure("expect_column_values_to_be_in_set", "notes", 1, ["call +14155550132"]),
         ExpectationFailure("expect_column_values_to_be_in_set", "event_type", 1, ["opened"]),
-    ])
-    result = suite_check_result(outcome, None, "gx_suite", tmp_path / "index.html")
+    ], page=tmp_path / "validation.html")
+    result = suite_check_result(outcome, None, "gx_suite")
     failures = result.metadata["failures"].value
     assert "jane@@example.com" not in str(failures) and "4155550132" not in str(failures)
     assert failures[0].endswith("(examples only in Data Docs)")

@@ -5,7 +5,6 @@ import pytest
 
 from orchestration.identity.explain import UnknownIdentifier, explain
 from simulator.scoring.identity import score
-from tests.conftest import settings_at
 
 
 @pytest.fixture(scope="module")
@@ -84,25 +83,15 @@ def test_email_status_recovers_the_simulated_kinds(world):
 
 
 @pytest.fixture(scope="module")
-def incremental(tmp_path_factory):
-    """A world built for its first five delivery days, then again with the rest delivered."""
-    import simulator
-    from orchestration.runner import run_pipeline
-
-    with settings_at(tmp_path_factory.mktemp("incremental")) as root:
-        simulator.simulate(root / "landing", customers=400, days=7, seed=11)
-        days = sorted(p.name for p in (root / "landing" / "web").iterdir())
-        run_pipeline(end=days[4], log=lambda m: None)
-        with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-            before = con.execute("select identifier_type, identifier_value, ownership_period, customer_id "
-                                 "from marts.customer_identifier").df()
-        run_pipeline(log=lambda m: None)
-        with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-            after = con.execute("select identifier_type, identifier_value, ownership_period, customer_id "
-                                "from marts.customer_identifier").df()
-            history = con.execute("select old_customer_id, new_customer_id, change_type "
-                                  "from marts.customer_id_history").df()
-        yield before, after, history
+def incremental(world):
+    """The default world as its first delivery days left it, and again once the rest were delivered and run."""
+    columns = "identifier_type, identifier_value, ownership_period, customer_id"
+    with duckdb.connect(str(world.first_run_warehouse), read_only=True) as con:
+        before = con.execute(f"select {columns} from marts.customer_identifier").df()
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        after = con.execute(f"select {columns} from marts.customer_identifier").df()
+        history = con.execute("select old_customer_id, new_customer_id, change_type from marts.customer_id_history").df()
+    return before, after, history
 
 
 def test_customer_ids_stay_stable_when_new_days_arrive_and_merges_are_recorded(incremental):

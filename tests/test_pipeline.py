@@ -81,6 +81,7 @@ def test_late_events_land_under_their_event_day_in_staging(world):
     assert control and staged == {k: v for k, v in control.items() if v}
 
 
+@pytest.mark.slow  # loads the code location in a subprocess
 def test_dagster_definitions_validate():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],

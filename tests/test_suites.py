@@ -47,6 +47,43 @@ def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
     assert [f.expectation for f in outcome.failures] == ["expect_column_values_to_be_unique"]
 
 
+def test_a_suite_registered_once_still_checks_each_batch_against_its_own_day_and_each_gets_its_page(con, tmp_path):
+    con.execute("""create table raw.email as select * from (values
+        ('e1', '{}'::json, false, 'f', 1, date '2026-03-14'), ('e2', '{}'::json, false, 'f', 2, date '2026-03-14'))
+        t(_event_id, record, _is_duplicate, _file, _line, _delivery_date)""")
+    suite = raw_suites(["email"])["email"]
+    frame = con.execute(suite.batch_sql(), ["2026-03-14"]).df()
+    runner = SuiteRunner(tmp_path)
+    right = runner.validate(suite.table, "2026-03-14", frame, suite.expectations("2026-03-14"), suite.parameters("2026-03-14"))
+    # The same rows handed over as the next day's batch: the delivery-day expectation names the day they hold.
+    wrong = runner.validate(suite.table, "2026-03-15", frame, suite.expectations("2026-03-15"), suite.parameters("2026-03-15"))
+    assert right.success
+    assert [(f.expectation, f.examples) for f in wrong.failures] == [
+        ("expect_column_values_to_be_in_set", ["2026-03-14", "2026-03-14"])]
+    assert right.page != wrong.page and "2026-03-15" in str(wrong.page)
+    assert not right.page.exists()
+    runner.render_pages()
+    assert right.page.exists() and wrong.page.exists()
+    # A runner in another step (sharing the process's GX context) builds the index: it lists both pages.
+    other = SuiteRunner(tmp_path)
+    index = other.build_docs().read_text()
+    for outcome in (right, wrong):
+        assert outcome.page.relative_to(tmp_path).as_posix() in index
+
+
+def test_the_world_has_a_data_docs_page_for_every_validation_and_an_index_listing_them(world):
+    docs = world.root / "data_docs"
+    index = (docs / "index.html").read_text()
+    pages = sorted(docs.glob("validations/**/*.html"))
+    listed = {p.relative_to(docs).as_posix() for p in pages if p.relative_to(docs).as_posix() in index}
+    layers = {p.relative_to(docs / "validations").parts[0] for p in pages}
+    assert layers == {"raw", "staging", "marts"}
+    assert len(listed) == len(pages)
+    # Every raw table was validated on every delivery day it was loaded, in each of the world's two runs.
+    loaded = world.query("select count(*) from raw.ingest_log")[0][0]
+    assert len([p for p in pages if "/raw/" in p.as_posix()]) >= loaded
+
+
 def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_path):
     con.execute("""create table marts.agg_sync_accuracy as select * from (values
         ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0, 1.0),

@@ -50,17 +50,20 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
         check_source_folder(landing.root, source)
         unknown = unknown_folders(landing.root)
         runner = SuiteRunner(data_docs.folder)
-        with warehouse.get_connection() as con:
-            for table in tables:
-                key = dg.AssetKey(["raw", table.table])
-                stats = load_partition(con, table, landing.root, context.partition_key, loaded_at,
-                                       landing.max_line_bytes)
-                context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                metadata = {**stats.as_metadata(), "unknown_folders": dg.MetadataValue.json(unknown)}
-                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-                outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
-                yield suite_check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
-        runner.build_docs()
+        try:
+            with warehouse.get_connection() as con:
+                for table in tables:
+                    key = dg.AssetKey(["raw", table.table])
+                    stats = load_partition(con, table, landing.root, context.partition_key, loaded_at,
+                                           landing.max_line_bytes)
+                    context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
+                    metadata = {**stats.as_metadata(), "unknown_folders": dg.MetadataValue.json(unknown)}
+                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+                    outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
+                    yield suite_check_result(outcome, key, RAW_SUITE_CHECK)
+        finally:
+            # Only this step's validation pages: the site's index and suite pages are built once per transform run.
+            runner.render_pages()
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
     return _ingest
