@@ -9,11 +9,12 @@ parameter), each validation's page rendered once, and the site's shared parts (i
 per run (`build_docs`). Results and suites are kept as JSON in the site's `.gx` folder, so the index lists the
 pages of every process that wrote into the site, not only of the one that builds it.
 """
+
 import functools
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import great_expectations as gx
@@ -80,8 +81,10 @@ def _quiet_gx() -> None:
 
 
 def _filesystem_store(store_class: str, folder: Path) -> dict:
-    return {"class_name": store_class,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)}}
+    return {
+        "class_name": store_class,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+    }
 
 
 class _Site:
@@ -92,19 +95,25 @@ class _Site:
         defaults = InMemoryStoreBackendDefaults()
         stores = dict(defaults.stores)
         stores[defaults.expectations_store_name] = _filesystem_store(
-            "ExpectationsStore", docs_dir / STORE_FOLDER / "expectations")
+            "ExpectationsStore", docs_dir / STORE_FOLDER / "expectations"
+        )
         stores[defaults.validation_results_store_name] = _filesystem_store(
-            "ValidationResultsStore", docs_dir / STORE_FOLDER / "validations")
+            "ValidationResultsStore", docs_dir / STORE_FOLDER / "validations"
+        )
         config = DataContextConfig(
             store_backend_defaults=defaults,
             stores=stores,
             progress_bars=ProgressBarsConfig(globally=False),
-            data_docs_sites={DOCS_SITE: {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                       "validation_results_limit": INDEX_LIMIT},
-            }},
+            data_docs_sites={
+                DOCS_SITE: {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {
+                        "class_name": "DefaultSiteIndexBuilder",
+                        "validation_results_limit": INDEX_LIMIT,
+                    },
+                }
+            },
         )
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasource = self.context.data_sources.add_pandas("warehouse_batches")
@@ -125,7 +134,8 @@ class _Site:
         suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
         suite = self.context.suites.add_or_update(suite)
         definition = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
         self.definitions[suite_name] = (fingerprint, definition)
         return definition
 
@@ -149,7 +159,8 @@ class _Site:
     def _pages(self):
         """The site's validation-page builder, kept: each new one compiles its page templates again (~50 ms)."""
         builder = self.context._init_site_builder_for_data_docs_site_creation(  # noqa: SLF001
-            site_name=DOCS_SITE, site_config=self.context.variables.data_docs_sites[DOCS_SITE])
+            site_name=DOCS_SITE, site_config=self.context.variables.data_docs_sites[DOCS_SITE]
+        )
         return builder.site_section_builders["validations"]
 
     def _render_pages_only(self, keys: list) -> None:
@@ -173,9 +184,14 @@ class SuiteRunner:
         self._site = _site(self.docs_dir)
         self._unrendered: list[ValidationResultIdentifier] = []
 
-    def validate(self, suite_name: str, batch_name: str, frame: pd.DataFrame,
-                 expectations: list[gx.expectations.Expectation],
-                 parameters: dict | None = None) -> SuiteOutcome:
+    def validate(
+        self,
+        suite_name: str,
+        batch_name: str,
+        frame: pd.DataFrame,
+        expectations: list[gx.expectations.Expectation],
+        parameters: dict | None = None,
+    ) -> SuiteOutcome:
         """Validate one batch against one suite; failures carry examples of the offending values.
 
         `parameters` fill the suite's `{"$PARAMETER": name}` values for this batch. The page of the validation is
@@ -183,24 +199,32 @@ class SuiteRunner:
         """
         definition = self._site.definition(suite_name, expectations)
         # The run is named after the batch, so the page's path says which batch it shows.
-        run_id = RunIdentifier(run_name=batch_name, run_time=datetime.now(timezone.utc))
-        result = definition.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters or {},
-                                result_format=RESULT_FORMAT, run_id=run_id)
+        run_id = RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC))
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters or {},
+            result_format=RESULT_FORMAT,
+            run_id=run_id,
+        )
         key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name), run_id=run_id,
-            batch_identifier=_batch_id(definition))
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+            run_id=run_id,
+            batch_identifier=_batch_id(definition),
+        )
         self._unrendered.append(key)
         failures = []
         for item in result.results:
             if item.success:
                 continue
             details = item.result or {}
-            failures.append(ExpectationFailure(
-                expectation=item.expectation_config.type,
-                column=item.expectation_config.kwargs.get("column"),
-                unexpected_count=details.get("unexpected_count"),
-                examples=[_plain(v) for v in (details.get("partial_unexpected_list") or [])[:EXAMPLES]],
-            ))
+            failures.append(
+                ExpectationFailure(
+                    expectation=item.expectation_config.type,
+                    column=item.expectation_config.kwargs.get("column"),
+                    unexpected_count=details.get("unexpected_count"),
+                    examples=[_plain(v) for v in (details.get("partial_unexpected_list") or [])[:EXAMPLES]],
+                )
+            )
         return SuiteOutcome(suite_name, batch_name, len(frame), len(result.results), failures, self._site.page(key))
 
     def render_pages(self) -> None:

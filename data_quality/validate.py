@@ -1,5 +1,6 @@
 """Reads a suite's bounded batch out of the warehouse and validates it; the asset checks turn the outcome into
 Dagster results (`orchestration/defs/quality.py`): nothing here knows Dagster."""
+
 import duckdb
 
 from data_quality.gx_runner import SuiteOutcome, SuiteRunner

@@ -4,6 +4,7 @@ Every misuse ends in one line on stderr that says what is wrong and what to do, 
 arguments that cannot work (refused before anything runs), 1 for a state to fix first (no warehouse yet, nobody
 holds the identifier, a failed run). A traceback means a bug.
 """
+
 import argparse
 import re
 import sys
@@ -83,8 +84,10 @@ def _warehouse(read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with con:
             yield con
     except duckdb.CatalogException as exc:
-        raise CliError(f"the warehouse at {path} lacks what this command reads ({_first_line(exc)}): "
-                       "run `omnichannel run` to build it") from None
+        raise CliError(
+            f"the warehouse at {path} lacks what this command reads ({_first_line(exc)}): "
+            "run `omnichannel run` to build it"
+        ) from None
 
 
 def _locked_or_unreadable(path: Path, exc: Exception) -> str:
@@ -96,8 +99,10 @@ def _locked_or_unreadable(path: Path, exc: Exception) -> str:
         what = " ".join(psutil.Process(pid).cmdline())[:120]
     except psutil.Error:  # gone meanwhile, or not ours to inspect: the pid alone still helps
         what = "unknown command"
-    return (f"the warehouse at {path} is in use by process {pid} ({what}): wait for it to finish, "
-            "or stop it if it is left over from a killed run")
+    return (
+        f"the warehouse at {path} is in use by process {pid} ({what}): wait for it to finish, "
+        "or stop it if it is left over from a killed run"
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -116,8 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     landing = settings.landing_dir()
     if not landing.is_dir():
-        raise CliError(f"no landing folder at {landing}: point OMNI_LANDING_DIR at the landing zone, "
-                       f"or write one with `omnichannel simulate --out {landing}`")
+        raise CliError(
+            f"no landing folder at {landing}: point OMNI_LANDING_DIR at the landing zone, "
+            f"or write one with `omnichannel simulate --out {landing}`"
+        )
     if settings.warehouse_path().is_file():
         with _warehouse(read_only=False):  # a process still writing (a dbt left by a killed run) is named now
             pass
@@ -128,8 +135,10 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError("stopped: " + runs["failed_ingestion"][0] + " (nothing was transformed or published)")
     if not runs["success"]:
         failed = ", ".join(runs["failed_checks"]) or "a step failed (see above)"
-        raise CliError(f"the transform run {runs['transform']} failed: {failed}; "
-                       + ("published anyway" if runs["published"] else "the last publication is untouched"))
+        raise CliError(
+            f"the transform run {runs['transform']} failed: {failed}; "
+            + ("published anyway" if runs["published"] else "the last publication is untouched")
+        )
     return 0
 
 
@@ -148,13 +157,17 @@ def _rewrite_warehouse() -> None:
     from orchestration.privacy.files import rewrite_database
 
     try:
-        config = {"memory_limit": settings.get("OMNI_DUCKDB_MEMORY_LIMIT"),
-                  "threads": int(settings.get("OMNI_DUCKDB_THREADS"))}
+        config = {
+            "memory_limit": settings.get("OMNI_DUCKDB_MEMORY_LIMIT"),
+            "threads": int(settings.get("OMNI_DUCKDB_THREADS")),
+        }
         sizes = rewrite_database(settings.warehouse_path(), config=config)
     except (RuntimeError, OSError) as error:
         raise CliError(f"the warehouse was not rewritten: {error}") from None
-    print(f"rewrote {settings.warehouse_path()} into a fresh file ({sizes['bytes_before']:,} -> "
-          f"{sizes['bytes_after']:,} bytes): no free block keeps erased data")
+    print(
+        f"rewrote {settings.warehouse_path()} into a fresh file ({sizes['bytes_before']:,} -> "
+        f"{sizes['bytes_after']:,} bytes): no free block keeps erased data"
+    )
 
 
 def _forget(args: argparse.Namespace) -> int:
@@ -171,13 +184,17 @@ def _forget(args: argparse.Namespace) -> int:
         print("dry run: nothing erased")
         return 0
     if plan.total > args.max_records and not args.yes:
-        raise CliError(f"{plan.total} records is more than --max-records {args.max_records}: check the plan "
-                             "above, then run again with --yes; nothing erased")
+        raise CliError(
+            f"{plan.total} records is more than --max-records {args.max_records}: check the plan "
+            "above, then run again with --yes; nothing erased"
+        )
     with _warehouse(read_only=False) as con:
         done = erase(con, plan)
-    print(f"erased customer {', '.join(done['customers'])}: {done['identifiers_listed']} identifiers suppressed, "
-          f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased; "
-          f"{done['staged_rows_tallied']} staged rows tallied in raw.erased_daily_totals for the sync check")
+    print(
+        f"erased customer {', '.join(done['customers'])}: {done['identifiers_listed']} identifiers suppressed, "
+        f"{done['raw_rows_quarantined']} raw rows and {done['quarantine_lines_scrubbed']} quarantined lines erased; "
+        f"{done['staged_rows_tallied']} staged rows tallied in raw.erased_daily_totals for the sync check"
+    )
     return _finish_forget(done["customers"], rebuild=not args.no_rebuild)
 
 
@@ -192,8 +209,10 @@ def _finish_forget(customers: list[str], rebuild: bool) -> int:
     # Data Docs show failing values as examples; the next run renders the site again from the data as it is.
     shutil.rmtree(settings.data_docs_dir(), ignore_errors=True)
     if not rebuild:
-        print("not rebuilt: the models and the warehouse file's free blocks still hold them until "
-              "`omnichannel run` and then `omnichannel rewrite-warehouse`")
+        print(
+            "not rebuilt: the models and the warehouse file's free blocks still hold them until "
+            "`omnichannel run` and then `omnichannel rewrite-warehouse`"
+        )
         return 0
     from orchestration.runner import run_pipeline
 
@@ -223,8 +242,10 @@ def _acknowledge_drop(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     for record in records:
-        print(f"acknowledged: {record['mart']} may publish with fewer rows than the {record['published_rows']} of "
-              f"release {record['against_release']} (the next publication records this in its manifest)")
+        print(
+            f"acknowledged: {record['mart']} may publish with fewer rows than the {record['published_rows']} of "
+            f"release {record['against_release']} (the next publication records this in its manifest)"
+        )
     return 0
 
 
@@ -240,8 +261,10 @@ def _truth(args: argparse.Namespace, con) -> str:
 
     truth = args.truth or str(settings.landing_dir() / "_truth")
     if not (Path(truth) / "identifiers.parquet").is_file():
-        raise CliError(f"no simulator truth at {truth} (identifiers.parquet): pass --truth <landing>/_truth "
-                       "of the simulated world the warehouse holds")
+        raise CliError(
+            f"no simulator truth at {truth} (identifiers.parquet): pass --truth <landing>/_truth "
+            "of the simulated world the warehouse holds"
+        )
     try:
         check_same_world(con, truth)
     except TruthMismatch as exc:
@@ -269,16 +292,24 @@ def _attribution_score(args: argparse.Namespace) -> int:
 
 
 def _command(commands, name: str, help: str) -> argparse.ArgumentParser:
-    return commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                               epilog=f"example:\n  {EXAMPLES[name]}",
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    return commands.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=f"example:\n  {EXAMPLES[name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="omnichannel", description=__doc__.splitlines()[0],
-                     epilog="examples:\n" + "\n".join(f"  {example}" for example in EXAMPLES.values())
-                     + "\n\nexit status: 0 done, 1 something to fix first (the message says what), 2 bad arguments",
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="omnichannel",
+        description=__doc__.splitlines()[0],
+        epilog="examples:\n"
+        + "\n".join(f"  {example}" for example in EXAMPLES.values())
+        + "\n\nexit status: 0 done, 1 something to fix first (the message says what), 2 bad arguments",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     simulate = _command(commands, "simulate", "write a simulated landing zone with ground truth")
@@ -302,28 +333,33 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--phone", help="a phone number the person holds, valid for OMNI_PHONE_REGION if national")
     who.add_argument("--customer-id", help="the warehouse customer id (marts.dim_customer)")
     forget.add_argument("--dry-run", action="store_true", help="print what would be erased, erase nothing")
-    forget.add_argument("--max-records", type=_count, default=100,
-                        help="erase more records than this only with --yes (default 100)")
+    forget.add_argument(
+        "--max-records", type=_count, default=100, help="erase more records than this only with --yes (default 100)"
+    )
     forget.add_argument("--yes", action="store_true", help="erase however many records the plan names")
     forget.add_argument("--no-rebuild", action="store_true", help="erase raw data only; rebuild later")
     forget.set_defaults(handler=_forget)
 
-    rewrite = _command(commands, "rewrite-warehouse",
-                       "copy the warehouse into a fresh file, so no free block keeps erased data")
+    rewrite = _command(
+        commands, "rewrite-warehouse", "copy the warehouse into a fresh file, so no free block keeps erased data"
+    )
     rewrite.set_defaults(handler=_rewrite)
 
-    acknowledge = _command(commands, "acknowledge-drop",
-                           "let the next publication through although these marts lost rows")
+    acknowledge = _command(
+        commands, "acknowledge-drop", "let the next publication through although these marts lost rows"
+    )
     acknowledge.add_argument("marts", nargs="+", metavar="MART", help="a mart of the current publication")
     acknowledge.add_argument("--reason", required=True, help="why the drop is right (kept in the manifest)")
     acknowledge.set_defaults(handler=_acknowledge_drop)
 
-    score = _command(commands, "identity-score",
-                     "B-cubed precision and recall of identity resolution against simulator truth")
+    score = _command(
+        commands, "identity-score", "B-cubed precision and recall of identity resolution against simulator truth"
+    )
     score.add_argument("--truth", help="the simulator's _truth folder (default: <landing>/_truth)")
     score.set_defaults(handler=_identity_score)
-    ranking = _command(commands, "attribution-score",
-                       "how well each attribution model recovers the simulator's true channel ranking")
+    ranking = _command(
+        commands, "attribution-score", "how well each attribution model recovers the simulator's true channel ranking"
+    )
     ranking.add_argument("--truth", help="the simulator's _truth folder (default: <landing>/_truth)")
     ranking.set_defaults(handler=_attribution_score)
     return parser

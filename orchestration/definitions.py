@@ -1,4 +1,5 @@
 """The Dagster code location: assembles the assets, checks, jobs, schedules and resources of `orchestration.defs`."""
+
 import sys
 from pathlib import Path
 

@@ -12,6 +12,7 @@ on the host that recorded it: runs are tagged with their host, and an untagged r
 instance's storage is SQLite, which is one machine's. Runs that cannot be judged here are left to run
 monitoring's `max_runtime_seconds`.
 """
+
 import socket
 from collections.abc import Callable
 
@@ -100,8 +101,10 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = pr
         if reason is None:
             if pools.get(run.run_id, {}).get("claimed"):
                 pid = run_pid(instance, run.run_id)
-                log(f"run {run.run_id} ({run.job_name}, process {pid}) is in progress and holds a slot in pool "
-                    f"{', '.join(sorted(pools[run.run_id]['claimed']))}: this run's steps wait for it")
+                log(
+                    f"run {run.run_id} ({run.job_name}, process {pid}) is in progress and holds a slot in pool "
+                    f"{', '.join(sorted(pools[run.run_id]['claimed']))}: this run's steps wait for it"
+                )
             continue
         current = instance.get_run_by_id(run.run_id)
         if current is None or current.status not in IN_FLIGHT:  # another process got there first
@@ -112,12 +115,15 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = pr
             verb = "canceled"
         else:
             instance.report_run_failed(
-                current, message, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION))
+                current, message, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
+            )
             verb = "failed"
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        log(f"marked run {run.run_id} {verb}: {reason}; {_describe_freed(pools.pop(run.run_id, None))} "
-            f"(job {run.job_name})")
+        log(
+            f"marked run {run.run_id} {verb}: {reason}; {_describe_freed(pools.pop(run.run_id, None))} "
+            f"(job {run.job_name})"
+        )
         marked.append(run.run_id)
     # Slots still held by runs that ended (or were deleted): their steps never released them.
     for run_id, held in pools.items():

@@ -1,4 +1,5 @@
 """Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's, with DAGSTER_HOME)."""
+
 import json
 import os
 from collections.abc import Sequence
@@ -57,12 +58,13 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
     instance = dagster_instance()
     # A run killed earlier (SIGKILL, OOM, reboot) would hold the warehouse slot forever: fail it first.
     fail_dead_runs(instance, log)
-    instance.add_dynamic_partitions(DELIVERY_DAY, [d for d in days if not instance.has_dynamic_partition(DELIVERY_DAY, d)])
+    instance.add_dynamic_partitions(
+        DELIVERY_DAY, [d for d in days if not instance.has_dynamic_partition(DELIVERY_DAY, d)]
+    )
     runs = {}
     ingest = defs.resolve_job_def("ingest_delivery_day")
     for day in days:
-        result = ingest.execute_in_process(partition_key=day, instance=instance, tags=run_tags(),
-                                           raise_on_error=False)
+        result = ingest.execute_in_process(partition_key=day, instance=instance, tags=run_tags(), raise_on_error=False)
         runs[day] = result.run_id
         if not result.success:
             # Transforming without the day would publish a world that lacks it: stop here, say why.
@@ -71,16 +73,25 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
             runs.update(success=False, failed_checks=[], published=False, failed_ingestion=failures)
             return runs
         log(f"ingested {day} (run {result.run_id})")
-    result = defs.resolve_job_def("transform").execute_in_process(instance=instance, tags=run_tags(), raise_on_error=False)
+    result = defs.resolve_job_def("transform").execute_in_process(
+        instance=instance, tags=run_tags(), raise_on_error=False
+    )
     runs["transform"] = result.run_id
     failed_checks = sorted(
-        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
-        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
-    published = any(e.asset_key == dg.AssetKey(["published", "marts"]) for e in result.get_asset_materialization_events()
-                    for e in [e.event_specific_data.materialization])
-    warned = {f"{e.asset_key.to_user_string()}:{e.check_name}": e.description or ""
-              for e in result.get_asset_check_evaluations()
-              if not e.passed and e.severity == dg.AssetCheckSeverity.WARN}
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    )
+    published = any(
+        e.asset_key == dg.AssetKey(["published", "marts"])
+        for e in result.get_asset_materialization_events()
+        for e in [e.event_specific_data.materialization]
+    )
+    warned = {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e.description or ""
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.WARN
+    }
     if published:  # say what the manifest says, exactly
         manifest = json.loads((settings.publish_dir() / "manifest.json").read_text())
         warned = {w["check"]: w["what"] for w in manifest["checks"].get("warnings", [])}

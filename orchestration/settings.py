@@ -5,6 +5,7 @@ resources read the same variables through `dg.EnvVar` (`orchestration/defs/resou
 starts other processes (the CLI, a benchmark) calls `export_defaults()` once, so that dbt, a child of it, sees
 the same absolute paths.
 """
+
 import json
 import os
 from pathlib import Path
@@ -80,7 +81,6 @@ def phone_region() -> str:
     return get("OMNI_PHONE_REGION")
 
 
-
 def dbt_vars() -> str | None:
     """`OMNI_DBT_VARS`: dbt vars for every `dbt build` the pipeline runs (a YAML or JSON mapping, e.g.
     `{cross_system_agreement_severity: error}`), as the JSON `dbt --vars` takes; None when unset."""
@@ -92,6 +92,8 @@ def dbt_vars() -> str | None:
     except yaml.YAMLError as exc:
         raise ValueError(f"OMNI_DBT_VARS is neither YAML nor JSON ({exc}): {text!r}") from None
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise ValueError("OMNI_DBT_VARS must map dbt var names to values, e.g. "
-                         f"'{{cross_system_agreement_severity: error}}'; got {text!r}")
+        raise ValueError(
+            "OMNI_DBT_VARS must map dbt var names to values, e.g. "
+            f"'{{cross_system_agreement_severity: error}}'; got {text!r}"
+        )
     return json.dumps(value)

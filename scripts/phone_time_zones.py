@@ -1,5 +1,6 @@
 """Writes dbt_project/seeds/phone_prefix_time_zones.csv: the NANP area codes (+1 and three digits) that lie in one
 time zone, by the `phonenumbers` library's geographic data. Re-run after upgrading phonenumbers."""
+
 from pathlib import Path
 
 import phonenumbers

@@ -23,6 +23,7 @@ Deterministic for a seed: every random draw comes from one PCG64 stream in a fix
 from a stream spawned from it, so adding them left every other draw as it was), every file is sorted
 before it is written, gzip headers carry no time, and nothing depends on set order or string hashing.
 """
+
 import argparse
 import json
 import shutil
@@ -34,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator import dirt, faults as sync_faults, truth, writer
+from simulator import dirt, truth, writer
+from simulator import faults as sync_faults
 from simulator.behaviour import Behaviour
 from simulator.sources import SourceBuilder
 from simulator.world import build_world
@@ -45,11 +47,24 @@ from simulator.world import build_world
 # one needs a world of three days or more), of POS sales (guest_email), and for shared_device ten times this share
 # of multi-person households gets a family tablet.
 DEFAULT_RATES = {
-    "duplicate": 0.015, "late": 0.03, "malformed": 0.0005, "truncated": 0.0005, "missing_required": 0.0005,
-    "unknown_field": 0.002, "unknown_event_type": 0.001, "shared_device": 0.01, "recycled_phone": 0.01,
-    "guest_email": 0.04, "bot": 0.002, "test_account": 0.002,
-    "role_email": 0.01, "disposable_email": 0.01, "typo_email": 0.01, "invalid_email": 0.005,
-    "second_email": 0.03, "stale_email": 0.02,
+    "duplicate": 0.015,
+    "late": 0.03,
+    "malformed": 0.0005,
+    "truncated": 0.0005,
+    "missing_required": 0.0005,
+    "unknown_field": 0.002,
+    "unknown_event_type": 0.001,
+    "shared_device": 0.01,
+    "recycled_phone": 0.01,
+    "guest_email": 0.04,
+    "bot": 0.002,
+    "test_account": 0.002,
+    "role_email": 0.01,
+    "disposable_email": 0.01,
+    "typo_email": 0.01,
+    "invalid_email": 0.005,
+    "second_email": 0.03,
+    "stale_email": 0.02,
 }
 EVENTS_PER_CUSTOMER_DAY = 2.16  # measured: 981k events from 32,467 customers over 14 days
 
@@ -59,9 +74,17 @@ def customers_for_events(n_events: int, days: int) -> int:
     return max(10, int(n_events / (EVENTS_PER_CUSTOMER_DAY * days)))
 
 
-def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, start: date = date(2026, 3, 1),
-             faults: Sequence[str] = (), rates: Mapping[str, float] | None = None, gzip_share: float = 0.3,
-             rows_per_file: int = writer.ROWS_PER_FILE) -> dict:
+def simulate(
+    out: Path,
+    customers: int = 2000,
+    days: int = 14,
+    seed: int = 7,
+    start: date = date(2026, 3, 1),
+    faults: Sequence[str] = (),
+    rates: Mapping[str, float] | None = None,
+    gzip_share: float = 0.3,
+    rows_per_file: int = writer.ROWS_PER_FILE,
+) -> dict:
     """Write a landing zone under `out` (replacing what a previous simulation wrote there); a source's day
     longer than `rows_per_file` lines is split into numbered files (the CRM's never is)."""
     out = Path(out)
@@ -81,12 +104,17 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
     behaviour = Behaviour(rng, world, begin, days, rates)
-    for channel in (behaviour.email, behaviour.sms, behaviour.push, behaviour.ads, behaviour.social,
-                    behaviour.organic_visits):
+    for channel in (
+        behaviour.email,
+        behaviour.sms,
+        behaviour.push,
+        behaviour.ads,
+        behaviour.social,
+        behaviour.organic_visits,
+    ):
         channel()
     builder = SourceBuilder(rng, world, behaviour)
-    builder.outbound(address_rng, rates,
-                     {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
+    builder.outbound(address_rng, rates, {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
     builder.online(behaviour.sessions(), bots=max(1, round(customers * rates["bot"])) if rates["bot"] > 0 else 0)
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
@@ -111,8 +139,9 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     purchases = pd.concat(builder.purchases, ignore_index=True)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
     identity_faults = _identity_faults(world, builder.bots) + builder.esp.faults
-    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames,
-                      builder.esp.truth)
+    truth.write_truth(
+        out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, builder.esp.truth
+    )
     truth.write_engagement_truth(out, behaviour, purchases)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
@@ -122,17 +151,29 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
 def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
     """Per-entity rows for identity dirt (guest emails are listed per POS line by the writer)."""
     shared = world.devices[world.devices["shared"]]
-    rows = [{"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
-            for d, p in zip(shared["device_id"], shared["person_id"])]
-    rows += [{"kind": "recycled_phone", "source": "crm", "event_id": r.phone_e164,
-              "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}"}
-             for r in world.recycled.itertuples()]
+    rows = [
+        {"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
+        for d, p in zip(shared["device_id"], shared["person_id"])
+    ]
+    rows += [
+        {
+            "kind": "recycled_phone",
+            "source": "crm",
+            "event_id": r.phone_e164,
+            "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}",
+        }
+        for r in world.recycled.itertuples()
+    ]
     tests = world.people[world.people["is_test_account"]]
-    rows += [{"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
-             for e, p in zip(tests["email"], tests["person_id"])]
+    rows += [
+        {"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
+        for e, p in zip(tests["email"], tests["person_id"])
+    ]
     per_bot = bots.groupby("person_id", sort=True).agg(cookies=("anonymous_id", "size"), agent=("user_agent", "first"))
-    rows += [{"kind": "bot", "source": "web", "event_id": b, "detail": f"{n} cookies, user agent {a}"}
-             for b, n, a in zip(per_bot.index, per_bot["cookies"], per_bot["agent"])]
+    rows += [
+        {"kind": "bot", "source": "web", "event_id": b, "detail": f"{n} cookies, user agent {a}"}
+        for b, n, a in zip(per_bot.index, per_bot["cookies"], per_bot["agent"])
+    ]
     return rows
 
 
@@ -143,6 +184,7 @@ def _at_least(lowest: int):
             return _checked(int(text), lambda v: v >= lowest)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {lowest}, got {text!r}") from None
+
     return whole_number
 
 
@@ -179,8 +221,9 @@ def _rate(item: str) -> str:
     if not sep:
         raise argparse.ArgumentTypeError(f"bad --rate {item!r}: expected NAME=VALUE")
     if name.strip() not in DEFAULT_RATES:
-        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: unknown rate {name.strip()!r}; "
-                                         f"known: {', '.join(DEFAULT_RATES)}")
+        raise argparse.ArgumentTypeError(
+            f"bad --rate {item!r}: unknown rate {name.strip()!r}; known: {', '.join(DEFAULT_RATES)}"
+        )
     try:
         _share(value)
     except argparse.ArgumentTypeError as exc:
@@ -194,24 +237,42 @@ def _landing_out(text: str) -> Path:
     if out.exists() and not out.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "_truth").is_dir() and not (out / "_control").is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is not empty and holds no earlier simulation; "
-                                         "the simulator replaces the source folders it writes: choose an empty folder")
+        raise argparse.ArgumentTypeError(
+            f"{text} is not empty and holds no earlier simulation; "
+            "the simulator replaces the source folders it writes: choose an empty folder"
+        )
     return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=_landing_out, required=True,
-                        help="landing zone to write (a new or empty folder, or an earlier simulation's)")
+    parser.add_argument(
+        "--out",
+        type=_landing_out,
+        required=True,
+        help="landing zone to write (a new or empty folder, or an earlier simulation's)",
+    )
     parser.add_argument("--customers", type=_at_least(1), default=2000)
     parser.add_argument("--days", type=_at_least(1), default=14)
     parser.add_argument("--seed", type=_at_least(0), default=7)
     parser.add_argument("--start", type=_day, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
-    parser.add_argument("--fault", action="append", default=[], metavar="SPEC", type=_fault,
-                        help="drop:<source>:<day>:<fraction>, delay:<source>:<day>:<days> or "
-                             "misaddress:email:<day>:<fraction>; repeatable; "
-                             f"sources: {', '.join(sync_faults.SOURCES)}")
-    parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE", type=_rate,
-                        help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        type=_fault,
+        help="drop:<source>:<day>:<fraction>, delay:<source>:<day>:<days> or "
+        "misaddress:email:<day>:<fraction>; repeatable; "
+        f"sources: {', '.join(sync_faults.SOURCES)}",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_rate,
+        help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}",
+    )
     parser.add_argument("--gzip-share", type=_share, default=0.3, help="share of files written gzipped")
 
 
@@ -223,7 +284,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"bad --rate {item!r}: expected NAME=VALUE")
         rates[name.strip()] = float(value)
-    summary = simulate(args.out, customers=args.customers, days=args.days, seed=args.seed, start=args.start,
-                       faults=args.fault or [], rates=rates, gzip_share=getattr(args, "gzip_share", 0.3))
+    summary = simulate(
+        args.out,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        faults=args.fault or [],
+        rates=rates,
+        gzip_share=getattr(args, "gzip_share", 0.3),
+    )
     print(json.dumps(summary, indent=2))
     return 0

@@ -10,6 +10,7 @@
 Every fault lands in `_truth/faults.json`: one row per dropped event or misaddressed message, one row per delayed
 source-day.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,9 @@ class Fault:
             day = pd.Timestamp(day).date().isoformat()
             fault = cls(kind, source, day, float(value))
         except ValueError as exc:
-            raise ValueError(f"bad --fault {spec!r}: expected {'|'.join(KINDS)}:<source>:<YYYY-MM-DD>:<number>") from exc
+            raise ValueError(
+                f"bad --fault {spec!r}: expected {'|'.join(KINDS)}:<source>:<YYYY-MM-DD>:<number>"
+            ) from exc
         if kind not in KINDS:
             raise ValueError(f"bad --fault {spec!r}: kind must be one of {', '.join(KINDS)}")
         if source not in SOURCES:
@@ -47,8 +50,9 @@ class Fault:
         return fault
 
 
-def apply(rng: np.random.Generator, source: str, name: str, out: pd.DataFrame,
-          faults: list[Fault]) -> tuple[pd.DataFrame, list[dict]]:
+def apply(
+    rng: np.random.Generator, source: str, name: str, out: pd.DataFrame, faults: list[Fault]
+) -> tuple[pd.DataFrame, list[dict]]:
     """Apply this source's faults to its delivery plan (columns event_id, event_day, delivery_day)."""
     manifest: list[dict] = []
     for fault in faults:
@@ -57,13 +61,28 @@ def apply(rng: np.random.Generator, source: str, name: str, out: pd.DataFrame,
         on_day = (out["event_day"] == np.datetime64(fault.day)).to_numpy()
         if fault.kind == "drop":
             dropped = on_day & (rng.random(len(out)) < fault.value)
-            manifest += [{"kind": "drop", "source": source, "table": name, "day": fault.day, "event_id": e,
-                          "detail": f"dropped from landing ({fault.value:g} of the day); still counted in _control"}
-                         for e in out.loc[dropped, "event_id"]]
+            manifest += [
+                {
+                    "kind": "drop",
+                    "source": source,
+                    "table": name,
+                    "day": fault.day,
+                    "event_id": e,
+                    "detail": f"dropped from landing ({fault.value:g} of the day); still counted in _control",
+                }
+                for e in out.loc[dropped, "event_id"]
+            ]
             out = out[~dropped]
         elif fault.kind == "delay":
             days = int(fault.value)
             out.loc[on_day, "delivery_day"] = out.loc[on_day, "event_day"] + np.timedelta64(days, "D")
-            manifest.append({"kind": "delay", "source": source, "table": name, "day": fault.day,
-                             "detail": f"{int(on_day.sum())} events delivered {days} days late"})
+            manifest.append(
+                {
+                    "kind": "delay",
+                    "source": source,
+                    "table": name,
+                    "day": fault.day,
+                    "detail": f"{int(on_day.sum())} events delivered {days} days late",
+                }
+            )
     return out, manifest

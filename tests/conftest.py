@@ -13,6 +13,7 @@ A pipeline run costs minutes, so built worlds are shared:
   Dagster in a subprocess say so themselves); `-m "not slow"` skips them while iterating, `scripts/test.sh` runs
   everything.
 """
+
 import contextlib
 import os
 import shutil
@@ -45,8 +46,14 @@ class World:
 
     @classmethod
     def at(cls, root: Path, runs: dict | None = None, first_run_warehouse: Path | None = None) -> "World":
-        return cls(root, root / "landing", root / "warehouse.duckdb", root / "landing" / "_truth", runs or {},
-                   first_run_warehouse)
+        return cls(
+            root,
+            root / "landing",
+            root / "warehouse.duckdb",
+            root / "landing" / "_truth",
+            runs or {},
+            first_run_warehouse,
+        )
 
     def query(self, sql: str, params=None) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
@@ -130,8 +137,15 @@ def run_pipeline_at(root: Path, label: str, **kwargs) -> dict:
         return run_pipeline(log=log, **kwargs)
 
 
-def build_world(tmp_path_factory, *, customers: int, days: int, seed: int, faults: tuple[str, ...] = (),
-                first_run_days: int | None = None) -> World:
+def build_world(
+    tmp_path_factory,
+    *,
+    customers: int,
+    days: int,
+    seed: int,
+    faults: tuple[str, ...] = (),
+    first_run_days: int | None = None,
+) -> World:
     """The world of these parameters, simulated and run through the pipeline once per session; read-only.
 
     `faults` are the simulator's (e.g. "drop:email:2026-03-03:0.02"). With `first_run_days`, the first run

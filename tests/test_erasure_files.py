@@ -1,5 +1,6 @@
 """Erasure in files, on hand-made data: DuckDB keeps deleted rows' bytes until the file is rewritten; a scrubbed
 release is written fresh; Dagster check metadata never receives values that may name a person."""
+
 import subprocess
 import sys
 
@@ -19,8 +20,9 @@ def database(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
-        con.execute("create table raw.people as "
-                    "select 'person' || i || '@example.com' as email, i from range(20000) t(i)")
+        con.execute(
+            "create table raw.people as select 'person' || i || '@example.com' as email, i from range(20000) t(i)"
+        )
         con.execute(f"insert into raw.people values ('{MARKER}', -1)")
         con.execute(f"create table raw.copies as select * from raw.people where email = '{MARKER}'")
         con.execute("create view raw.people_view as select email from raw.people")
@@ -45,8 +47,15 @@ def test_deleted_rows_stay_in_the_file_until_it_is_rewritten(database):
 
 
 def test_a_database_another_process_holds_is_left_as_it_is(database):
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
-                               "print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(database)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         before = database.read_bytes()
@@ -66,8 +75,10 @@ def published(tmp_path):
         con.execute("create schema marts")
         con.execute(f"""create table marts.dim_customer as select * from (values
             ('cus_1', '{MARKER}'), ('cus_2', 'bob@example.com')) t(customer_id, primary_email)""")
-        con.execute("create table marts.fct_conversion as select * from (values ('o1', 'cus_1'), ('o2', null)) "
-                    "t(conversion_id, customer_id)")
+        con.execute(
+            "create table marts.fct_conversion as select * from (values ('o1', 'cus_1'), ('o2', null)) "
+            "t(conversion_id, customer_id)"
+        )
         release = write_release(con, publish_dir, "r1", {}, salt=None)  # identifiers in the clear
     swap_in(publish_dir, release)
     return publish_dir
@@ -84,11 +95,18 @@ def test_a_scrubbed_release_is_written_fresh_and_the_old_one_deleted(published):
 
 
 def test_check_metadata_keeps_examples_that_may_name_a_person_out_of_dagster(tmp_path):
-    outcome = SuiteOutcome("staging.stg_email__events", "2026-03-14", 10, 3, [
-        ExpectationFailure("expect_column_values_to_match_regex", "email", 2, ["jane@@example.com", "x"]),
-        ExpectationFailure("expect_column_values_to_be_in_set", "notes", 1, ["call +14155550132"]),
-        ExpectationFailure("expect_column_values_to_be_in_set", "event_type", 1, ["opened"]),
-    ], page=tmp_path / "validation.html")
+    outcome = SuiteOutcome(
+        "staging.stg_email__events",
+        "2026-03-14",
+        10,
+        3,
+        [
+            ExpectationFailure("expect_column_values_to_match_regex", "email", 2, ["jane@@example.com", "x"]),
+            ExpectationFailure("expect_column_values_to_be_in_set", "notes", 1, ["call +14155550132"]),
+            ExpectationFailure("expect_column_values_to_be_in_set", "event_type", 1, ["opened"]),
+        ],
+        page=tmp_path / "validation.html",
+    )
     result = suite_check_result(outcome, None, "gx_suite")
     failures = result.metadata["failures"].value
     assert "jane@@example.com" not in str(failures) and "4155550132" not in str(failures)

@@ -1,5 +1,6 @@
 """`forget` on hand-made landing files: one person's records by their person fields, nobody else's, before and after
 a replay; requests that name nobody, or more than one person, refused before anything is written."""
+
 import json
 from datetime import datetime
 from pathlib import Path
@@ -27,36 +28,101 @@ def _write(root: Path, source: str, name: str, lines: list[str]) -> None:
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
     root = tmp_path / "landing"
-    _write(root, "email", "events.jsonl", [
-        json.dumps({"sg_event_id": "e1", "email": "  Jane+promo@Example.com ", "timestamp": 1773483721,
-                    "event": "open", "customer_id": "C1"}),
-        json.dumps({"sg_event_id": "e2", "email": "bob@example.net", "timestamp": 1773483722, "event": "open"}),
-        '{"sg_event_id": "e3", "email": "jane@example.com", "timest',  # cut short: unreadable, quarantined
-        json.dumps({"sg_event_id": "e4", "email": "jane@example.com", "timestamp": 1}),  # no event: quarantined
-        json.dumps({"sg_event_id": "e5", "email": "bob@example.net", "timestamp": 1,  # quarantined, not hers
-                    "reason": "bounce for jane@example.com"}),
-    ])
-    _write(root, "sms", "messages.jsonl", [
-        json.dumps({"sid": "m1", "from": "415-555-0132", "to": "+18005550100", "status": "received",
-                    "direction": "inbound", "date_sent": "Sat, 14 Mar 2026 10:00:00 +0000", "body": "STOP"}),
-        # Bob's message mentions her address in its text: that is not a record of hers.
-        json.dumps({"sid": "m2", "from": "+18005550100", "to": "(415) 555-0144", "status": "delivered",
-                    "direction": "outbound-api", "date_sent": "Sat, 14 Mar 2026 11:00:00 +0000",
-                    "body": "Forward your receipt to jane@example.com"}),
-    ])
-    _write(root, "pos", "z.csv", [
-        "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id",
-        "S01,R1,2026-03-14 09:15:00,America/New_York,L77,,,5990,USD,sale,",
-        "S01,R2,2026-03-14 09:20:00,America/New_York,,bob@example.net,,1200,USD,sale,",
-    ])
-    _write(root, "web", "events.jsonl", [
-        json.dumps({"messageId": "w1", "type": "page", "anonymousId": "anon-jane",
-                    "timestamp": "2026-03-14T10:00:00Z"}),
-        json.dumps({"messageId": "w2", "type": "page", "anonymousId": "anon-family-tablet",
-                    "timestamp": "2026-03-14T10:05:00Z", "context": {"device": {"id": "dev-family"}}}),
-        json.dumps({"messageId": "w3", "type": "page", "anonymousId": "anon-bob", "timestamp": "2026-03-14T10:06:00Z",
-                    "properties": {"currency": "USD"}}),
-    ])
+    _write(
+        root,
+        "email",
+        "events.jsonl",
+        [
+            json.dumps(
+                {
+                    "sg_event_id": "e1",
+                    "email": "  Jane+promo@Example.com ",
+                    "timestamp": 1773483721,
+                    "event": "open",
+                    "customer_id": "C1",
+                }
+            ),
+            json.dumps({"sg_event_id": "e2", "email": "bob@example.net", "timestamp": 1773483722, "event": "open"}),
+            '{"sg_event_id": "e3", "email": "jane@example.com", "timest',  # cut short: unreadable, quarantined
+            json.dumps({"sg_event_id": "e4", "email": "jane@example.com", "timestamp": 1}),  # no event: quarantined
+            json.dumps(
+                {
+                    "sg_event_id": "e5",
+                    "email": "bob@example.net",
+                    "timestamp": 1,  # quarantined, not hers
+                    "reason": "bounce for jane@example.com",
+                }
+            ),
+        ],
+    )
+    _write(
+        root,
+        "sms",
+        "messages.jsonl",
+        [
+            json.dumps(
+                {
+                    "sid": "m1",
+                    "from": "415-555-0132",
+                    "to": "+18005550100",
+                    "status": "received",
+                    "direction": "inbound",
+                    "date_sent": "Sat, 14 Mar 2026 10:00:00 +0000",
+                    "body": "STOP",
+                }
+            ),
+            # Bob's message mentions her address in its text: that is not a record of hers.
+            json.dumps(
+                {
+                    "sid": "m2",
+                    "from": "+18005550100",
+                    "to": "(415) 555-0144",
+                    "status": "delivered",
+                    "direction": "outbound-api",
+                    "date_sent": "Sat, 14 Mar 2026 11:00:00 +0000",
+                    "body": "Forward your receipt to jane@example.com",
+                }
+            ),
+        ],
+    )
+    _write(
+        root,
+        "pos",
+        "z.csv",
+        [
+            "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id",
+            "S01,R1,2026-03-14 09:15:00,America/New_York,L77,,,5990,USD,sale,",
+            "S01,R2,2026-03-14 09:20:00,America/New_York,,bob@example.net,,1200,USD,sale,",
+        ],
+    )
+    _write(
+        root,
+        "web",
+        "events.jsonl",
+        [
+            json.dumps(
+                {"messageId": "w1", "type": "page", "anonymousId": "anon-jane", "timestamp": "2026-03-14T10:00:00Z"}
+            ),
+            json.dumps(
+                {
+                    "messageId": "w2",
+                    "type": "page",
+                    "anonymousId": "anon-family-tablet",
+                    "timestamp": "2026-03-14T10:05:00Z",
+                    "context": {"device": {"id": "dev-family"}},
+                }
+            ),
+            json.dumps(
+                {
+                    "messageId": "w3",
+                    "type": "page",
+                    "anonymousId": "anon-bob",
+                    "timestamp": "2026-03-14T10:06:00Z",
+                    "properties": {"currency": "USD"},
+                }
+            ),
+        ],
+    )
     return root
 
 
@@ -99,8 +165,10 @@ def test_the_plan_counts_her_records_by_person_fields_and_keeps_what_names_someo
     plan = plan_for(con, email=" JANE+news@example.COM ")
     assert plan.person.customer_id == "cus_jane"
     assert {kind for kind, _ in plan.person.identifiers} == {"email", "phone", "crm_id", "loyalty_id", "cookie"}
-    assert {(kind, value) for kind, value, _ in plan.person.kept} == {("device", "dev-family"),
-                                                                     ("phone", "+14155550199")}
+    assert {(kind, value) for kind, value, _ in plan.person.kept} == {
+        ("device", "dev-family"),
+        ("phone", "+14155550199"),
+    }
     assert "415-555-0132" in plan.values  # the phone as typed, so records keyed by it match
     assert plan.records == {"email": 1, "sms": 1, "pos": 1, "web": 1}
     assert plan.quarantined_lines == 2  # the cut-short line (token scan) and the one without an event (fields)
@@ -133,15 +201,18 @@ def test_erase_takes_her_records_only_and_a_replay_keeps_them_out(con, landing):
     assert con.execute(unbalanced).fetchall()[0][0] == 0
 
 
-@pytest.mark.parametrize("request_args, message", [
-    (dict(email="USD"), "not an email address: 'USD'"),
-    (dict(email="jane@@example.com"), "not an email address"),
-    (dict(phone="12"), "not a valid phone number for region US: '12'"),
-    (dict(phone="+1 555 000 0000"), "not a valid phone number"),
-    (dict(customer_id="  "), "the customer id is empty"),
-    (dict(), "exactly one of"),
-    (dict(email="jane@example.com", phone="+14155550132"), "exactly one of"),
-])
+@pytest.mark.parametrize(
+    "request_args, message",
+    [
+        (dict(email="USD"), "not an email address: 'USD'"),
+        (dict(email="jane@@example.com"), "not an email address"),
+        (dict(phone="12"), "not a valid phone number for region US: '12'"),
+        (dict(phone="+1 555 000 0000"), "not a valid phone number"),
+        (dict(customer_id="  "), "the customer id is empty"),
+        (dict(), "exactly one of"),
+        (dict(email="jane@example.com", phone="+14155550132"), "exactly one of"),
+    ],
+)
 def test_malformed_requests_are_usage_errors(request_args, message):
     with pytest.raises(ForgetRefused, match=message) as refused:
         parse_request(**request_args, region="US")
@@ -153,12 +224,15 @@ def test_requests_are_normalized():
     assert str(parse_request(phone="(415) 555-0132", region="US")) == "phone +14155550132"
 
 
-@pytest.mark.parametrize("request_args, message", [
-    (dict(email="nobody@example.org"), "no customer holds email nobody@example.org"),
-    (dict(phone="+14155550188"), "no customer holds phone"),
-    (dict(customer_id="cus_nobody"), "no customer holds customer id cus_nobody"),
-    (dict(phone="415 555 0199"), "held by 2 customers .cus_jane, cus_carl."),
-])
+@pytest.mark.parametrize(
+    "request_args, message",
+    [
+        (dict(email="nobody@example.org"), "no customer holds email nobody@example.org"),
+        (dict(phone="+14155550188"), "no customer holds phone"),
+        (dict(customer_id="cus_nobody"), "no customer holds customer id cus_nobody"),
+        (dict(phone="415 555 0199"), "held by 2 customers .cus_jane, cus_carl."),
+    ],
+)
 def test_values_that_name_nobody_or_several_people_are_refused(con, request_args, message):
     request = parse_request(**request_args, region="US")
     with pytest.raises(ForgetRefused, match=message) as refused:
@@ -173,6 +247,8 @@ def test_a_customer_with_no_identifier_of_their_own_is_refused(con):
 
 
 def test_a_warehouse_without_customers_is_refused(tmp_path):
-    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
-        with pytest.raises(ForgetRefused, match="run `omnichannel run` first"):
-            find_person(con, parse_request(email="jane@example.com", region="US"))
+    with (
+        duckdb.connect(str(tmp_path / "empty.duckdb")) as con,
+        pytest.raises(ForgetRefused, match="run `omnichannel run` first"),
+    ):
+        find_person(con, parse_request(email="jane@example.com", region="US"))

@@ -1,6 +1,7 @@
 """`omnichannel forget` end to end: one person out of every table and every file the project wrote, nobody else;
 each misuse refused in one line before anything is written; a mart that loses most of its rows stops publication
 until acknowledged; the sync check accounts for erased events and still fails on real loss."""
+
 import hashlib
 import json
 import os
@@ -26,8 +27,14 @@ PROJECT_FILES_UNDER_HOME = ("warehouse.duckdb", "published", "data_docs", "dagst
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     """The command as a user runs it, in its own process (its environment is the test's settings)."""
-    return subprocess.run([sys.executable, "-m", "omnichannel", *args], capture_output=True, text=True,
-                          timeout=1800, env=dict(os.environ), cwd=PROJECT_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "omnichannel", *args],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=dict(os.environ),
+        cwd=PROJECT_ROOT,
+    )
 
 
 def _digest(*paths: Path) -> str:
@@ -85,24 +92,49 @@ def _person(con) -> dict:
                              join marts.customer_identifier other using (identifier_type, identifier_value)
                              where mine.customer_id = e.customer_id
                                and (other.customer_id <> mine.customer_id or mine.is_shared))
-           group by all order by e.identifier_value limit 1""").fetchall()[0]
-    identifiers = [r[0] for r in con.execute(
-        "select identifier_value from marts.customer_identifier where customer_id = ?", [customer_id]).fetchall()]
-    typed_phones = [r[0] for r in con.execute(
-        "select raw_phone from raw.phone_numbers where e164 = ?", [phone]).fetchall()]
-    seen = raw_field_values_sql([r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()],
-        lambda t: t.email_fields)
+           group by all order by e.identifier_value limit 1"""
+    ).fetchall()[0]
+    identifiers = [
+        r[0]
+        for r in con.execute(
+            "select identifier_value from marts.customer_identifier where customer_id = ?", [customer_id]
+        ).fetchall()
+    ]
+    typed_phones = [
+        r[0] for r in con.execute("select raw_phone from raw.phone_numbers where e164 = ?", [phone]).fetchall()
+    ]
+    seen = raw_field_values_sql(
+        [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        ],
+        lambda t: t.email_fields,
+    )
     normalized = NORMALIZE_EMAIL_SQL.format(expr="value")
-    typed_emails = [r[0].strip() for r in con.execute(
-        f"select distinct value from ({seen}) where {normalized} = ?", [email]).fetchall()]
-    others = [r[0] for r in con.execute(
-        "select identifier_value from marts.customer_identifier where identifier_type = 'email' and customer_id <> ?",
-        [customer_id]).fetchall()]
+    typed_emails = [
+        r[0].strip()
+        for r in con.execute(f"select distinct value from ({seen}) where {normalized} = ?", [email]).fetchall()
+    ]
+    others = [
+        r[0]
+        for r in con.execute(
+            "select identifier_value from marts.customer_identifier where identifier_type = 'email' and customer_id <> ?",
+            [customer_id],
+        ).fetchall()
+    ]
     # Emails (normalized and as typed), the phone in E.164, national and as typed, the CRM id, every other id.
     needles = sorted({email, crm_id, phone, phone[2:], *typed_phones, *typed_emails, *identifiers})
-    return dict(email=email, crm_id=crm_id, phone=phone, settled_day=settled_day, customer_id=customer_id,
-                needles=needles, other_emails=others)
+    return dict(
+        email=email,
+        crm_id=crm_id,
+        phone=phone,
+        settled_day=settled_day,
+        customer_id=customer_id,
+        needles=needles,
+        other_emails=others,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +168,22 @@ MISUSES = {
     "not a phone": (["forget", "--phone", "12"], 2, "not a valid phone number for region US: '12'"),
     "blank customer id": (["forget", "--customer-id", "  "], 2, "the customer id is empty"),
     "bad --max-records": (["forget", "--email", "{email}", "--max-records", "many"], 2, "not a count of records"),
-    "nobody's email": (["forget", "--email", "nobody.at.all@fastmail.com"], 1,
-                       "no customer holds email nobody.at.all@fastmail.com"),
+    "nobody's email": (
+        ["forget", "--email", "nobody.at.all@fastmail.com"],
+        1,
+        "no customer holds email nobody.at.all@fastmail.com",
+    ),
     "nobody's phone": (["forget", "--phone", "+1 650 253 0000"], 1, "no customer holds phone +16502530000"),
-    "nobody's customer id": (["forget", "--customer-id", "cus_00000000000000000000"], 1,
-                             "no customer holds customer id cus_00000000000000000000"),
-    "more records than allowed": (["forget", "--email", "{email}", "--max-records", "1"], 1,
-                                  "is more than --max-records 1: check the plan above, then run again with --yes"),
+    "nobody's customer id": (
+        ["forget", "--customer-id", "cus_00000000000000000000"],
+        1,
+        "no customer holds customer id cus_00000000000000000000",
+    ),
+    "more records than allowed": (
+        ["forget", "--email", "{email}", "--max-records", "1"],
+        1,
+        "is more than --max-records 1: check the plan above, then run again with --yes",
+    ),
     "no warehouse": (["forget", "--email", "{email}"], 1, "no warehouse at"),
     "warehouse in use": (["forget", "--email", "{email}"], 1, "another process holds it"),
     "unknown mart": (["acknowledge-drop", "fct_nothing", "--reason", "x"], 2, "no mart 'fct_nothing'"),
@@ -169,8 +210,9 @@ def misuse(world):
     dry_run = _cli("forget", "--email", world["email"], "--dry-run")
     after = _digest(world["warehouse"], root / "published")
     with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
-        listed = con.execute("select count(*) from information_schema.tables "
-                             "where table_name = 'identity_suppressions'").fetchall()[0][0]
+        listed = con.execute(
+            "select count(*) from information_schema.tables where table_name = 'identity_suppressions'"
+        ).fetchall()[0][0]
     return dict(results=results, dry_run=dry_run, unchanged=before == after, listed=listed)
 
 
@@ -178,16 +220,23 @@ def misuse(world):
 def forgotten(world, misuse):
     """The real forget, through the command line: erase, scrub the publication and Data Docs, replay, rewrite."""
     root, warehouse = world["root"], world["warehouse"]
-    held_before = {kind: any(h.startswith("warehouse.duckdb ") for h in _files_holding(root, [world[kind]]))
-                   for kind in ("email", "phone", "crm_id")}
+    held_before = {
+        kind: any(h.startswith("warehouse.duckdb ") for h in _files_holding(root, [world[kind]]))
+        for kind in ("email", "phone", "crm_id")
+    }
     result = _cli("forget", "--email", f"  {world['email'].upper()} ")
     instance = dg.DagsterInstance.get()
     replayed_sync = _latest_check(instance, ["marts", "agg_sync_accuracy"], "sync_accuracy")
     rewritten = warehouse.read_bytes().lower()
-    return dict(result=result, held_before=held_before, held_after=_files_holding(root, world["needles"]),
-                other_emails_visible=sum(e.encode() in rewritten for e in world["other_emails"]),
-                erased_sync=_sync_rows(warehouse, "erased_value > 0"), replayed_sync=replayed_sync,
-                manifest=json.loads((root / "published" / "manifest.json").read_text()))
+    return dict(
+        result=result,
+        held_before=held_before,
+        held_after=_files_holding(root, world["needles"]),
+        other_emails_visible=sum(e.encode() in rewritten for e in world["other_emails"]),
+        erased_sync=_sync_rows(warehouse, "erased_value > 0"),
+        replayed_sync=replayed_sync,
+        manifest=json.loads((root / "published" / "manifest.json").read_text()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -201,34 +250,52 @@ def mass_erased(world, forgotten):
 
     root, warehouse = world["root"], world["warehouse"]
     with duckdb.connect(str(warehouse)) as con:
-        buyers = [r[0] for r in con.execute(
-            "select distinct customer_id from marts.fct_conversion where customer_id is not null").fetchall()]
-        values = [r[0] for r in con.execute(
-            "select distinct identifier_value from marts.customer_identifier where list_contains(?, customer_id) "
-            "and not is_shared", [buyers]).fetchall()]
+        buyers = [
+            r[0]
+            for r in con.execute(
+                "select distinct customer_id from marts.fct_conversion where customer_id is not null"
+            ).fetchall()
+        ]
+        values = [
+            r[0]
+            for r in con.execute(
+                "select distinct identifier_value from marts.customer_identifier where list_contains(?, customer_id) "
+                "and not is_shared",
+                [buyers],
+            ).fetchall()
+        ]
         person = Person(Request("customer_id", buyers[0]), buyers[0], (), ())
         erase(con, ErasurePlan(person, tuple(values), {}, 0))
     published_before = json.loads((root / "published" / "manifest.json").read_text())
     defs = build_definitions()
     instance = dg.DagsterInstance.get()
     blocked = defs.resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
-    failed = sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in blocked.get_asset_check_evaluations()
-                    if not e.passed)
+    failed = sorted(
+        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in blocked.get_asset_check_evaluations() if not e.passed
+    )
     dropped = sorted(name.split(":")[0].split("/")[1] for name in failed if name.endswith(":" + DROP_CHECK))
     published_blocked = json.loads((root / "published" / "manifest.json").read_text())
     acknowledged = _cli("acknowledge-drop", *dropped, "--reason", "test: erased every buyer on purpose")
     # Re-run the drop checks and the publication, as the UI's "re-execute" would: nothing else changed.
     keys = [dg.AssetCheckKey(dg.AssetKey(["marts", mart]), DROP_CHECK) for mart in dropped]
-    recheck = dg.define_asset_job("recheck_drops", selection=dg.AssetSelection.checks(*keys)
-                                  | dg.AssetSelection.assets(PUBLISHED_KEY))
+    recheck = dg.define_asset_job(
+        "recheck_drops", selection=dg.AssetSelection.checks(*keys) | dg.AssetSelection.assets(PUBLISHED_KEY)
+    )
     job = dg.Definitions.merge(defs, dg.Definitions(jobs=[recheck])).resolve_job_def("recheck_drops")
     passed = job.execute_in_process(instance=instance, raise_on_error=False)
-    return dict(buyers=buyers, failed=failed, dropped=dropped, blocked_success=blocked.success,
-                published_before=published_before, published_blocked=published_blocked, acknowledged=acknowledged,
-                passed_success=passed.success,
-                recheck=[(e.check_name, e.passed) for e in passed.get_asset_check_evaluations()],
-                manifest=json.loads((root / "published" / "manifest.json").read_text()),
-                pending=(root / "published" / "acknowledged_drops.json").exists())
+    return dict(
+        buyers=buyers,
+        failed=failed,
+        dropped=dropped,
+        blocked_success=blocked.success,
+        published_before=published_before,
+        published_blocked=published_blocked,
+        acknowledged=acknowledged,
+        passed_success=passed.success,
+        recheck=[(e.check_name, e.passed) for e in passed.get_asset_check_evaluations()],
+        manifest=json.loads((root / "published" / "manifest.json").read_text()),
+        pending=(root / "published" / "acknowledged_drops.json").exists(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +306,11 @@ def rebuilt(world, mass_erased):
 
     simulator.simulate(world["root"] / "landing", **WORLD, faults=[f"drop:email:{world['settled_day']}:0.05"])
     runs = run_pipeline(log=lambda m: None)
-    return dict(runs=runs, held=_files_holding(world["root"], world["needles"]),
-                lost_sync=_sync_rows(world["warehouse"], "status = 'error'"))
+    return dict(
+        runs=runs,
+        held=_files_holding(world["root"], world["needles"]),
+        lost_sync=_sync_rows(world["warehouse"], "status = 'error'"),
+    )
 
 
 @pytest.mark.parametrize("name", list(MISUSES))
@@ -258,8 +328,11 @@ def test_refused_requests_and_the_dry_run_erase_nothing(world, misuse):
     dry_run = misuse["dry_run"]
     assert dry_run.returncode == 0 and "nothing erased" in dry_run.stdout
     plan = dry_run.stdout.splitlines()[0]
-    assert re.match(r"will erase \d+ records from \d+ sources \(.*orders: \d+.*\) and the text of \d+ quarantined "
-                    rf"lines, for customer {world['customer_id']} \(email {re.escape(world['email'])}\)", plan), plan
+    assert re.match(
+        r"will erase \d+ records from \d+ sources \(.*orders: \d+.*\) and the text of \d+ quarantined "
+        rf"lines, for customer {world['customer_id']} \(email {re.escape(world['email'])}\)",
+        plan,
+    ), plan
     # Asked past the limit, it printed the same plan before refusing.
     assert misuse["results"]["more records than allowed"].stdout.splitlines()[0] == plan
 
@@ -310,18 +383,24 @@ def test_a_mart_that_loses_most_of_its_rows_blocks_publication_until_acknowledge
     assert manifest["tables"]["fct_conversion"] < 0.5 * mass_erased["published_before"]["tables"]["fct_conversion"]
     recorded = manifest["acknowledged_drops"]
     assert sorted(a["mart"] for a in recorded) == mass_erased["dropped"]
-    assert all(a["reason"] == "test: erased every buyer on purpose" and a["by"] and
-               a["against_release"] == mass_erased["published_before"]["release_id"] for a in recorded)
+    assert all(
+        a["reason"] == "test: erased every buyer on purpose"
+        and a["by"]
+        and a["against_release"] == mass_erased["published_before"]["release_id"]
+        for a in recorded
+    )
     assert not mass_erased["pending"]  # spent: the next drop needs its own acknowledgement
 
 
 def test_forget_survives_a_full_rebuild_and_counts_still_reconcile(world, rebuilt):
     assert rebuilt["held"] == [], rebuilt["held"]
     with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
-        suppressed = con.execute("select count(*) from raw.quarantine where reason like 'suppressed%' "
-                                 "and raw_line is null").fetchall()[0][0]
-        unbalanced = con.execute("select count(*) from raw.ingest_log "
-                                 "where lines_read <> rows_loaded + duplicates + quarantined").fetchall()[0][0]
+        suppressed = con.execute(
+            "select count(*) from raw.quarantine where reason like 'suppressed%' and raw_line is null"
+        ).fetchall()[0][0]
+        unbalanced = con.execute(
+            "select count(*) from raw.ingest_log where lines_read <> rows_loaded + duplicates + quarantined"
+        ).fetchall()[0][0]
     assert suppressed > 0
     assert unbalanced == 0
 

@@ -1,4 +1,5 @@
 """Identity resolution on simulated worlds, scored against the simulator's ground truth."""
+
 import duckdb
 import pandas as pd
 import pytest
@@ -14,8 +15,11 @@ def scores(world):
 
 
 def _customers_of(world, kind: str, values: list[str]) -> dict[str, str]:
-    rows = world.query("select identifier_value, customer_id from marts.customer_identifier "
-                       "where identifier_type = ? and list_contains(?, identifier_value)", [kind, values])
+    rows = world.query(
+        "select identifier_value, customer_id from marts.customer_identifier "
+        "where identifier_type = ? and list_contains(?, identifier_value)",
+        [kind, values],
+    )
     return dict(rows)
 
 
@@ -39,15 +43,21 @@ def test_a_shared_family_tablet_does_not_merge_its_family(world):
     for _, members in tablets.groupby("identifier_value"):
         # A person may hold two addresses: each member's customers count once.
         seen = family[family["person_id"].isin(members["person_id"])].drop_duplicates(["person_id", "customer"])
-        assert not seen["customer"].duplicated().any(), f"family members merged through {members['identifier_value'].iloc[0]}"
-    shared = world.query("select count(*) from marts.customer_identifier "
-                         "where identifier_type = 'device' and is_shared and identifier_value like 'dev-tablet-%'")
+        assert not seen["customer"].duplicated().any(), (
+            f"family members merged through {members['identifier_value'].iloc[0]}"
+        )
+    shared = world.query(
+        "select count(*) from marts.customer_identifier "
+        "where identifier_type = 'device' and is_shared and identifier_value like 'dev-tablet-%'"
+    )
     assert shared[0][0] > 0
 
 
 def test_a_guest_email_typed_at_the_till_merges_no_one(world):
     truth = pd.read_parquet(world.truth / "identifiers.parquet")
-    guest = truth[(truth["identifier_type"] == "email") & truth["is_junk"] & ~truth["identifier_value"].str.startswith("test")]
+    guest = truth[
+        (truth["identifier_type"] == "email") & truth["is_junk"] & ~truth["identifier_value"].str.startswith("test")
+    ]
     assert guest["person_id"].nunique() > 1, "the default world has guests at the till"
     assert _customers_of(world, "email", guest["identifier_value"].unique().tolist()) == {}
     own = truth[(truth["identifier_type"] == "email") & ~truth["is_junk"] & truth["person_id"].isin(guest["person_id"])]
@@ -57,17 +67,21 @@ def test_a_guest_email_typed_at_the_till_merges_no_one(world):
 
 
 def test_explain_names_the_records_that_joined_an_identifier(world):
-    crm_id = world.query("select identifier_value from marts.customer_identifier where identifier_type = 'crm_id' "
-                         "and customer_id in (select customer_id from marts.customer_identifier "
-                         "where identifier_type = 'email') order by 1 limit 1")[0][0]
+    crm_id = world.query(
+        "select identifier_value from marts.customer_identifier where identifier_type = 'crm_id' "
+        "and customer_id in (select customer_id from marts.customer_identifier "
+        "where identifier_type = 'email') order by 1 limit 1"
+    )[0][0]
     with duckdb.connect(str(world.warehouse), read_only=True) as con:
         text = explain(con, crm_id)
     assert text.startswith("customer cus_")
     assert "email " in text
     # Each join names its source record: source, file and line.
     assert "<- crm record crm/" in text and " line " in text
-    with duckdb.connect(str(world.warehouse), read_only=True) as con, pytest.raises(UnknownIdentifier,
-                                                                                  match="no customer holds"):
+    with (
+        duckdb.connect(str(world.warehouse), read_only=True) as con,
+        pytest.raises(UnknownIdentifier, match="no customer holds"),
+    ):
         explain(con, "nobody@nowhere.example")
 
 
@@ -90,14 +104,17 @@ def incremental(world):
         before = con.execute(f"select {columns} from marts.customer_identifier").df()
     with duckdb.connect(str(world.warehouse), read_only=True) as con:
         after = con.execute(f"select {columns} from marts.customer_identifier").df()
-        history = con.execute("select old_customer_id, new_customer_id, change_type from marts.customer_id_history").df()
+        history = con.execute(
+            "select old_customer_id, new_customer_id, change_type from marts.customer_id_history"
+        ).df()
     return before, after, history
 
 
 def test_customer_ids_stay_stable_when_new_days_arrive_and_merges_are_recorded(incremental):
     before, after, history = incremental
-    both = before.merge(after, on=["identifier_type", "identifier_value", "ownership_period"],
-                        suffixes=("_before", "_after"))
+    both = before.merge(
+        after, on=["identifier_type", "identifier_value", "ownership_period"], suffixes=("_before", "_after")
+    )
     assert len(both) == len(before)
     changed = both[both["customer_id_before"] != both["customer_id_after"]]
     # Only merges move an identifier, and every move is in the history, old id -> new id.

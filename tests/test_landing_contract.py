@@ -1,5 +1,6 @@
 """Landing files and folders that break the contract: each bad line quarantined with its reason while the rest
 of the file loads on its true line numbers, the day reconciling, errors that name file and line but never content."""
+
 import gzip
 import json
 import logging
@@ -14,7 +15,10 @@ from orchestration.ingestion import lines as lines_module
 from orchestration.ingestion import loader
 from orchestration.ingestion.errors import duckdb_failure
 from orchestration.ingestion.layout import (
-    LandingLayoutError, check_source_folder, delivery_days, unknown_folders,
+    LandingLayoutError,
+    check_source_folder,
+    delivery_days,
+    unknown_folders,
 )
 from orchestration.ingestion.loader import LandingFileError, load_partition
 from orchestration.ingestion.sources import RAW_TABLES
@@ -22,7 +26,9 @@ from orchestration.ingestion.sources import RAW_TABLES
 TABLES = {t.table: t for t in RAW_TABLES}
 LOADED_AT = datetime(2026, 3, 15, 6, 0)
 DAY = "2026-03-14"
-POS_HEADER = "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id"
+POS_HEADER = (
+    "store_id,receipt_id,local_time,store_tz,loyalty_id,email,phone,total_cents,currency,type,original_receipt_id"
+)
 
 
 def _email(event_id: str, **fields) -> bytes:
@@ -70,8 +76,8 @@ def _loaded(con, table: str) -> list[tuple[int, str]]:
 def _assert_reconciles(con, table: str, files: list[Path], header_lines: int = 0) -> None:
     """The log balances, and its lines read are the lines the files really hold."""
     read, loaded, duplicates, quarantined = con.execute(
-        "select lines_read, rows_loaded, duplicates, quarantined from raw.ingest_log where table_name = ?",
-        [table]).fetchall()[0]
+        "select lines_read, rows_loaded, duplicates, quarantined from raw.ingest_log where table_name = ?", [table]
+    ).fetchall()[0]
     assert read == loaded + duplicates + quarantined
     assert read == sum(_physical_lines(f) for f in files) - header_lines
     nulls = con.execute(f"select count(*) from raw.{table} where record is null or _event_id is null").fetchall()
@@ -80,16 +86,25 @@ def _assert_reconciles(con, table: str, files: list[Path], header_lines: int = 0
 
 # --- CSV: a quoted field holding a line break -----------------------------------------------------------------
 
+
 def test_a_multi_line_csv_record_is_quarantined_whole_and_later_rows_keep_their_lines(con, tmp_path):
-    path = _write(tmp_path, "pos", "z.csv", [l.encode() for l in [
-        POS_HEADER,
-        _pos("R1"),
-        'S01,R2,2026-03-14 09:20:00,America/New_York,,"jane@example.com',   # the e-receipt field breaks here
-        'Apt 4",,100,USD,sale,',
-        _pos("R3", "a@b.com"),
-        "S01,R4,2026-03-14 09:25:00",                                       # an ordinary bad row after it
-        _pos("R5"),
-    ]])
+    path = _write(
+        tmp_path,
+        "pos",
+        "z.csv",
+        [
+            line.encode()
+            for line in [
+                POS_HEADER,
+                _pos("R1"),
+                'S01,R2,2026-03-14 09:20:00,America/New_York,,"jane@example.com',  # the e-receipt field breaks here
+                'Apt 4",,100,USD,sale,',
+                _pos("R3", "a@b.com"),
+                "S01,R4,2026-03-14 09:25:00",  # an ordinary bad row after it
+                _pos("R5"),
+            ]
+        ],
+    )
     stats = _load(con, tmp_path, "pos")
     assert _loaded(con, "pos") == [(2, "R1"), (5, "R3"), (7, "R5")]
     reasons = _quarantine(con)
@@ -105,8 +120,16 @@ def test_crlf_csv_with_a_multi_line_record_and_an_unterminated_quote_at_the_end(
     folder = tmp_path / "pos" / DAY
     folder.mkdir(parents=True)
     path = folder / "z.csv.gz"
-    rows = [POS_HEADER, _pos("R1"), 'S01,R2,x,y,,"two', "", 'lines",,1,USD,sale,', _pos("R3"),
-            'S01,R4,x,y,,"never closed,,1,USD,sale,', _pos("R5")]
+    rows = [
+        POS_HEADER,
+        _pos("R1"),
+        'S01,R2,x,y,,"two',
+        "",
+        'lines",,1,USD,sale,',
+        _pos("R3"),
+        'S01,R4,x,y,,"never closed,,1,USD,sale,',
+        _pos("R5"),
+    ]
     path.write_bytes(gzip.compress(("\r\n".join(rows) + "\r\n").encode()))
     _load(con, tmp_path, "pos")
     assert _loaded(con, "pos") == [(2, "R1"), (6, "R3")]
@@ -117,49 +140,74 @@ def test_crlf_csv_with_a_multi_line_record_and_an_unterminated_quote_at_the_end(
 
 
 def test_csv_quotes_parse_as_duckdb_reads_them(con, tmp_path):
-    path = _write(tmp_path, "pos", "z.csv", [l.encode() for l in [
-        POS_HEADER,
-        'S01,R"1,2026-03-14 09:15:00,America/New_York,,"a,""b""@c.com",,5990,USD,sale,',  # stray quote kept as text
-        'S01,"R2"x,2026-03-14 09:15:00,America/New_York,,,,5990,USD,sale,',             # text after a closing quote
-        'S01,R3,2026-03-14 09:15:00,America/New_York,"",,,5990,USD,sale,',
-    ]])
+    path = _write(
+        tmp_path,
+        "pos",
+        "z.csv",
+        [
+            line.encode()
+            for line in [
+                POS_HEADER,
+                'S01,R"1,2026-03-14 09:15:00,America/New_York,,"a,""b""@c.com",,5990,USD,sale,',  # stray quote kept as text
+                'S01,"R2"x,2026-03-14 09:15:00,America/New_York,,,,5990,USD,sale,',  # text after a closing quote
+                'S01,R3,2026-03-14 09:15:00,America/New_York,"",,,5990,USD,sale,',
+            ]
+        ],
+    )
     _load(con, tmp_path, "pos")
-    rows = con.execute("select _line, _event_id, record->>'$.email', record->>'$.loyalty_id' from raw.pos "
-                       "order by _line").fetchall()
+    rows = con.execute(
+        "select _line, _event_id, record->>'$.email', record->>'$.loyalty_id' from raw.pos order by _line"
+    ).fetchall()
     assert rows == [(2, 'R"1', 'a,"b"@c.com', None), (4, "R3", None, None)]
     assert _quarantine(con)[3].startswith("malformed CSV row: misplaced quote")
     _assert_reconciles(con, "pos", [path], header_lines=1)
 
 
 def test_csv_records_are_the_json_duckdbs_reader_makes(con, tmp_path):
-    path = _write(tmp_path, "pos", "z.csv", [POS_HEADER.encode(), _pos("R1", "x@y.com").encode(),
-                                             b'S01,R2,t,tz,,"q,""x""",,1,USD,sale,'])
+    path = _write(
+        tmp_path,
+        "pos",
+        "z.csv",
+        [POS_HEADER.encode(), _pos("R1", "x@y.com").encode(), b'S01,R2,t,tz,,"q,""x""",,1,USD,sale,'],
+    )
     _load(con, tmp_path, "pos")
     ours = [r[0] for r in con.execute("select record::varchar from raw.pos order by _line").fetchall()]
-    theirs = [r[0] for r in con.execute(
-        f"select to_json(r)::varchar from read_csv('{path}', header=true, all_varchar=true) r").fetchall()]
+    theirs = [
+        r[0]
+        for r in con.execute(
+            f"select to_json(r)::varchar from read_csv('{path}', header=true, all_varchar=true) r"
+        ).fetchall()
+    ]
     assert ours == theirs
 
 
 def test_a_csv_header_that_cannot_be_read_fails_the_file_by_line_without_its_content(con, tmp_path):
-    _write(tmp_path, "pos", "z.csv", ["store_id,receipt_id,jane@example.com,receipt_id".encode(), _pos("R1").encode()])
-    with pytest.raises(LandingFileError, match=r"z\.csv, line 1: not a usable CSV header \(a repeated column name\)") \
-            as raised:
+    _write(tmp_path, "pos", "z.csv", [b"store_id,receipt_id,jane@example.com,receipt_id", _pos("R1").encode()])
+    with pytest.raises(
+        LandingFileError, match=r"z\.csv, line 1: not a usable CSV header \(a repeated column name\)"
+    ) as raised:
         _load(con, tmp_path, "pos")
     assert "jane@example.com" not in str(raised.value)
 
 
 # --- lines DuckDB cannot take as text --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("gzipped", [False, True])
 def test_an_invalid_utf8_line_is_quarantined_and_the_rest_of_the_file_loads(con, tmp_path, gzipped):
-    path = _write(tmp_path, "email", "a.jsonl", [
-        _email("e1"),
-        _email("e2").replace(b"e2@example.com", "j\u00e9e2@example.com".encode("latin-1")),  # one latin-1 byte
-        _email("e3"),
-        b"",
-        _email("e5"),
-    ], gzipped)
+    path = _write(
+        tmp_path,
+        "email",
+        "a.jsonl",
+        [
+            _email("e1"),
+            _email("e2").replace(b"e2@example.com", "j\u00e9e2@example.com".encode("latin-1")),  # one latin-1 byte
+            _email("e3"),
+            b"",
+            _email("e5"),
+        ],
+        gzipped,
+    )
     _load(con, tmp_path, "email")
     assert _loaded(con, "email") == [(1, "e1"), (3, "e3"), (5, "e5")]
     assert _quarantine(con) == {2: "invalid UTF-8", 4: "empty line"}
@@ -176,8 +224,13 @@ def test_a_line_over_the_limit_is_quarantined_and_one_at_the_limit_loads(con, tm
         line = _email(event_id, pad="")
         return _email(event_id, pad="x" * (size - len(line)))
 
-    path = _write(tmp_path, "email", "a.jsonl", [_email("e1"), padded("e2", limit + 1), _email("e3"),
-                                                 padded("e4", limit), _email("e5")], gzipped)
+    path = _write(
+        tmp_path,
+        "email",
+        "a.jsonl",
+        [_email("e1"), padded("e2", limit + 1), _email("e3"), padded("e4", limit), _email("e5")],
+        gzipped,
+    )
     _load(con, tmp_path, "email")
     assert _loaded(con, "email") == [(1, "e1"), (3, "e3"), (4, "e4"), (5, "e5")]
     assert _quarantine(con) == {2: f"line longer than {limit} bytes"}
@@ -196,7 +249,7 @@ def test_the_line_limit_is_a_setting(con, tmp_path):
 def test_several_unreadable_lines_keep_every_other_line_on_its_number(con, tmp_path):
     bad = "\u00e9".encode("latin-1")
     lines = [_email(f"e{n}") if n % 3 else _email(f"e{n}", note=None).replace(b"open", bad) for n in range(1, 31)]
-    lines[9] = b"{\"sg_event_id\": \"e10\x01\x02\x03\x04\"}"  # the reader's reserved bytes
+    lines[9] = b'{"sg_event_id": "e10\x01\x02\x03\x04"}'  # the reader's reserved bytes
     path = _write(tmp_path, "email", "a.jsonl", lines, gzipped=True)
     _load(con, tmp_path, "email")
     loaded = _loaded(con, "email")
@@ -209,8 +262,12 @@ def test_several_unreadable_lines_keep_every_other_line_on_its_number(con, tmp_p
 
 
 def test_a_bad_line_in_a_csv_is_quarantined_too(con, tmp_path):
-    path = _write(tmp_path, "pos", "z.csv", [POS_HEADER.encode(), _pos("R1").encode(),
-                                             _pos("R2", "j\u00e9@x.com").encode("latin-1"), _pos("R3").encode()])
+    path = _write(
+        tmp_path,
+        "pos",
+        "z.csv",
+        [POS_HEADER.encode(), _pos("R1").encode(), _pos("R2", "j\u00e9@x.com").encode("latin-1"), _pos("R3").encode()],
+    )
     _load(con, tmp_path, "pos")
     assert _loaded(con, "pos") == [(2, "R1"), (4, "R3")]
     assert _quarantine(con) == {3: "invalid UTF-8"}
@@ -219,12 +276,18 @@ def test_a_bad_line_in_a_csv_is_quarantined_too(con, tmp_path):
 
 # --- errors never quote a line ---------------------------------------------------------------------------------
 
+
 def test_duckdbs_error_text_is_never_passed_on(con, tmp_path, monkeypatch):
     """Were DuckDB to fail on a line, the error names file and line, never the customer's email on it."""
     path = _write(tmp_path, "email", "a.jsonl", [_email("e1"), _email("e2").replace(b"@", "\u00e9@".encode("latin-1"))])
+
     # DuckDB's reader without its rejects table fails the file and quotes the line ("Original Line: ...").
-    strict = lambda p, _: (f"read_csv('{p}', columns={{'line': 'VARCHAR'}}, header=false, delim=chr(1), "
-                           "quote='', escape='', auto_detect=false)")
+    def strict(p, _):
+        return (
+            f"read_csv('{p}', columns={{'line': 'VARCHAR'}}, header=false, delim=chr(1), "
+            "quote='', escape='', auto_detect=false)"
+        )
+
     monkeypatch.setattr(lines_module, "_reader_sql", strict)
     with pytest.raises(LandingFileError) as raised:
         _load(con, tmp_path, "email")
@@ -236,7 +299,8 @@ def test_duckdbs_error_text_is_never_passed_on(con, tmp_path, monkeypatch):
 
 def test_a_failure_keeps_only_the_kind_and_line_of_duckdbs_message():
     error = duckdb.InvalidInputException(
-        'CSV Error on Line: 7\nOriginal Line: {"email": "jane@example.com"}\nInvalid unicode detected')
+        'CSV Error on Line: 7\nOriginal Line: {"email": "jane@example.com"}\nInvalid unicode detected'
+    )
     assert str(duckdb_failure("f.jsonl", "cannot be read", error)) == "f.jsonl, line 7: cannot be read: invalid UTF-8"
     unknown = duckdb.ConversionException('Could not convert string "jane@example.com" to INT32')
     assert str(duckdb_failure("f.csv", "cannot be read", unknown)) == "f.csv: cannot be read: ConversionException"
@@ -244,14 +308,20 @@ def test_a_failure_keeps_only_the_kind_and_line_of_duckdbs_message():
 
 # --- identifiers that are not scalars --------------------------------------------------------------------------
 
+
 def test_a_record_whose_identifier_is_a_list_or_an_object_is_quarantined(con, tmp_path):
-    path = _write(tmp_path, "email", "a.jsonl", [
-        _email("e1"),
-        _email("e2", email=["a@b.com"]),
-        _email("e3", customer_id={"id": "C1"}),
-        _email("e4", email="[brackets]@example.com"),   # a string that merely starts like a list
-        _email("e5", customer_id=None),
-    ])
+    path = _write(
+        tmp_path,
+        "email",
+        "a.jsonl",
+        [
+            _email("e1"),
+            _email("e2", email=["a@b.com"]),
+            _email("e3", customer_id={"id": "C1"}),
+            _email("e4", email="[brackets]@example.com"),  # a string that merely starts like a list
+            _email("e5", customer_id=None),
+        ],
+    )
     _load(con, tmp_path, "email")
     assert _loaded(con, "email") == [(1, "e1"), (4, "e4"), (5, "e5")]
     assert _quarantine(con) == {2: "non-scalar identifier field email", 3: "non-scalar identifier field customer_id"}
@@ -260,12 +330,20 @@ def test_a_record_whose_identifier_is_a_list_or_an_object_is_quarantined(con, tm
 
 def test_nested_identifier_paths_are_checked(con, tmp_path):
     base = {"messageId": "m1", "type": "identify", "anonymousId": "a1", "timestamp": "2026-03-14T10:00:00Z"}
-    path = _write(tmp_path, "web", "w.jsonl", [json.dumps(r).encode() for r in [
-        base,
-        {**base, "messageId": "m2", "traits": {"email": {"primary": "a@b.com"}}},
-        {**base, "messageId": "m3", "userId": ["C1", "C2"]},
-        {**base, "messageId": "m4", "traits": {"email": "a@b.com", "phone": "+14155550132"}},
-    ]])
+    path = _write(
+        tmp_path,
+        "web",
+        "w.jsonl",
+        [
+            json.dumps(r).encode()
+            for r in [
+                base,
+                {**base, "messageId": "m2", "traits": {"email": {"primary": "a@b.com"}}},
+                {**base, "messageId": "m3", "userId": ["C1", "C2"]},
+                {**base, "messageId": "m4", "traits": {"email": "a@b.com", "phone": "+14155550132"}},
+            ]
+        ],
+    )
     _load(con, tmp_path, "web")
     assert _loaded(con, "web") == [(1, "m1"), (4, "m4")]
     assert _quarantine(con) == {2: "non-scalar identifier field traits.email", 3: "non-scalar identifier field userId"}
@@ -273,6 +351,7 @@ def test_nested_identifier_paths_are_checked(con, tmp_path):
 
 
 # --- never commit rows without record or event id --------------------------------------------------------------
+
 
 def test_a_partition_with_a_row_lacking_its_event_id_is_never_committed(con, tmp_path, monkeypatch):
     path = _write(tmp_path, "email", "a.jsonl", [_email("e1"), _email("e2")])
@@ -285,18 +364,29 @@ def test_a_partition_with_a_row_lacking_its_event_id_is_never_committed(con, tmp
         con.execute("update _partition_rows set event_id = null where _line = 2")
 
     monkeypatch.setattr(loader, "classify_file", losing_an_id)
-    with pytest.raises(LandingFileError, match=rf"{path}, line 2: 1 row\(s\) would load without a record or an event id"):
+    with pytest.raises(
+        LandingFileError, match=rf"{path}, line 2: 1 row\(s\) would load without a record or an event id"
+    ):
         load_partition(con, TABLES["email"], tmp_path, DAY, datetime(2026, 3, 16))
     assert con.execute("select * from raw.email order by all").fetchall() == before
 
 
 # --- folders -------------------------------------------------------------------------------------------------
 
+
 def test_unknown_folders_are_reported_and_misnamed_days_refused_with_their_path(tmp_path):
     root = tmp_path
     _write(root, "email", "a.jsonl", [_email("e1")])
-    for folder in ["tiktok/2026-03-20", "_control/tiktok", "_control/email", "_truth", "pos/2026-13-45",
-                   "pos/March", "pos/2026-03-14", ".cache"]:
+    for folder in [
+        "tiktok/2026-03-20",
+        "_control/tiktok",
+        "_control/email",
+        "_truth",
+        "pos/2026-13-45",
+        "pos/March",
+        "pos/2026-03-14",
+        ".cache",
+    ]:
         (root / folder).mkdir(parents=True, exist_ok=True)
     assert unknown_folders(root) == ["tiktok", "_control/tiktok"]
     assert delivery_days(root) == ["2026-03-14"]  # neither tiktok's day nor 2026-13-45 becomes a partition
@@ -327,8 +417,9 @@ def test_through_dagster_unknown_folders_warn_and_a_misnamed_day_fails_only_its_
         (landing / "pos" / "March").mkdir(parents=True)
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(DELIVERY_DAY, [DAY])
-        result = dg.materialize(assets, partition_key=DAY, instance=instance, raise_on_error=False,
-                                resources=pipeline_resources())
+        result = dg.materialize(
+            assets, partition_key=DAY, instance=instance, raise_on_error=False, resources=pipeline_resources()
+        )
     failures = {e.step_key: e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure}
     assert list(failures) == ["raw_pos"]
     assert f"{landing / 'pos' / 'March'}: not a delivery-day folder" in failures["raw_pos"]

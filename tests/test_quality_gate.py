@@ -1,6 +1,7 @@
 """The quality gate: a partly synced day never reaches the published copy, however the run starts; cross-system
 disagreement (people with second and stale addresses, mail reaching another customer) is reported and warns, and
 blocks only when the user says so."""
+
 import hashlib
 import json
 import os
@@ -66,18 +67,31 @@ def gated(tmp_path_factory):
         clean_manifest = json.loads((root / "published" / "manifest.json").read_text())
         clean_digest = _publication_digest(root / "published")
         with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-            clean_sync = con.execute("select source, event_date::varchar, metric, status, within_settling_window "
-                                     "from marts.agg_sync_accuracy").fetchall()
+            clean_sync = con.execute(
+                "select source, event_date::varchar, metric, status, within_settling_window "
+                "from marts.agg_sync_accuracy"
+            ).fetchall()
             clean_agreement = con.execute(
                 "select channel, event_date::varchar as event_date, metric, numerator, denominator, rate, status "
-                "from marts.agg_cross_system_agreement").df()
+                "from marts.agg_cross_system_agreement"
+            ).df()
         esp_truth = pd.read_parquet(root / "landing" / "_truth" / "esp_addresses.parquet").astype({"sent_date": str})
         clean_agreement_check = _latest_evaluation(dagster_home, AGREEMENT_KEY)
         simulator.simulate(root / "landing", **WORLD, faults=[f"drop:email:{FAULT_DAY}:0.02"])
         faulty = run_pipeline(log=lambda m: None)
-        yield dict(root=root, clean=clean, faulty=faulty, clean_manifest=clean_manifest, clean_digest=clean_digest,
-                   dagster_home=dagster_home, clean_log=clean_log, clean_sync=clean_sync,
-                   clean_agreement=clean_agreement, esp_truth=esp_truth, clean_agreement_check=clean_agreement_check)
+        yield dict(
+            root=root,
+            clean=clean,
+            faulty=faulty,
+            clean_manifest=clean_manifest,
+            clean_digest=clean_digest,
+            dagster_home=dagster_home,
+            clean_log=clean_log,
+            clean_sync=clean_sync,
+            clean_agreement=clean_agreement,
+            esp_truth=esp_truth,
+            clean_agreement_check=clean_agreement_check,
+        )
     finally:
         restore_settings(previous)
 
@@ -90,7 +104,10 @@ def test_a_clean_world_publishes_and_the_manifest_lists_every_passing_check(gate
     from orchestration.defs.publishing import PUBLISHED_KEY
 
     graph = build_definitions().resolve_asset_graph()
-    expected = {f"{k.asset_key.to_user_string()}:{k.name}" for k in upstream_check_keys(graph, graph.get(PUBLISHED_KEY).parent_keys)}
+    expected = {
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in upstream_check_keys(graph, graph.get(PUBLISHED_KEY).parent_keys)
+    }
     listed = set(manifest["checks"]["passed"]) | set(manifest["checks"]["warned"])
     assert expected and listed == expected
     assert "marts/agg_sync_accuracy:sync_accuracy" in manifest["checks"]["passed"]
@@ -161,9 +178,22 @@ def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check
     job_name = requests[0].job_name or schedule.job_name
     assert len(requests) == 1 and job_name == "publish"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "orchestration.definitions",
-         "-j", job_name, "--tags", json.dumps(dict(requests[0].tags))],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ),
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "orchestration.definitions",
+            "-j",
+            job_name,
+            "--tags",
+            json.dumps(dict(requests[0].tags)),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
     )
     assert result.returncode != 0, result.stdout[-2000:]
     assert "not published" in result.stdout + result.stderr
@@ -174,14 +204,20 @@ def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check
 def test_no_raw_email_or_phone_appears_in_the_published_copy(gated):
     root = gated["root"]
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-        identifiers = {r[0] for r in con.execute(
-            "select email_raw from staging.stg_orders__orders union select email from staging.stg_orders__orders "
-            "union select phone_raw from staging.stg_orders__orders union select phone from staging.stg_orders__orders "
-            "union select email from staging.stg_crm__customers union select phone from staging.stg_crm__customers"
-        ).fetchall() if r[0]}
+        identifiers = {
+            r[0]
+            for r in con.execute(
+                "select email_raw from staging.stg_orders__orders union select email from staging.stg_orders__orders "
+                "union select phone_raw from staging.stg_orders__orders union select phone from staging.stg_orders__orders "
+                "union select email from staging.stg_crm__customers union select phone from staging.stg_crm__customers"
+            ).fetchall()
+            if r[0]
+        }
     assert identifiers
     published = root / "published" / "current"
-    blobs = [(published / "omnichannel.duckdb").read_bytes()] + [p.read_bytes() for p in (published / "parquet").glob("*")]
+    blobs = [(published / "omnichannel.duckdb").read_bytes()] + [
+        p.read_bytes() for p in (published / "parquet").glob("*")
+    ]
     for value in identifiers:
         needle = value.strip().encode()
         assert not any(needle in blob for blob in blobs), value
@@ -209,15 +245,24 @@ def misaddressed(tmp_path_factory):
         os.environ["OMNI_DBT_VARS"] = "{cross_system_agreement_severity: error}"
         instance = dg.DagsterInstance.from_config(str(dagster_home))
         blocked = defs.resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
-        yield dict(root=root, warned=warned, log=log, manifest=manifest, digest=digest, blocked=blocked,
-                   warned_evaluation=warned_evaluation, blocked_evaluation=_latest_evaluation(dagster_home, AGREEMENT_KEY),
-                   faults=json.loads((root / "landing" / "_truth" / "faults.json").read_text()))
+        yield dict(
+            root=root,
+            warned=warned,
+            log=log,
+            manifest=manifest,
+            digest=digest,
+            blocked=blocked,
+            warned_evaluation=warned_evaluation,
+            blocked_evaluation=_latest_evaluation(dagster_home, AGREEMENT_KEY),
+            faults=json.loads((root / "landing" / "_truth" / "faults.json").read_text()),
+        )
     finally:
         restore_settings(previous)
 
 
 def test_mail_reaching_another_customer_warns_and_publishing_says_so_in_the_manifest_and_on_the_command_line(
-        misaddressed):
+    misaddressed,
+):
     warned = misaddressed["warned"]
     assert warned["published"] and warned["success"] and warned["failed_checks"] == []
     assert warned["warned_checks"] == [AGREEMENT_CHECK]
@@ -242,7 +287,9 @@ def test_one_dbt_var_makes_cross_system_agreement_block_publication(misaddressed
     evaluation = misaddressed["blocked_evaluation"]
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert f"email {FAULT_DAY} esp_address_held_by_other_customer" in evaluation.description
-    assert not any(e.asset_key == dg.AssetKey(["published", "marts"]) for e in blocked.get_asset_materialization_events())
+    assert not any(
+        e.asset_key == dg.AssetKey(["published", "marts"]) for e in blocked.get_asset_materialization_events()
+    )
     # Sync accuracy still passes: the counts are right, the addresses are what blocks.
     sync = [e for e in blocked.get_asset_check_evaluations() if e.check_name == "sync_accuracy"]
     assert len(sync) == 1 and sync[0].passed
@@ -262,17 +309,34 @@ def test_dbt_vars_from_the_environment_must_be_a_mapping(monkeypatch):
             settings.dbt_vars()
 
 
-@pytest.mark.parametrize("dbt_vars,message", [
-    ("{cross_system_agreement_severity: block}", "cross_system_agreement_severity must be 'warn' or 'error'"),
-    ("{agreement_max_esp_address_stale: 5}", "agreement_max_esp_address_stale must be a share between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "dbt_vars,message",
+    [
+        ("{cross_system_agreement_severity: block}", "cross_system_agreement_severity must be 'warn' or 'error'"),
+        ("{agreement_max_esp_address_stale: 5}", "agreement_max_esp_address_stale must be a share between 0 and 1"),
+    ],
+)
 def test_an_unknown_severity_or_a_threshold_out_of_range_is_a_clear_dbt_error(tmp_path, dbt_vars, message):
     from orchestration.settings import DBT_PROJECT_DIR
 
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--vars", dbt_vars, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "OMNI_WAREHOUSE": str(tmp_path / "w.duckdb")}, capture_output=True, text=True, timeout=600,
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "parse",
+            "--vars",
+            dbt_vars,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "OMNI_WAREHOUSE": str(tmp_path / "w.duckdb")},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode != 0 and message in result.stdout, result.stdout[-2000:]

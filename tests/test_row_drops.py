@@ -1,12 +1,18 @@
 """The row-count drop rule on a hand-made publication: what blocks, what an acknowledgement lets through, and for how
 long. The pipeline test (`tests/test_forget.py`) runs the check itself and the publication that records it."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-from orchestration.publishing.row_drops import (acknowledge, clear_acknowledgements, parse_max_drop,
-                                                pending_acknowledgements, row_drop)
+from orchestration.publishing.row_drops import (
+    acknowledge,
+    clear_acknowledgements,
+    parse_max_drop,
+    pending_acknowledgements,
+    row_drop,
+)
 
 
 def _publish(publish_dir: Path, release_id: str, tables: dict[str, int]) -> None:
@@ -20,14 +26,17 @@ def publish_dir(tmp_path: Path) -> Path:
     return tmp_path / "published"
 
 
-@pytest.mark.parametrize("mart, rows, passed", [
-    ("fct_conversion", 0, False),  # 48 -> 0: the issue's publication
-    ("fct_conversion", 23, False),  # 52% fewer
-    ("fct_conversion", 24, True),  # exactly half: allowed
-    ("fct_conversion", 47, True),  # one customer forgotten
-    ("dim_customer", 900, True),  # growth is never a drop
-    ("agg_new_mart", 0, True),  # not published before: nothing to compare with
-])
+@pytest.mark.parametrize(
+    "mart, rows, passed",
+    [
+        ("fct_conversion", 0, False),  # 48 -> 0: the issue's publication
+        ("fct_conversion", 23, False),  # 52% fewer
+        ("fct_conversion", 24, True),  # exactly half: allowed
+        ("fct_conversion", 47, True),  # one customer forgotten
+        ("dim_customer", 900, True),  # growth is never a drop
+        ("agg_new_mart", 0, True),  # not published before: nothing to compare with
+    ],
+)
 def test_a_drop_beyond_the_allowed_share_blocks(publish_dir, mart, rows, passed):
     drop = row_drop(mart, rows, publish_dir, 0.5)
     assert drop.passed is passed
@@ -57,12 +66,16 @@ def test_an_acknowledgement_made_against_an_older_release_is_void(publish_dir):
     assert not row_drop("fct_conversion", 0, publish_dir, 0.5).passed
 
 
-@pytest.mark.parametrize("marts, reason, message", [
-    (["fct_conversion", "fct_nothing"], "x", "no mart 'fct_nothing' in the current publication"),
-    (["fct_conversion"], "  ", "say why"),
-])
-def test_acknowledging_needs_published_marts_and_a_reason_and_records_none_otherwise(publish_dir, marts, reason,
-                                                                                     message):
+@pytest.mark.parametrize(
+    "marts, reason, message",
+    [
+        (["fct_conversion", "fct_nothing"], "x", "no mart 'fct_nothing' in the current publication"),
+        (["fct_conversion"], "  ", "say why"),
+    ],
+)
+def test_acknowledging_needs_published_marts_and_a_reason_and_records_none_otherwise(
+    publish_dir, marts, reason, message
+):
     with pytest.raises(ValueError, match=message):
         acknowledge(publish_dir, marts, reason)
     assert pending_acknowledgements(publish_dir) == {}

@@ -3,6 +3,7 @@
 The fast tests kill a small job that holds the `warehouse` slot; the slow one kills `omnichannel run` itself, once
 while it ingests and once while dbt runs, then runs again to success.
 """
+
 import logging
 import os
 import shutil
@@ -52,8 +53,9 @@ def instance(tmp_path):
 @pytest.fixture
 def holder(instance):
     """Starts a run that holds the warehouse slot; yields its process; kills it at the end."""
-    process = subprocess.Popen([sys.executable, "-c", _HOLDER, instance.root_directory], stdout=subprocess.PIPE,
-                               text=True, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, instance.root_directory], stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT
+    )
     try:
         assert process.stdout.readline().strip() == "holding"
         yield process
@@ -82,8 +84,9 @@ def test_a_killed_run_is_marked_failed_and_its_warehouse_slot_freed(instance, ho
     assert fail_dead_runs(instance, log.append) == [run_id]
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
     assert _claimed(instance) == []
-    assert log == [f"marked run {run_id} failed: its process {holder.pid} is gone; freed its warehouse slot "
-                   "(job holder)"]
+    assert log == [
+        f"marked run {run_id} failed: its process {holder.pid} is gone; freed its warehouse slot (job holder)"
+    ]
     failure = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
     assert f"its process {holder.pid} is gone" in failure[0].event_log_entry.message
     # Done once: the next run finds nothing to do.
@@ -103,8 +106,10 @@ def test_a_live_run_is_left_alone_and_the_daemon_fails_it_once_killed(instance, 
     monitor_started_run(instance, None, record, logging.getLogger("test"))
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
     assert _claimed(instance) == [run_id]
-    assert log == [f"run {run_id} (holder, process {holder.pid}) is in progress and holds a slot in pool warehouse: "
-                   "this run's steps wait for it"]
+    assert log == [
+        f"run {run_id} (holder, process {holder.pid}) is in progress and holds a slot in pool warehouse: "
+        "this run's steps wait for it"
+    ]
 
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -148,9 +153,13 @@ def _pipeline_env(root: Path) -> dict[str, str]:
 def _start_run(root: Path, end: str, name: str) -> tuple[subprocess.Popen, Path]:
     """`omnichannel run` in its own process group (killing the group kills its dbt too, as a reboot would)."""
     output = root / f"{name}.log"
-    process = subprocess.Popen([str(Path(sys.executable).parent / "omnichannel"), "run", "--end", end],
-                               env=_pipeline_env(root), stdout=output.open("w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", end],
+        env=_pipeline_env(root),
+        stdout=output.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return process, output
 
 
@@ -165,8 +174,7 @@ def _wait_for(process: subprocess.Popen, output: Path, instance, job: str, with_
             run = instance.get_run_by_id(run_id)
             if run.job_name != job:
                 continue
-            dbt = [child.pid for child in psutil.Process(process.pid).children(recursive=True)
-                   if _is_dbt(child)]
+            dbt = [child.pid for child in psutil.Process(process.pid).children(recursive=True) if _is_dbt(child)]
             if dbt or not with_dbt:
                 return run_id, dbt
         time.sleep(0.2)
@@ -190,8 +198,12 @@ def _warehouse_opens_for_writing(root: Path) -> list[str]:
     import duckdb
 
     with duckdb.connect(str(root / "warehouse.duckdb")) as con:
-        return [r[0] for r in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables order by 1").fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables order by 1"
+            ).fetchall()
+        ]
 
 
 @pytest.mark.slow
@@ -217,22 +229,33 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
             processes.append(building)
             transform_run, dbt_pids = _wait_for(building, output, instance, "transform", with_dbt=True)
             _kill_group(building)
-            assert not [pid for pid in dbt_pids if psutil.pid_exists(pid)
-                        and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], "dbt outlived its run"
+            assert not [
+                pid
+                for pid in dbt_pids
+                if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            ], "dbt outlived its run"
             _warehouse_opens_for_writing(root)
-            assert (f"marked run {ingest_run} failed: its process {ingesting.pid} is gone; freed its warehouse slot"
-                    in output.read_text())
+            assert (
+                f"marked run {ingest_run} failed: its process {ingesting.pid} is gone; freed its warehouse slot"
+                in output.read_text()
+            )
 
-            final = subprocess.run([str(Path(sys.executable).parent / "omnichannel"), "run", "--end", first_day],
-                                   env=_pipeline_env(root), capture_output=True, text=True,
-                                   timeout=RUN_TIMEOUT_SECONDS)
+            final = subprocess.run(
+                [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", first_day],
+                env=_pipeline_env(root),
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT_SECONDS,
+            )
         finally:
             for process in processes:
                 if process.poll() is None:
                     _kill_group(process)
         assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
-        assert (f"marked run {transform_run} failed: its process {building.pid} is gone; freed its warehouse slot"
-                in final.stdout)
+        assert (
+            f"marked run {transform_run} failed: its process {building.pid} is gone; freed its warehouse slot"
+            in final.stdout
+        )
         assert f"published to {root / 'published' / 'current'}" in final.stdout
         assert (root / "published" / "current").exists()
         for run_id in (ingest_run, transform_run):

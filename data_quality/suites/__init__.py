@@ -1,6 +1,7 @@
 """great-expectations suites as code, one module per layer; each suite says how to read its bounded batch."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import great_expectations as gx
 

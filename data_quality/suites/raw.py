@@ -1,4 +1,5 @@
 """Raw layer: what ingestion promises for every loaded row of a delivery day."""
+
 from collections.abc import Iterable
 
 import great_expectations as gx
@@ -29,5 +30,5 @@ def _raw_suite(table: str) -> Suite:
         batch_column="_delivery_date",
         expectations=_raw_expectations,
         columns="_event_id, case when record is not null then 1 end as record_present, _file, _line, _delivery_date::varchar as _delivery_date_text, "
-                "case when not _is_duplicate then _event_id end as _first_copy_event_id",
+        "case when not _is_duplicate then _event_id end as _first_copy_event_id",
     )

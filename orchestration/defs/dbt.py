@@ -1,4 +1,5 @@
 """The dbt project's models and tests, as one multi-asset wired to the raw assets by source name."""
+
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager

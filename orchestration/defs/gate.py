@@ -4,6 +4,7 @@ Blocking asset checks stop downstream steps only inside one run. This gate reads
 holds however the publish run was started (UI, CLI, schedule, sensor, backfill): a check counts only if its
 latest evaluation passed and came after the latest materialization of the asset it checks.
 """
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,8 +58,11 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
     for key in sorted(check_keys, key=_name):
         record = latest_checks.get(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
-        if record is None or evaluation is None or record.status not in (
-                AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED):
+        if (
+            record is None
+            or evaluation is None
+            or record.status not in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
+        ):
             result.unchecked.append(_name(key))
             continue
         if not _checked_current_data(evaluation, record.event, _latest_materialization(instance, key.asset_key)):
@@ -85,7 +89,10 @@ def upstream_check_keys(asset_graph, roots: Sequence[dg.AssetKey]) -> list[dg.As
                 covered.add(parent)
                 frontier.append(parent)
     return sorted(
-        (key for key in asset_graph.asset_check_keys
-         if key.asset_key in covered and asset_graph.get(key.asset_key).partitions_def is None),
+        (
+            key
+            for key in asset_graph.asset_check_keys
+            if key.asset_key in covered and asset_graph.get(key.asset_key).partitions_def is None
+        ),
         key=_name,
     )

@@ -1,5 +1,6 @@
 """One partitioned asset per landing source, plus the sources' own control totals."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -20,7 +21,7 @@ RAW_SUITES = raw_suites(t.table for t in RAW_TABLES)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def raw_source_asset(source: str) -> dg.AssetsDefinition:
@@ -37,13 +38,18 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
     ]
 
     checks = [
-        dg.AssetCheckSpec(RAW_SUITE_CHECK, asset=spec.key, blocking=True,
-                          description="great-expectations raw suite on the loaded delivery day")
+        dg.AssetCheckSpec(
+            RAW_SUITE_CHECK,
+            asset=spec.key,
+            blocking=True,
+            description="great-expectations raw suite on the loaded delivery day",
+        )
         for spec in specs
     ]
 
-    @dg.multi_asset(name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days,
-                    pool=WAREHOUSE_POOL)
+    @dg.multi_asset(
+        name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days, pool=WAREHOUSE_POOL
+    )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
         # A misnamed day folder's files cannot be dated: this source stops here, the other sources load.
@@ -54,8 +60,9 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
             with warehouse.get_connection() as con:
                 for table in tables:
                     key = dg.AssetKey(["raw", table.table])
-                    stats = load_partition(con, table, landing.root, context.partition_key, loaded_at,
-                                           landing.max_line_bytes)
+                    stats = load_partition(
+                        con, table, landing.root, context.partition_key, loaded_at, landing.max_line_bytes
+                    )
                     context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
                     metadata = {**stats.as_metadata(), "unknown_folders": dg.MetadataValue.json(unknown)}
                     yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -1,5 +1,6 @@
 """Asset checks on the dbt models: great-expectations suites and sync accuracy (blocking), cross-system agreement
 (a warning unless the user makes it block)."""
+
 from datetime import date
 
 import dagster as dg
@@ -21,11 +22,15 @@ AGREEMENT_CHECK = "cross_system_agreement"
 AGREEMENT_ASSET = dg.AssetKey(["marts", "agg_cross_system_agreement"])
 
 
-MART_SUITES = mart_suites(engaged_channels=set(registry().engaged_channel_by_source().values()),
-                          consent_channels=registry().consent_channels(), identifier_types=registry().identifier_types,
-                          touchpoint_channels=registry().touchpoint_channels())
+MART_SUITES = mart_suites(
+    engaged_channels=set(registry().engaged_channel_by_source().values()),
+    consent_channels=registry().consent_channels(),
+    identifier_types=registry().identifier_types,
+    touchpoint_channels=registry().touchpoint_channels(),
+)
 SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
-    ("marts", model): suite for model, suite in MART_SUITES.items()}
+    ("marts", model): suite for model, suite in MART_SUITES.items()
+}
 
 
 def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResult:
@@ -41,7 +46,8 @@ def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name
             "expectations": outcome.evaluated,
             # Examples that may name a person go only to Data Docs, which `forget` deletes, never to the event log.
             "failures": dg.MetadataValue.json(
-                [f.describe(with_examples=not may_identify(f.column, f.examples)) for f in outcome.failures]),
+                [f.describe(with_examples=not may_identify(f.column, f.examples)) for f in outcome.failures]
+            ),
             "data_docs": dg.MetadataValue.path(str(outcome.page)),
         },
     )
@@ -56,9 +62,15 @@ def _batch_key(con, suite) -> str:
 
 
 @dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(GX_CHECK, asset=dg.AssetKey(list(key)), blocking=True,
-                             description="great-expectations suite on the latest batch")
-           for key in SUITES],
+    specs=[
+        dg.AssetCheckSpec(
+            GX_CHECK,
+            asset=dg.AssetKey(list(key)),
+            blocking=True,
+            description="great-expectations suite on the latest batch",
+        )
+        for key in SUITES
+    ],
     can_subset=True,
 )
 def gx_suites(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_docs: DataDocs):
@@ -74,8 +86,12 @@ def gx_suites(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data
         runner.build_docs()
 
 
-@dg.asset_check(asset=SYNC_ASSET, name=SYNC_CHECK, blocking=True,
-                description="control totals agree with the warehouse for every settled source and day")
+@dg.asset_check(
+    asset=SYNC_ASSET,
+    name=SYNC_CHECK,
+    blocking=True,
+    description="control totals agree with the warehouse for every settled source and day",
+)
 def sync_accuracy(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Fails, naming each source and day, when a settled day disagrees with its source's control totals."""
     with warehouse.get_connection() as con:
@@ -87,14 +103,20 @@ def sync_accuracy(warehouse: Warehouse) -> dg.AssetCheckResult:
             "failing_source_days": sorted({f"{f['source']} {f['event_date']}" for f in failures}),
             **summary,
         },
-        description=("; ".join(sorted({f"{f['source']} {f['event_date']}" for f in failures}))[:500]
-                     or "every settled source and day agrees with its control totals"),
+        description=(
+            "; ".join(sorted({f"{f['source']} {f['event_date']}" for f in failures}))[:500]
+            or "every settled source and day agrees with its control totals"
+        ),
     )
 
 
-@dg.asset_check(asset=AGREEMENT_ASSET, name=AGREEMENT_CHECK, blocking=True,
-                description="the channels agree with the CRM on addresses and opt-outs; warns, or fails when the "
-                            "dbt var cross_system_agreement_severity is error")
+@dg.asset_check(
+    asset=AGREEMENT_ASSET,
+    name=AGREEMENT_CHECK,
+    blocking=True,
+    description="the channels agree with the CRM on addresses and opt-outs; warns, or fails when the "
+    "dbt var cross_system_agreement_severity is error",
+)
 def cross_system_agreement(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Warns, naming each channel, day and metric past its threshold; fails instead where the mart says error."""
     with warehouse.get_connection() as con:
@@ -110,6 +132,8 @@ def cross_system_agreement(warehouse: Warehouse) -> dg.AssetCheckResult:
             "settled_rates": dg.MetadataValue.json(rates),
             **summary,
         },
-        description=("; ".join(describe(f) for f in flags)[:500]
-                     or "every settled channel and day agrees with the CRM within its thresholds"),
+        description=(
+            "; ".join(describe(f) for f in flags)[:500]
+            or "every settled channel and day agrees with the CRM within its thresholds"
+        ),
     )

@@ -3,6 +3,7 @@
 A variable that is not set falls back to its default in `orchestration.settings` (under `.omnichannel/`), read
 when the definitions are built; nothing here writes the environment or creates a folder.
 """
+
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,8 +40,11 @@ class Warehouse(dg.ConfigurableResource):
 
     def dbt_environment(self) -> dict[str, str]:
         """What dbt's profile reads (`dbt_project/profiles.yml`), as absolute paths: dbt runs in its own folder."""
-        return {"OMNI_WAREHOUSE": str(Path(self.path).resolve()), "OMNI_DUCKDB_MEMORY_LIMIT": self.memory_limit,
-                "OMNI_DUCKDB_THREADS": str(self.threads)}
+        return {
+            "OMNI_WAREHOUSE": str(Path(self.path).resolve()),
+            "OMNI_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+            "OMNI_DUCKDB_THREADS": str(self.threads),
+        }
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -106,13 +110,17 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
     """Every resource but dbt's, keyed as the assets ask for them."""
     hash_flag = os.environ.get("OMNI_PUBLISH_HASH_IDENTIFIERS", "true").strip().lower()
     return {
-        "warehouse": Warehouse(path=_from_env("OMNI_WAREHOUSE"), memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
-                               threads=_int_from_env("OMNI_DUCKDB_THREADS")),
+        "warehouse": Warehouse(
+            path=_from_env("OMNI_WAREHOUSE"),
+            memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
+            threads=_int_from_env("OMNI_DUCKDB_THREADS"),
+        ),
         "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR"), max_line_bytes=_int_from_env("OMNI_MAX_LINE_BYTES")),
         "phones": PhoneNumbering(default_region=_from_env("OMNI_PHONE_REGION")),
         "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR")),
         "publication": Publication(
-            path=_from_env("OMNI_PUBLISH_DIR"), home=_from_env("OMNI_HOME"),
+            path=_from_env("OMNI_PUBLISH_DIR"),
+            home=_from_env("OMNI_HOME"),
             salt=dg.EnvVar("OMNI_PUBLISH_SALT") if os.environ.get("OMNI_PUBLISH_SALT") else None,
             hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
             max_row_drop=_from_env("OMNI_PUBLISH_MAX_ROW_DROP"),

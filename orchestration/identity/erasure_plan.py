@@ -11,6 +11,7 @@ and named in the plan: listing it would erase the other person's records, and ke
 The plan counts the records that hold a listed value in a person field of the source registry, per source, and the
 quarantined lines that would lose their text; `forget.erase` then does exactly that.
 """
+
 from dataclasses import dataclass
 
 import duckdb
@@ -65,20 +66,27 @@ class ErasurePlan:
     def describe(self) -> str:
         sources = {source: n for source, n in sorted(self.records.items()) if n}
         by_source = ", ".join(f"{source}: {n}" for source, n in sources.items()) or "none"
-        line = (f"will erase {sum(sources.values())} records from {len(sources)} sources ({by_source}) "
-                f"and the text of {self.quarantined_lines} quarantined lines, for customer "
-                f"{self.person.customer_id} ({self.person.request}): {len(self.person.identifiers)} identifiers listed")
+        line = (
+            f"will erase {sum(sources.values())} records from {len(sources)} sources ({by_source}) "
+            f"and the text of {self.quarantined_lines} quarantined lines, for customer "
+            f"{self.person.customer_id} ({self.person.request}): {len(self.person.identifiers)} identifiers listed"
+        )
         if self.person.kept:
             line += "; kept, as they name someone else too: " + ", ".join(
-                f"{kind} {value} ({why})" for kind, value, why in self.person.kept)
+                f"{kind} {value} ({why})" for kind, value, why in self.person.kept
+            )
         return line
 
 
-def parse_request(*, email: str | None = None, phone: str | None = None, customer_id: str | None = None,
-                  region: str) -> Request:
+def parse_request(
+    *, email: str | None = None, phone: str | None = None, customer_id: str | None = None, region: str
+) -> Request:
     """The one identifier given, validated and normalized; ForgetRefused (usage error) for anything else."""
-    given = [(kind, value) for kind, value in (("email", email), ("phone", phone), ("customer_id", customer_id))
-             if value is not None]
+    given = [
+        (kind, value)
+        for kind, value in (("email", email), ("phone", phone), ("customer_id", customer_id))
+        if value is not None
+    ]
     if len(given) != 1:
         raise ForgetRefused("name the person with exactly one of --email, --phone, --customer-id", USAGE_ERROR)
     kind, typed = given[0]
@@ -102,13 +110,19 @@ def parse_request(*, email: str | None = None, phone: str | None = None, custome
 def _holders(con: duckdb.DuckDBPyConnection, request: Request) -> list[str]:
     if request.kind == "customer_id":
         tables = [t for t in ("customer_identifier", "dim_customer") if t in tables_in(con, "marts")]
-        found = any(con.execute(f"select 1 from marts.{t} where customer_id = ? limit 1", [request.value]).fetchall()
-                    for t in tables)
+        found = any(
+            con.execute(f"select 1 from marts.{t} where customer_id = ? limit 1", [request.value]).fetchall()
+            for t in tables
+        )
         return [request.value] if found else []
-    return [r[0] for r in con.execute(
-        """select customer_id from marts.customer_identifier where identifier_type = ? and identifier_value = ?
+    return [
+        r[0]
+        for r in con.execute(
+            """select customer_id from marts.customer_identifier where identifier_type = ? and identifier_value = ?
            group by customer_id order by min(valid_from) nulls first, customer_id""",
-        [request.kind, request.value]).fetchall()]
+            [request.kind, request.value],
+        ).fetchall()
+    ]
 
 
 def find_person(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
@@ -119,8 +133,10 @@ def find_person(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
     if not holders:
         raise ForgetRefused(f"no customer holds {request}: nothing erased")
     if len(holders) > 1:
-        raise ForgetRefused(f"{request} is held by {len(holders)} customers ({', '.join(holders)}), one after the "
-                            "other or at once: name the one to forget with --customer-id")
+        raise ForgetRefused(
+            f"{request} is held by {len(holders)} customers ({', '.join(holders)}), one after the "
+            "other or at once: name the one to forget with --customer-id"
+        )
     customer_id = holders[0]
     rows = con.execute(
         """select i.identifier_type, i.identifier_value, bool_or(i.is_shared),
@@ -128,7 +144,9 @@ def find_person(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
                    where o.identifier_type = i.identifier_type and o.identifier_value = i.identifier_value
                      and o.customer_id <> ?)
            from marts.customer_identifier i where i.customer_id = ?
-           group by i.identifier_type, i.identifier_value order by all""", [customer_id, customer_id]).fetchall()
+           group by i.identifier_type, i.identifier_value order by all""",
+        [customer_id, customer_id],
+    ).fetchall()
     listed, kept = [], []
     for kind, value, is_shared, others in rows:
         if others:
@@ -139,8 +157,10 @@ def find_person(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
             listed.append((kind, value))
     if not listed:
         # Their records are found through identifiers that name someone else too: erasing those would erase them.
-        raise ForgetRefused(f"customer {customer_id} ({request}) holds no identifier of their own, only "
-                            f"{', '.join(f'{kind} {value}' for kind, value, _ in kept) or 'none'}: nothing erased")
+        raise ForgetRefused(
+            f"customer {customer_id} ({request}) holds no identifier of their own, only "
+            f"{', '.join(f'{kind} {value}' for kind, value, _ in kept) or 'none'}: nothing erased"
+        )
     return Person(request, customer_id, tuple(listed), tuple(kept))
 
 
@@ -151,9 +171,12 @@ def plan_erasure(con: duckdb.DuckDBPyConnection, person: Person) -> ErasurePlan:
     phones = [value for kind, value in person.identifiers if kind == "phone"]
     if phones and "phone_numbers" in raw_tables:
         # Every way the numbers were typed, so that records keyed by the phone as typed match too.
-        values += [r[0] for r in con.execute(
-            "select distinct raw_phone from raw.phone_numbers where list_contains(?, e164) order by 1",
-            [phones]).fetchall()]
+        values += [
+            r[0]
+            for r in con.execute(
+                "select distinct raw_phone from raw.phone_numbers where list_contains(?, e164) order by 1", [phones]
+            ).fetchall()
+        ]
     values = list(dict.fromkeys(values))
     suppression.stage(con, values)
     salt = suppression.salt()
@@ -166,9 +189,11 @@ def plan_erasure(con: duckdb.DuckDBPyConnection, person: Person) -> ErasurePlan:
             n = con.execute(f"select count(*) from raw.{table.table} where {hit}").fetchall()[0][0]
             records[table.source] = records.get(table.source, 0) + n
         if "quarantine" in raw_tables:
-            hit = suppression.matches_sql(suppression.record_of_line_sql("raw_line", table), "raw_line", table,
-                                          salt, listed)
+            hit = suppression.matches_sql(
+                suppression.record_of_line_sql("raw_line", table), "raw_line", table, salt, listed
+            )
             quarantined += con.execute(
                 f"select count(*) from raw.quarantine where table_name = ? and raw_line is not null and {hit}",
-                [table.table]).fetchall()[0][0]
+                [table.table],
+            ).fetchall()[0][0]
     return ErasurePlan(person, tuple(values), records, quarantined)

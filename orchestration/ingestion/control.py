@@ -1,4 +1,5 @@
 """Loads the source systems' own daily totals (`_control/<source>/<day>.json`) into `raw.control_totals`."""
+
 from datetime import date, datetime
 from pathlib import Path
 

@@ -10,6 +10,7 @@ its lines with the same reason naming the span; the rest of the file loads on it
 DuckDB's reader, a quote inside an unquoted field (`R"2`) is kept as text; a quoted field followed by anything
 but a comma or the end of the line (`"R2"x`) makes the row malformed.
 """
+
 from pathlib import Path
 
 import duckdb
@@ -76,9 +77,9 @@ spans as (
 )
 select _line, line, coalesce(
     reason,
-    case when ends_open then 'unterminated quoted field (' || {_span('record_start', 'record_end')}
+    case when ends_open then 'unterminated quoted field (' || {_span("record_start", "record_end")}
                              || ', to the end of the file)'
-         when record_lines > 1 then 'multi-line CSV record (' || {_span('record_start', 'record_end')}
+         when record_lines > 1 then 'multi-line CSV record (' || {_span("record_start", "record_end")}
                                     || '): a quoted field holds a line break'
     end) as reason
 from spans
@@ -90,10 +91,13 @@ def _header(con: duckdb.DuckDBPyConnection, path: Path, lines: str) -> list[str]
     if not row:
         return None  # an empty file: no header, no rows
     reason, names = row[0]
-    problem = (reason or ("a misplaced quote" if names is None else None)
-               or ("an empty column name" if any(not n for n in names) else None)
-               # DuckDB's struct keys are case-insensitive, as are most readers' column names.
-               or ("a repeated column name" if len({n.lower() for n in names}) < len(names) else None))
+    problem = (
+        reason
+        or ("a misplaced quote" if names is None else None)
+        or ("an empty column name" if any(not n for n in names) else None)
+        # DuckDB's struct keys are case-insensitive, as are most readers' column names.
+        or ("a repeated column name" if len({n.lower() for n in names}) < len(names) else None)
+    )
     if problem:
         raise LandingFileError(f"{path}, line 1: not a usable CSV header ({problem})")
     return names
@@ -120,7 +124,9 @@ def csv_rows_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str],
         return None
     width = len(header)
     record = "{" + ", ".join(f"{_literal(n)}: nullif(fields[{i + 1}], '')" for i, n in enumerate(header)) + "}"
-    return header, f"""
+    return (
+        header,
+        f"""
         with parsed as (
             select _line, line, reason, {_FIELDS_SQL} as fields from {lines} where _line > 1
         ),
@@ -136,4 +142,5 @@ def csv_rows_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str],
             from parsed
         )
         select _line, line, fields, case when reason is null then to_json({record}) end::json as record, reason
-        from checked"""
+        from checked""",
+    )

@@ -4,6 +4,7 @@ DuckDB's own error text quotes the offending line ("Original Line: ..."), and a 
 emails and phones; that text would end up in the terminal, Dagster's run storage, event log and compute logs.
 So a DuckDB error is never passed on: only its kind and the line number it names are kept.
 """
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """What the landing zone holds: its delivery days (one folder per day and source, plus `_control` files)."""
+
 from pathlib import Path
 
 from orchestration.ingestion.layout import delivery_days as _delivery_days

@@ -6,6 +6,7 @@ instead; they come out with a `reason` and the lines around them keep their true
 once, straight into its consumer's statement (`streamed_lines_sql`); only a file with such lines is read again
 into temp table `_file_lines` and renumbered (`read_lines`).
 """
+
 from pathlib import Path
 
 import duckdb
@@ -63,15 +64,16 @@ from rejected
 """
 
 
-def streamed_lines_sql(con: duckdb.DuckDBPyConnection, path: Path,
-                       max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> str:
+def streamed_lines_sql(con: duckdb.DuckDBPyConnection, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> str:
     """A query of the file's lines as (_line, line, reason) to read once, in a statement of the caller's.
 
     The numbers are true only if `rejected_lines` is 0 afterwards; else use `read_lines`.
     """
     con.execute("drop table if exists _line_rejects; drop table if exists _line_reject_scans")
-    return (f"(select row_number() over () as _line, line, null::varchar as reason "
-            f"from {_reader_sql(path, max_line_bytes)})")
+    return (
+        f"(select row_number() over () as _line, line, null::varchar as reason "
+        f"from {_reader_sql(path, max_line_bytes)})"
+    )
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection) -> int:
@@ -90,7 +92,8 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, max_line_bytes: int =
     if rejected:
         con.execute(_RENUMBER_SQL.format(reason=_reason_sql(max_line_bytes)))
         lines, distinct, last = con.execute(
-            f"select count(*), count(distinct _line), coalesce(max(_line), 0) from {LINES_TABLE}").fetchall()[0]
+            f"select count(*), count(distinct _line), coalesce(max(_line), 0) from {LINES_TABLE}"
+        ).fetchall()[0]
         if not lines == distinct == last:
             raise LandingFileError(f"{path}: its lines could not be numbered ({lines} lines, last number {last})")
     return rejected

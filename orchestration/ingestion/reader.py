@@ -4,6 +4,7 @@ Every physical line of a file comes out exactly once, with its true line number,
 lines read = rows loaded + duplicates + quarantined. Reading is `lines.py` (one DuckDB scan, lines that are not
 text set aside); CSV parsing is `csv_records.py`; the checks of a record against the registry are here.
 """
+
 from pathlib import Path
 
 import duckdb
@@ -71,7 +72,7 @@ def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: s
         f"""
         insert into _partition_rows
         with extracted as (
-            select _line, line, reason as line_reason, {_extract_all(table, 'line')} as vals from {lines}
+            select _line, line, reason as line_reason, {_extract_all(table, "line")} as vals from {lines}
         ),
         checked as (
             select _line, line, vals,
@@ -79,14 +80,14 @@ def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: s
                         when line is null or trim(line) = '' then 'empty line'
                         when vals is null then 'invalid JSON (malformed or truncated line)'
                         when not starts_with(ltrim(line), '{{') then 'not a JSON object'
-                        else coalesce({_missing_field_reason(table, 'vals')},
-                                      {_non_scalar_reason(table, 'vals', 'line')})
+                        else coalesce({_missing_field_reason(table, "vals")},
+                                      {_non_scalar_reason(table, "vals", "line")})
                    end as reason
             from extracted
         )
         select {_quote(relative)}, _line, line,
                (case when reason is null then line end)::json as record,
-               case when reason is null then {_event_id_from(table, 'vals')} end as event_id,
+               case when reason is null then {_event_id_from(table, "vals")} end as event_id,
                reason
         from checked
         """
@@ -99,20 +100,24 @@ def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, r
         return
     header, rows_sql = parsed
     # CSV values are strings in header order: the registry's fields are picked by position, no JSON parse.
-    vals = "[" + ", ".join(f"fields[{header.index(f) + 1}]" if f in header else "null::varchar"
-                           for f in _fields(table)) + "]"
+    vals = (
+        "["
+        + ", ".join(f"fields[{header.index(f) + 1}]" if f in header else "null::varchar" for f in _fields(table))
+        + "]"
+    )
     con.execute(
         f"""insert into _partition_rows
             with extracted as (select *, {vals} as vals from ({rows_sql}))
             select {_quote(relative)}, _line, line, record,
-                   case when reason is null then {_event_id_from(table, 'vals')} end as event_id,
-                   coalesce(reason, {_missing_field_reason(table, 'vals')}) as reason
+                   case when reason is null then {_event_id_from(table, "vals")} end as event_id,
+                   coalesce(reason, {_missing_field_reason(table, "vals")}) as reason
             from extracted"""
     )
 
 
-def _classify_jsonl_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str,
-                         max_line_bytes: int) -> None:
+def _classify_jsonl_file(
+    con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str, max_line_bytes: int
+) -> None:
     # A clean file is read and classified in one statement; one with lines that are not text is done again
     # from its renumbered lines, so that no line number is off.
     try:
@@ -125,8 +130,13 @@ def _classify_jsonl_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: 
         _classify_jsonl(con, table, relative, "_file_lines")
 
 
-def classify_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str,
-                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+def classify_file(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    path: Path,
+    relative: str,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> None:
     """Append every line of the file to temp table `_partition_rows` (record and event id, or a reason)."""
     try:
         if table.format == "jsonl":

@@ -5,6 +5,7 @@ file's free blocks until a block happens to be reused, readable with `strings`. 
 catalog (schemas, tables, views, macros, sequences) into a new file with `COPY FROM DATABASE` and swaps it in with
 one rename; the old file, free blocks and all, is unlinked.
 """
+
 import os
 from pathlib import Path
 

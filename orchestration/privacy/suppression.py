@@ -6,6 +6,7 @@ handle) hashes to a listed value; a line too broken to parse is suppressed when 
 loader quarantines such lines with no text kept, so a replay of old files or a rebuild never brings the person
 back.
 """
+
 import duckdb
 
 from orchestration import settings
@@ -59,8 +60,8 @@ def stage(con: duckdb.DuckDBPyConnection, values: list[str]) -> int:
     con.execute("create or replace temp table _forget_values (value varchar)")
     con.executemany("insert into _forget_values values (?)", [[v] for v in values if v and v.strip()])
     con.execute(f"""create or replace temp table _forget_candidates as
-                    select distinct {hash_sql('value', s)} as identifier_hash from _forget_values
-                    where {hash_sql('value', s)} is not null""")
+                    select distinct {hash_sql("value", s)} as identifier_hash from _forget_values
+                    where {hash_sql("value", s)} is not null""")
     return con.execute("select count(*) from _forget_candidates").fetchall()[0][0]
 
 
@@ -71,7 +72,8 @@ def add(con: duckdb.DuckDBPyConnection, values: list[str]) -> int:
     return con.execute(
         """insert into raw.identity_suppressions
            select identifier_hash, current_timestamp from _forget_candidates
-           where identifier_hash not in (select identifier_hash from raw.identity_suppressions)""").fetchall()[0][0]
+           where identifier_hash not in (select identifier_hash from raw.identity_suppressions)"""
+    ).fetchall()[0][0]
 
 
 def _field_values_sql(record_expr: str, table) -> str:
@@ -99,10 +101,14 @@ def matches_sql(record_expr: str, text_expr: str, table, salt_value: str, listed
     unreadable; there it errs towards erasing, and listed values are validated identifiers (emails, E.164 and
     typed phones, ids of 7 characters or more), which ordinary tokens do not collide with.
     """
-    field_hit = (f"list_has_any(list_transform({_field_values_sql(record_expr, table)}, "
-                 f"lambda v: {hash_sql('v', salt_value)}), {listed})")
-    token_hit = (f"list_has_any(list_transform(regexp_extract_all({text_expr}, '{_TOKEN_PATTERN}'), "
-                 f"lambda t: {hash_sql('t', salt_value)}), {listed})")
+    field_hit = (
+        f"list_has_any(list_transform({_field_values_sql(record_expr, table)}, "
+        f"lambda v: {hash_sql('v', salt_value)}), {listed})"
+    )
+    token_hit = (
+        f"list_has_any(list_transform(regexp_extract_all({text_expr}, '{_TOKEN_PATTERN}'), "
+        f"lambda t: {hash_sql('t', salt_value)}), {listed})"
+    )
     return f"coalesce(case when {record_expr} is not null then {field_hit} else {token_hit} end, false)"
 
 

@@ -8,11 +8,12 @@ for one mart with `omnichannel acknowledge-drop MART --reason ...`: the acknowle
 made against, holds only until the next publication, which records it in its manifest, and is void once any other
 release is published.
 """
+
 import getpass
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_MAX_DROP = 0.5
@@ -47,8 +48,10 @@ class RowDrop:
     def describe(self) -> str:
         if self.published_rows is None:
             return f"{self.mart}: {self.rows} rows, not published before"
-        text = (f"{self.mart}: {self.rows} rows, {self.published_rows} published, "
-                f"{self.share:.0%} fewer (at most {self.max_drop:.0%} allowed)")
+        text = (
+            f"{self.mart}: {self.rows} rows, {self.published_rows} published, "
+            f"{self.share:.0%} fewer (at most {self.max_drop:.0%} allowed)"
+        )
         if self.too_large and self.acknowledgement is not None:
             text += f"; acknowledged by {self.acknowledgement['by']}: {self.acknowledgement['reason']}"
         elif self.too_large:
@@ -103,16 +106,28 @@ def acknowledge(publish_dir: Path, marts: list[str], reason: str) -> list[dict]:
     tables = manifest.get("tables", {})
     unknown = [mart for mart in marts if mart not in tables]
     if unknown:
-        raise ValueError(f"no mart {', '.join(map(repr, unknown))} in the current publication "
-                         f"(it has {', '.join(sorted(tables))})")
+        raise ValueError(
+            f"no mart {', '.join(map(repr, unknown))} in the current publication (it has {', '.join(sorted(tables))})"
+        )
     if not reason.strip():
         raise ValueError("say why the drop is right with --reason")
-    now = datetime.now(timezone.utc).isoformat()
-    records = [{"mart": mart, "reason": reason.strip(), "by": getpass.getuser(), "acknowledged_at": now,
-                "against_release": manifest["release_id"], "published_rows": tables[mart]}
-               for mart in dict.fromkeys(marts)]
-    kept = [a for a in _read_acknowledgements(publish_dir)
-            if a["against_release"] == manifest["release_id"] and a["mart"] not in marts]
+    now = datetime.now(UTC).isoformat()
+    records = [
+        {
+            "mart": mart,
+            "reason": reason.strip(),
+            "by": getpass.getuser(),
+            "acknowledged_at": now,
+            "against_release": manifest["release_id"],
+            "published_rows": tables[mart],
+        }
+        for mart in dict.fromkeys(marts)
+    ]
+    kept = [
+        a
+        for a in _read_acknowledgements(publish_dir)
+        if a["against_release"] == manifest["release_id"] and a["mart"] not in marts
+    ]
     path = Path(publish_dir) / ACKNOWLEDGEMENTS
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps([*kept, *records], indent=2, sort_keys=True))

@@ -16,7 +16,7 @@ store_zones as (
         select
             customer_id,
             store_tz,
-            row_number() over (partition by customer_id order by sales desc, last_sale_at desc, store_tz) as zone_rank
+            row_number() over (partition by customer_id order by sales desc, last_sale_at desc, store_tz asc) as zone_rank
         from store_sales
     ) as ranked
     where zone_rank = 1

@@ -9,13 +9,17 @@ with customer_history as (
 
 email_owner as (
     select email, min(customer_id) as customer_id from customer_history
-    where email is not null group by email having count(distinct customer_id) = 1
+    where email is not null
+    group by email
+    having count(distinct customer_id) = 1
 ),
 
 phone_owner as (
     select phone, min(customer_id) as customer_id, min(delivery_date) as first_listed_on
     from customer_history
-    where phone is not null group by phone having count(distinct customer_id) = 1
+    where phone is not null
+    group by phone
+    having count(distinct customer_id) = 1
 ),
 
 -- The CRM tells only the day a number reached its owner, not the hour: a number first listed after the first
@@ -26,7 +30,8 @@ phone_ownership as (
         phone,
         customer_id,
         case when first_listed_on > (select min(delivery_date) from customer_history)
-            then {{ dbt.dateadd('day', 1, 'first_listed_on') }} end as owned_from
+                then {{ dbt.dateadd('day', 1, 'first_listed_on') }}
+        end as owned_from
     from phone_owner
 ),
 
@@ -40,15 +45,17 @@ consent_changes as (
 ),
 
 latest_consent as (
-    select customer_id, channel, consent_status, changed_at,
-           row_number() over (partition by customer_id, channel order by changed_at desc) as change_rank
+    select
+        customer_id, channel, consent_status, changed_at,
+        row_number() over (partition by customer_id, channel order by changed_at desc) as change_rank
     from consent_changes
     where customer_id is not null
 ),
 
 opted_out as (
-    select customer_id, channel,
-           {{ dbt.dateadd('hour', var('consent_grace_hours', 24), 'changed_at') }} as binding_from
+    select
+        customer_id, channel,
+        {{ dbt.dateadd('hour', var('consent_grace_hours', 24), 'changed_at') }} as binding_from
     from latest_consent
     where change_rank = 1 and consent_status = 'opt_out'
 ),
@@ -80,14 +87,14 @@ bound_per_day as (
     select d.channel, d.event_date, count(o.customer_id) as opted_out_customers
     from send_days as d
     left join opted_out as o
-        on o.channel = d.channel and cast(o.binding_from as date) <= d.event_date
+        on d.channel = o.channel and cast(o.binding_from as date) <= d.event_date
     group by 1, 2
 ),
 
 violations as (
     select s.channel, s.event_date, count(distinct s.customer_id) as messaged_after_opt_out
     from sends as s
-    inner join opted_out as o on o.customer_id = s.customer_id and o.channel = s.channel
+    inner join opted_out as o on s.customer_id = o.customer_id and s.channel = o.channel
     where s.event_at > o.binding_from
     group by 1, 2
 )
@@ -99,4 +106,4 @@ select
     coalesce(v.messaged_after_opt_out, 0) as numerator,
     b.opted_out_customers as denominator
 from bound_per_day as b
-left join violations as v on v.channel = b.channel and v.event_date = b.event_date
+left join violations as v on b.channel = v.channel and b.event_date = v.event_date

@@ -20,7 +20,7 @@ sends as (
         e.event_id, e.message_id, e.event_date, e.email, coalesce(e.customer_id, t.customer_id) as customer_id,
         e.source_file, e.source_line
     from events as e
-    left join message_tags as t on t.message_id = e.message_id
+    left join message_tags as t on e.message_id = t.message_id
     where e.event_type = 'processed' and coalesce(e.customer_id, t.customer_id) is not null
 ),
 
@@ -32,12 +32,18 @@ crm_rows as (
 
 -- A customer's consecutive rows with one address make one holding period, from the day the CRM first listed it
 -- to the day it listed another. The CRM dates a change to the day, not the hour: on that day both count.
+previous_addresses as (
+    select
+        customer_id, email, delivery_date, source_file, source_line,
+        lag(email) over (partition by customer_id order by delivery_date, source_file, source_line) as previous_email
+    from crm_rows
+),
+
 address_changes as (
     select
         customer_id, email, delivery_date, source_file, source_line,
-        case when email is not distinct from lag(email) over (
-            partition by customer_id order by delivery_date, source_file, source_line) then 0 else 1 end as starts_period
-    from crm_rows
+        case when email = previous_email or (email is null and previous_email is null) then 0 else 1 end as starts_period
+    from previous_addresses
 ),
 
 numbered as (
@@ -45,7 +51,8 @@ numbered as (
         customer_id, email, delivery_date,
         sum(starts_period) over (
             partition by customer_id order by delivery_date, source_file, source_line
-            rows between unbounded preceding and current row) as period
+            rows between unbounded preceding and current row
+        ) as period
     from address_changes
 ),
 
@@ -76,7 +83,7 @@ compared as (
         h.held_from > s.event_date as held_later,
         h.held_until < s.event_date as held_earlier
     from sends as s
-    inner join holdings as h on h.email = s.email
+    inner join holdings as h on s.email = h.email
 ),
 
 flags as (
@@ -115,8 +122,8 @@ classified as (
         s.source_file,
         s.source_line
     from sends as s
-    left join crm_customers as c on c.customer_id = s.customer_id
-    left join flags as f on f.event_id = s.event_id
+    left join crm_customers as c on s.customer_id = c.customer_id
+    left join flags as f on s.event_id = f.event_id
 )
 
 select

@@ -31,10 +31,10 @@ credits as (
         cast(converted_at as date) as event_date,
         channel,
         campaign_id,
-        {%- for model in models %}
-        sum(case when model = '{{ model }}' then credit else 0 end) as conversions_{{ model }},
-        sum(case when model = '{{ model }}' then attributed_revenue else 0 end) as revenue_{{ model }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- for model in models %}
+    sum(case when model = '{{ model }}' then credit else 0 end) as conversions_{{ model }},
+    sum(case when model = '{{ model }}' then attributed_revenue else 0 end) as revenue_{{ model }}{{ "," if not loop.last }}
+    {%- endfor %}
     from {{ ref('fct_attribution') }}
     group by cast(converted_at as date), channel, campaign_id
 ),
@@ -56,10 +56,10 @@ select
     -- Clicks per delivered message; NULL where nothing was delivered (ads, web).
     cast(coalesce(t.clicks, 0) as double) / nullif(t.deliveries, 0) as click_through_rate,
     cast(coalesce(t.unique_opens, 0) as double) / nullif(t.deliveries, 0) as unique_open_rate,
-    {%- for model in models %}
-    coalesce(c.conversions_{{ model }}, 0) as conversions_{{ model }},
-    coalesce(c.revenue_{{ model }}, 0) as revenue_{{ model }}{{ "," if not loop.last }}
-    {%- endfor %}
+{%- for model in models %}
+coalesce(c.conversions_{{ model }}, 0) as conversions_{{ model }},
+coalesce(c.revenue_{{ model }}, 0) as revenue_{{ model }}{{ "," if not loop.last }}
+{%- endfor %}
 from keys as k
 left join touch_kpis as t
     on k.event_date = t.event_date and k.channel = t.channel

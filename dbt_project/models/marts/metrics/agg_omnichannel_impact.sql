@@ -5,7 +5,7 @@
     bought are in neither group. -#}
 {%- set kpi_channels = [] -%}
 {%- for channel, kpis in channel_kpi_touches().items() if kpis.get('deliveries') and (kpis.get('opens') or kpis.get('clicks')) -%}
-    {%- do kpi_channels.append(channel) -%}
+{%- do kpi_channels.append(channel) -%}
 {%- endfor -%}
 
 with customers as (
@@ -43,7 +43,7 @@ select
     count(*) as customers,
     sum(case when c.orders > 0 then 1 else 0 end) as buyers,
     cast(sum(case when c.orders >= 2 then 1 else 0 end) as double)
-        / nullif(sum(case when c.orders > 0 then 1 else 0 end), 0) as retention_rate,
+    / nullif(sum(case when c.orders > 0 then 1 else 0 end), 0) as retention_rate,
     cast(sum(coalesce(m.opened, 0)) as double) / nullif(sum(coalesce(m.delivered, 0)), 0) as open_rate,
     cast(sum(coalesce(m.clicked, 0)) as double) / nullif(sum(coalesce(m.delivered, 0)), 0) as click_rate,
     cast(sum(case when c.orders > 0 then 1 else 0 end) as double) / count(*) as conversion_rate,

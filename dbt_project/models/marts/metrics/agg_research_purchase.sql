@@ -11,7 +11,8 @@ with purchases as (
         customer_id,
         converted_at,
         case when purchase_channel = 'store' then 'research_online_purchase_offline'
-             else 'research_offline_purchase_online' end as direction
+            else 'research_offline_purchase_online'
+        end as direction
     from {{ ref('fct_conversion') }}
     where customer_id is not null and not is_cancelled
 ),
@@ -27,7 +28,7 @@ researched as (
     from purchases as p
     inner join research as r
         on p.customer_id = r.customer_id
-        and r.occurred_at < p.converted_at
+        and p.converted_at > r.occurred_at
         and {{ dbt.datediff('r.occurred_at', 'p.converted_at', 'second') }} <= {{ window_seconds }}
         -- Online research for a store purchase; a store visit before an online one.
         and r.is_online = (p.direction = 'research_online_purchase_offline')

@@ -30,13 +30,13 @@ cohorts as (
 grid as (
     select c.cohort_month, c.engagement_tier, c.customers, o.period_start
     from cohorts as c
-    inner join observed_periods as o on o.period_start >= c.cohort_month
+    inner join observed_periods as o on c.cohort_month <= o.period_start
 ),
 
 retained as (
     select b.cohort_month, b.engagement_tier, p.period_start, count(distinct b.customer_id) as retained
     from buyers as b
-    inner join purchase_periods as p on b.customer_id = p.customer_id and p.period_start >= b.cohort_month
+    inner join purchase_periods as p on b.customer_id = p.customer_id and b.cohort_month <= p.period_start
     group by b.cohort_month, b.engagement_tier, p.period_start
 )
 

@@ -12,5 +12,5 @@ select
     conversions,
     cast(conversions as double) / sum(conversions) over () as share_of_conversions,
     cast(sum(conversions) over (order by touches rows between unbounded preceding and current row) as double)
-        / sum(conversions) over () as cumulative_share
+    / sum(conversions) over () as cumulative_share
 from counts

@@ -14,7 +14,7 @@
 {%- set gamma = var('send_hour_channel_prior_events') | float -%}
 {%- set send_channels = [] -%}
 {%- for channel, kpis in channel_kpi_touches().items() if kpis.get('sends') -%}
-    {%- do send_channels.append(channel) -%}
+{%- do send_channels.append(channel) -%}
 {%- endfor -%}
 
 with customers as (
@@ -25,7 +25,8 @@ with customers as (
 ),
 
 inbound as (
-    select t.customer_id, t.channel, t.occurred_at, t.touch_type, t.is_session_start,
+    select
+        t.customer_id, t.channel, t.occurred_at, t.touch_type, t.is_session_start,
         {{ utc_to_local('t.occurred_at', 'c.time_zone') }} as local_at
     from {{ ref('fct_touchpoint') }} as t
     inner join customers as c on t.customer_id = c.customer_id
@@ -73,10 +74,18 @@ signals as (
 
 hour_evidence as (
     -- Each signal: 1 at its hour, 0.5 at each neighbour (circular).
-    select customer_id, channel, (local_hour + shift + 24) % 24 as hour, sum(weight) as evidence
+    select
+        signals.customer_id, signals.channel, (signals.local_hour + kernel.shift + 24) % 24 as hour,
+        sum(kernel.weight) as evidence
     from signals
-    cross join (select -1 as shift, 0.5 as weight union all select 0, 1.0 union all select 1, 0.5) as kernel
-    group by customer_id, channel, (local_hour + shift + 24) % 24
+    cross join (
+        select -1 as shift, 0.5 as weight
+        union all
+        select 0, 1.0
+        union all
+        select 1, 0.5
+    ) as kernel
+    group by signals.customer_id, signals.channel, (signals.local_hour + kernel.shift + 24) % 24
 ),
 
 customer_hours as (
@@ -89,9 +98,34 @@ customer_hours as (
 all_hours as (
     -- 0..23 without a series generator: the 24 hours as a cross join of digits.
     select tens.d * 10 + ones.d as hour
-    from (select 0 as d union all select 1 union all select 2) as tens
-    cross join (select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
-                union all select 5 union all select 6 union all select 7 union all select 8 union all select 9) as ones
+    from (
+        select 0 as d
+        union all
+        select 1
+        union all
+        select 2
+    ) as tens
+    cross join (
+        select 0 as d
+        union all
+        select 1
+        union all
+        select 2
+        union all
+        select 3
+        union all
+        select 4
+        union all
+        select 5
+        union all
+        select 6
+        union all
+        select 7
+        union all
+        select 8
+        union all
+        select 9
+    ) as ones
     where tens.d * 10 + ones.d < 24
 ),
 
@@ -131,7 +165,7 @@ segments as (
 
 segment_modes as (
     select segment, hour as segment_hour, p_segment
-    from (select *, row_number() over (partition by segment order by p_segment desc, hour) as n from segments) as r
+    from (select *, row_number() over (partition by segment order by p_segment desc, hour asc) as n from segments) as r
     where n = 1
 ),
 
@@ -166,8 +200,10 @@ overall_posterior as (
 
 overall as (
     select customer_id, hour as preferred_send_hour, p_hour as preferred_send_hour_probability
-    from (select *, row_number() over (partition by customer_id order by p_hour desc, hour) as n
-          from overall_posterior) as r
+    from (
+        select *, row_number() over (partition by customer_id order by p_hour desc, hour asc) as n
+        from overall_posterior
+    ) as r
     where n = 1
 )
 {%- for channel in send_channels %},
@@ -180,11 +216,12 @@ overall as (
             customer_id,
             hour,
             score,
-            row_number() over (partition by customer_id order by score desc, hour) as n
+            row_number() over (partition by customer_id order by score desc, hour asc) as n
         from (
             select c.customer_id, c.hour, sum(c.evidence) + {{ gamma }} * max(coalesce(p.p_hour, 0)) as score
             from (
-                select customer_id, hour, evidence from hour_evidence where channel = '{{ channel }}'
+                select customer_id, hour, evidence from hour_evidence
+                where channel = '{{ channel }}'
                 union all
                 select customer_id, preferred_send_hour, 0.0 from overall
             ) as c

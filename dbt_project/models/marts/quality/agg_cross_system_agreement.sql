@@ -19,22 +19,22 @@
 ] -%}
 {%- set max_rate = {} -%}
 {%- for metric in (address_metrics | map('first') | list) + ['crm_opt_out_not_respected'] -%}
-    {%- set value = var('agreement_max_' ~ metric) -%}
-    {%- set number = value | float(-1) -%}
-    {%- if number < 0 or number > 1 or (value | string | trim) == '' -%}
+{%- set value = var('agreement_max_' ~ metric) -%}
+{%- set number = value | float(-1) -%}
+{%- if number < 0 or number > 1 or (value | string | trim) == '' -%}
         {{ exceptions.raise_compiler_error("dbt var agreement_max_" ~ metric ~ " must be a share between 0 and 1, not '"
                                            ~ value ~ "'") }}
     {%- endif -%}
-    {%- do max_rate.update({metric: number}) -%}
+{%- do max_rate.update({metric: number}) -%}
 {%- endfor -%}
 
 with address_days as (
     select
         event_date,
         count(*) as tagged_sends,
-        {%- for metric, address_case, _ in address_metrics %}
-        sum(case when address_case = '{{ address_case }}' then 1 else 0 end) as {{ address_case }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for metric, address_case, _ in address_metrics %}
+    sum(case when address_case = '{{ address_case }}' then 1 else 0 end) as {{ address_case }}{{ ',' if not loop.last }}
+    {%- endfor %}
     from {{ ref('int_email_sends_classified') }}
     group by event_date
 ),

@@ -43,7 +43,8 @@ measured as (
         c.*,
         abs(c.warehouse_value + c.erased_value - c.control_value) as abs_difference,
         case when c.control_value = 0 then null
-             else abs(c.warehouse_value + c.erased_value - c.control_value) / abs(c.control_value) end as rel_difference,
+            else abs(c.warehouse_value + c.erased_value - c.control_value) / abs(c.control_value)
+        end as rel_difference,
         c.event_date > {{ dbt.dateadd('day', -var('sync_settling_days', 3), 'l.delivery_date') }} as within_settling_window
     from totals as c
     cross join latest_delivery as l
@@ -56,7 +57,7 @@ select
         when not has_control then 'no_control_totals'
         when metric_kind = 'sum' and abs_difference <= {{ var('sync_money_tolerance', 0.005) }} then 'ok'
         when metric_kind <> 'sum' and abs_difference <= {{ var('sync_count_tolerance', 0) }}
-             and coalesce(rel_difference, 0) <= {{ var('sync_relative_tolerance', 0) }} then 'ok'
+            and coalesce(rel_difference, 0) <= {{ var('sync_relative_tolerance', 0) }} then 'ok'
         when within_settling_window then 'not_yet_synced'
         else 'error'
     end as status
