@@ -181,6 +181,10 @@ class SuiteRunner:
     def __init__(self, docs_dir: Path):
         _quiet_gx()
         self.docs_dir = Path(docs_dir).resolve()
+        if not (self.docs_dir / STORE_FOLDER).is_dir():
+            # The site was deleted (`forget` removes Data Docs, which may show a person's values): the suites the
+            # cached context registered went with it, so start a context afresh.
+            _site.cache_clear()
         self._site = _site(self.docs_dir)
         self._unrendered: list[ValidationResultIdentifier] = []
 

@@ -146,7 +146,9 @@ def build_attribution(paths, warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPy
             "create table marts.fct_conversion as select conversion_id, customer_id, converted_at, "
             "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from conversions"
         )
-    run_dbt(["int_journey_touches+"], warehouse, tmp_path)
+    # Journeys and attribution only: the metrics marts downstream need tables these synthetic touches lack.
+    run_dbt(["int_journey_touches+", "--exclude", "path:models/marts/metrics", "path:models/intermediate/metrics"],
+            warehouse, tmp_path)
     return duckdb.connect(str(warehouse), read_only=True)
 
 

@@ -185,7 +185,7 @@ MISUSES = {
         "is more than --max-records 1: check the plan above, then run again with --yes",
     ),
     "no warehouse": (["forget", "--email", "{email}"], 1, "no warehouse at"),
-    "warehouse in use": (["forget", "--email", "{email}"], 1, "another process holds it"),
+    "warehouse in use": (["forget", "--email", "{email}"], 1, "is in use by process"),
     "unknown mart": (["acknowledge-drop", "fct_nothing", "--reason", "x"], 2, "no mart 'fct_nothing'"),
 }
 

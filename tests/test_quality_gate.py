@@ -227,7 +227,7 @@ def test_no_raw_email_or_phone_appears_in_the_published_copy(gated):
 def misaddressed(tmp_path_factory):
     """The same world with 5% of a day's mail sent to other customers' addresses: published with a warning; then
     rebuilt with the one dbt var that makes cross-system agreement block."""
-    from orchestration import simulator
+    import simulator
     from orchestration.definitions import defs
     from orchestration.runner import run_pipeline
 
