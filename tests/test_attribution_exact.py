@@ -147,8 +147,11 @@ def build_attribution(paths, warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPy
             "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from conversions"
         )
     # Journeys and attribution only: the metrics marts downstream need tables these synthetic touches lack.
-    run_dbt(["int_journey_touches+", "--exclude", "path:models/marts/metrics", "path:models/intermediate/metrics"],
-            warehouse, tmp_path)
+    run_dbt(
+        ["int_journey_touches+", "--exclude", "path:models/marts/metrics", "path:models/intermediate/metrics"],
+        warehouse,
+        tmp_path,
+    )
     return duckdb.connect(str(warehouse), read_only=True)
 
 
