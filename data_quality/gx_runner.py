@@ -29,6 +29,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.exceptions.resource_freshness import ValidationDefinitionRelatedResourcesFreshnessError
 
 DOCS_SITE = "omnichannel"
 EXAMPLES = 5
@@ -204,12 +205,25 @@ class SuiteRunner:
         definition = self._site.definition(suite_name, expectations)
         # The run is named after the batch, so the page's path says which batch it shows.
         run_id = RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC))
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=parameters or {},
-            result_format=RESULT_FORMAT,
-            run_id=run_id,
-        )
+        try:
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters or {},
+                result_format=RESULT_FORMAT,
+                run_id=run_id,
+            )
+        except ValidationDefinitionRelatedResourcesFreshnessError:
+            # The site's stored suite changed under this context (the folder was deleted and written again, as
+            # `forget` does): register the suite again and validate once more.
+            _, stale = self._site.definitions[suite_name]
+            self._site.definitions[suite_name] = ("", stale)  # a fingerprint no suite has: re-registered
+            definition = self._site.definition(suite_name, expectations)
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters or {},
+                result_format=RESULT_FORMAT,
+                run_id=run_id,
+            )
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
             run_id=run_id,

@@ -12,13 +12,13 @@ from orchestration.defs.gate import upstream_check_keys
 from orchestration.defs.ingestion import control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, publish, schedules, transform
 from orchestration.defs.publishing import build_published_marts
-from orchestration.defs.quality import cross_system_agreement, gx_suites, sync_accuracy
+from orchestration.defs.quality import cross_system_agreement, gx_metrics_suites, gx_suites, sync_accuracy
 from orchestration.defs.reference import email_addresses, phone_numbers
 from orchestration.defs.resources import pipeline_resources
 from orchestration.defs.row_drops import build_row_drop_checks
 
 ASSETS = [*raw_source_assets, control_totals, phone_numbers, email_addresses, dbt_models]
-CHECKS = [gx_suites, sync_accuracy, cross_system_agreement]
+CHECKS = [gx_suites, gx_metrics_suites, sync_accuracy, cross_system_agreement]
 
 
 def build_definitions() -> dg.Definitions:

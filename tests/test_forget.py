@@ -276,8 +276,12 @@ def mass_erased(world, forgotten):
     dropped = sorted(name.split(":")[0].split("/")[1] for name in failed if name.endswith(":" + DROP_CHECK))
     published_blocked = json.loads((root / "published" / "manifest.json").read_text())
     acknowledged = _cli("acknowledge-drop", *dropped, "--reason", "test: erased every buyer on purpose")
-    # Re-run the drop checks and the publication, as the UI's "re-execute" would: nothing else changed.
+    # Re-run the drop checks and the publication, as the UI's "re-execute" would: nothing else changed. The
+    # metrics marts' suites are re-run too: downstream of the blocked purchase marts, their check step was skipped.
+    from orchestration.defs.quality import GX_CHECK, METRICS_MARTS
+
     keys = [dg.AssetCheckKey(dg.AssetKey(["marts", mart]), DROP_CHECK) for mart in dropped]
+    keys += [dg.AssetCheckKey(dg.AssetKey(["marts", mart]), GX_CHECK) for mart in sorted(METRICS_MARTS)]
     recheck = dg.define_asset_job(
         "recheck_drops", selection=dg.AssetSelection.checks(*keys) | dg.AssetSelection.assets(PUBLISHED_KEY)
     )
