@@ -287,6 +287,17 @@ class SourceBuilder:
             is_cancel, later["total_price"], np.round(later["total_price"] * rng.uniform(0.2, 1.0, len(later)), 2)
         )
         later["version"] = 2
+        if len(o) >= 2 and not cancelled.any() and not refunded[int(np.argmin(o["created_at"].to_numpy()))]:
+            # Every world with orders shows a cancellation, whatever the seed: the first order placed is cancelled a
+            # day later. Built after the draws and without one, so every other draw of the seed stays the same.
+            forced = o.iloc[[int(np.argmin(o["created_at"].to_numpy()))]].copy()
+            forced["updated_at"] = forced["created_at"] + pd.Timedelta(days=1)
+            forced["cancelled_at"], forced["refund_amount"], forced["version"] = (
+                forced["updated_at"],
+                forced["total_price"],
+                2,
+            )
+            later = pd.concat([later, forced], ignore_index=True)
         versions = pd.concat([o, later], ignore_index=True)
         versions = versions[versions["updated_at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days + 2))]
         self.lines["orders"] = channels.orders(self.con, versions)
