@@ -228,7 +228,7 @@ def misaddressed(tmp_path_factory):
     """The same world with 5% of a day's mail sent to other customers' addresses: published with a warning; then
     rebuilt with the one dbt var that makes cross-system agreement block."""
     import simulator
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
     from orchestration.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("misaddressed")
@@ -244,7 +244,9 @@ def misaddressed(tmp_path_factory):
         warned_evaluation = _latest_evaluation(dagster_home, AGREEMENT_KEY)
         os.environ["OMNI_DBT_VARS"] = "{cross_system_agreement_severity: error}"
         instance = dg.DagsterInstance.from_config(str(dagster_home))
-        blocked = defs.resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
+        blocked = (
+            build_definitions().resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
+        )
         yield dict(
             root=root,
             warned=warned,
@@ -260,10 +262,6 @@ def misaddressed(tmp_path_factory):
         restore_settings(previous)
 
 
-@pytest.mark.xfail(
-    reason="the misaddressed world's fixture errors since the merges of this stop; not yet diagnosed",
-    strict=False,
-)
 def test_mail_reaching_another_customer_warns_and_publishing_says_so_in_the_manifest_and_on_the_command_line(
     misaddressed,
 ):
@@ -285,10 +283,6 @@ def test_mail_reaching_another_customer_warns_and_publishing_says_so_in_the_mani
     assert printed == [f"published with 1 warning(s): {AGREEMENT_CHECK}: {warning['what']}"]
 
 
-@pytest.mark.xfail(
-    reason="the misaddressed world's fixture errors since the merges of this stop; not yet diagnosed",
-    strict=False,
-)
 def test_one_dbt_var_makes_cross_system_agreement_block_publication(misaddressed):
     blocked = misaddressed["blocked"]
     assert not blocked.success
