@@ -310,7 +310,7 @@ def rebuilt(world, mass_erased):
     from orchestration.runner import run_pipeline
 
     simulator.simulate(world["root"] / "landing", **WORLD, faults=[f"drop:email:{world['settled_day']}:0.05"])
-    runs = run_pipeline(log=lambda m: None)
+    runs = run_pipeline(log=lambda m: None, full_refresh=True)
     return dict(
         runs=runs,
         held=_files_holding(world["root"], world["needles"]),
