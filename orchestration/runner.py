@@ -1,7 +1,8 @@
-"""Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's, with DAGSTER_HOME)."""
+"""Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's)."""
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from datetime import date
 
@@ -14,10 +15,23 @@ from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprin
 from orchestration.ingestion.landing import NoDeliveryDays, landing_days
 from orchestration.run_recovery import fail_dead_runs, run_tags
 
+INSTANCE_CONFIG = settings.PROJECT_ROOT / "orchestration" / "dagster.yaml"
+
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The user's instance when DAGSTER_HOME is set, else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    """The instance at DAGSTER_HOME, else the project's own under OMNI_HOME (`dagster_home/`, as `scripts/demo.sh`
+    has it), created with the project's instance settings.
+
+    Never a throwaway one: the gate publishes only what checks passed on in this instance, and a run that loads no
+    changed day relies on the checks recorded when the days were loaded.
+    """
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    home = settings.home_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def select_days(days: Sequence[str], start: str | date | None, end: str | date | None) -> list[str]:
