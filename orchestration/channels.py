@@ -21,7 +21,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
               "touchpoints", "sync"),
     "identity": ("identifiers", "contact_trust", "checkout_links"),
     "touchpoints": ("touch_type", "direction", "campaign_id", "device_type", "traffic_channel", "sessions",
-                    "engagement", "utm_mediums", "exposure"),
+                    "engagement", "utm_mediums", "exposure", "sends"),
     "sync": ("counts", "sums"),
     "counts": ("metric", "distinct_key"),
     "sums": ("value", "once_per", "first_by"),
@@ -86,6 +86,15 @@ class ChannelRegistry:
         return {s.channel: list(s.touchpoints["exposure"]) for s in self._with("touchpoints")
                 if s.touchpoints.get("exposure")}
 
+    def send_touches(self) -> dict[str, list[str]]:
+        """Per channel, the touch types that are one message the brand sent (frequency caps, consent checks)."""
+        touches: dict[str, list[str]] = {}
+        for s in self._with("touchpoints"):
+            types = touches.setdefault(s.channel, []) if s.touchpoints.get("sends") else None
+            if types is not None:
+                types.extend(t for t in s.touchpoints["sends"] if t not in types)
+        return touches
+
     def engaged_channel_by_source(self) -> dict[str, str]:
         """Record source -> the channel a customer engaged on when it holds a record of theirs."""
         return {s.name: s.channel for s in self.streams if s.channel}
@@ -119,6 +128,7 @@ class ChannelRegistry:
             "engagement_touches": self.engagement_touches(),
             "traffic_channel_by_utm_medium": self.traffic_channel_by_utm_medium(),
             "exposure_touches": self.exposure_touches(),
+            "send_touches": self.send_touches(),
             "engaged_channel_by_source": self.engaged_channel_by_source(),
             "identity_sources": self.identity_sources(),
             "identity_identifier_types": self.identity_identifier_types(),

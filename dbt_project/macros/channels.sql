@@ -8,7 +8,7 @@
                   'touchpoints', 'sync'],
         'identity': ['identifiers', 'contact_trust', 'checkout_links'],
         'touchpoints': ['touch_type', 'direction', 'campaign_id', 'device_type', 'traffic_channel', 'sessions',
-                        'engagement', 'utm_mediums', 'exposure'],
+                        'engagement', 'utm_mediums', 'exposure', 'sends'],
         'sync': ['counts', 'sums'],
         'counts': ['metric', 'distinct_key'],
         'sums': ['value', 'once_per', 'first_by'],
@@ -130,6 +130,21 @@
     {{ return(touches) }}
 {% endmacro %}
 
+{#- Per channel, the touch types that are a message the brand sent (touchpoints.sends): what a frequency cap and
+    a consent check count. A send with a campaign is marketing; one without (an order confirmation, a support
+    reply) is transactional. -#}
+{% macro send_touches() %}
+    {%- set touches = {} -%}
+    {%- for name, entry in channel_streams('touchpoints') if entry.touchpoints.get('sends') -%}
+        {%- set types = touches.get(entry.channel, []) -%}
+        {%- for t in entry.touchpoints.sends if t not in types -%}
+            {%- do types.append(t) -%}
+        {%- endfor -%}
+        {%- do touches.update({entry.channel: types}) -%}
+    {%- endfor -%}
+    {{ return(touches) }}
+{% endmacro %}
+
 {#- utm_medium value -> the channel a web or app session landing with it was brought by. -#}
 {% macro traffic_channel_by_utm_medium() %}
     {%- set by_medium = {} -%}
@@ -175,6 +190,7 @@
         'session_channels': session_channels(),
         'consent_channels': consent_channels(),
         'engagement_touches': engagement_touches(),
+        'send_touches': send_touches(),
         'traffic_channel_by_utm_medium': traffic_channel_by_utm_medium(),
         'exposure_touches': exposure,
         'engaged_channel_by_source': engaged_channel_by_source(),
