@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator import dirt, faults as sync_faults, truth, writer
+from simulator import contact_policy, dirt, faults as sync_faults, truth, writer
 from simulator.behaviour import Behaviour
 from simulator.sources import SourceBuilder
 from simulator.world import build_world
@@ -73,7 +73,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     world = build_world(rng, customers, days, rates)
     behaviour = Behaviour(rng, world, begin, days, rates)
     for channel in (behaviour.email, behaviour.sms, behaviour.push, behaviour.ads, behaviour.social,
-                    behaviour.organic_visits):
+                    behaviour.organic_visits, behaviour.misfires):
         channel()
     builder = SourceBuilder(rng, world, behaviour)
     builder.outbound()
@@ -102,6 +102,7 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
     identity_faults = _identity_faults(world, builder.bots)
     truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames)
+    contact_policy.write(out / "_truth", world.people, builder.sent, builder.consents)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
     return summary

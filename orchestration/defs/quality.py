@@ -18,7 +18,8 @@ SYNC_ASSET = dg.AssetKey(["marts", "agg_sync_accuracy"])
 
 
 MART_SUITES = mart_suites(engaged_channels=set(registry().engaged_channel_by_source().values()),
-                          consent_channels=registry().consent_channels(), identifier_types=registry().identifier_types)
+                          consent_channels=registry().consent_channels(), identifier_types=registry().identifier_types,
+                          send_channels=list(registry().send_touches()))
 SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
     ("marts", model): suite for model, suite in MART_SUITES.items()}
 

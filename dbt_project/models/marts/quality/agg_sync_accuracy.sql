@@ -63,6 +63,9 @@ select
         when metric_kind = 'sum' and abs_difference <= {{ var('sync_money_tolerance', 0.005) }} then 'ok'
         when metric_kind <> 'sum' and abs_difference <= {{ var('sync_count_tolerance', 0) }}
              and coalesce(rel_difference, 0) <= {{ var('sync_relative_tolerance', 0) }} then 'ok'
+        -- A send after a CRM opt-out is not data out of sync but a compliance finding (fct_preference_violation
+        -- lists each one): reported, never blocking.
+        when metric_kind = 'consent' then 'consent_violation'
         when within_settling_window then 'not_yet_synced'
         else 'error'
     end as status
