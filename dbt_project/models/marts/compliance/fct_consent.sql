@@ -1,6 +1,7 @@
 {#- The consent history per customer and channel: one row per period in which the status held, from valid_from
     to valid_to (NULL: still holds), with the source that set it (crm:<source>, esp:<event>, sms_keyword:<body>)
-    and how many changes heard it. Repeated changes to the same status extend the period. Changes at the same
+    and how many changes heard it. (The records themselves are in int_consent_events_unioned: a CRM consent's
+    event id holds its address, which a published mart must not.) Repeated changes to the same status extend the period. Changes at the same
     instant are ordered opt_out before opt_in, as dim_customer reads them, so the current period's status is
     dim_customer's <channel>_consent. -#}
 with events as (
@@ -32,8 +33,7 @@ periods as (
         min(consent_status) as status,
         min(event_at) as valid_from,
         count(*) as changes,
-        min(consent_source) filter (where starts_period = 1) as source,
-        min(record_id) filter (where starts_period = 1) as record_id
+        min(consent_source) filter (where starts_period = 1) as source
     from numbered
     group by 1, 2, 3
 )
@@ -47,7 +47,6 @@ select
     valid_from,
     lead(valid_from) over (partition by customer_id, channel order by period_number) as valid_to,
     source,
-    record_id,
     changes,
     lead(valid_from) over (partition by customer_id, channel order by period_number) is null as is_current
 from periods
