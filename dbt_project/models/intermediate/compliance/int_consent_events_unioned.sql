@@ -15,39 +15,44 @@ crm as (
 ),
 
 events as (
-    select i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
+    select
+        i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
         'crm_consent:' || c.event_id as record_id, 'crm_id' as identifier_type
     from crm as c
-    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = c.crm_id
+    inner join identifiers as i on i.identifier_type = 'crm_id' and c.crm_id = i.identifier_value
     union all
-    select i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
+    select
+        i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
         'crm_consent:' || c.event_id, 'email'
     from crm as c
-    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = c.email
+    inner join identifiers as i on i.identifier_type = 'email' and c.email = i.identifier_value
     where c.crm_id is null
     union all
-    select i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
+    select
+        i.customer_id, c.channel, c.consent_status, c.event_at, c.consent_source,
         'crm_consent:' || c.event_id, 'phone'
     from crm as c
     inner join identifiers as i
-        on i.identifier_type = 'phone' and i.identifier_value = c.phone
+        on i.identifier_type = 'phone' and c.phone = i.identifier_value
         and (i.valid_from is null or c.event_at >= i.valid_from) and (i.valid_to is null or c.event_at < i.valid_to)
     where c.crm_id is null and c.email is null
     union all
     -- The carriers' keywords (stg_sms__messages.consent_change): STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT; START, UNSTOP.
-    select i.customer_id, 'sms', s.consent_change, s.event_at, 'sms_keyword:' || upper(trim(s.body)),
+    select
+        i.customer_id, 'sms', s.consent_change, s.event_at, 'sms_keyword:' || upper(trim(s.body)),
         'sms:' || s.event_id, 'phone'
     from {{ ref('stg_sms__messages') }} as s
     inner join identifiers as i
-        on i.identifier_type = 'phone' and i.identifier_value = s.customer_phone
+        on i.identifier_type = 'phone' and s.customer_phone = i.identifier_value
         and (i.valid_from is null or s.event_at >= i.valid_from) and (i.valid_to is null or s.event_at < i.valid_to)
     where s.consent_change is not null
     union all
-    select i.customer_id, 'email',
+    select
+        i.customer_id, 'email',
         case when e.event_type = 'group_resubscribe' then 'opt_in' else 'opt_out' end, e.event_at,
         'esp:' || e.event_type, 'email:' || e.event_id, 'email'
     from {{ ref('stg_email__events') }} as e
-    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = e.email
+    inner join identifiers as i on i.identifier_type = 'email' and e.email = i.identifier_value
     where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'group_resubscribe')
 )
 

@@ -10,8 +10,9 @@ with store_sales as (
 ),
 
 ranked as (
-    select customer_id, store_tz,
-        row_number() over (partition by customer_id order by sales desc, last_sale_at desc, store_tz) as store_rank
+    select
+        customer_id, store_tz,
+        row_number() over (partition by customer_id order by sales desc, last_sale_at desc, store_tz asc) as store_rank
     from store_sales
 ),
 
@@ -24,4 +25,4 @@ select
     coalesce(r.store_tz, '{{ var("customer_default_time_zone") }}') as time_zone,
     case when r.store_tz is not null then 'pos_store' else 'default' end as time_zone_source
 from customers as c
-left join ranked as r on r.customer_id = c.customer_id and r.store_rank = 1
+left join ranked as r on c.customer_id = r.customer_id and r.store_rank = 1

@@ -10,10 +10,10 @@ with messages as (
     select t.touchpoint_id, t.customer_id, t.channel, t.touch_type, t.campaign_id, t.occurred_at as sent_at
     from {{ ref('fct_touchpoint') }} as t
     where t.direction = 'outbound' and (
-        {%- for channel, types in sends.items() %}
-        (t.channel = '{{ channel }}' and {{ sql_in('t.touch_type', types) }}){{ " or" if not loop.last }}
-        {%- endfor %}
-    )
+            {%- for channel, types in sends.items() %}
+            (t.channel = '{{ channel }}' and {{ sql_in('t.touch_type', types) }}){{ " or" if not loop.last }}
+            {%- endfor %}
+        )
 ),
 
 localized as (
@@ -23,7 +23,7 @@ localized as (
         {{ utc_to_local('m.sent_at', 'z.time_zone') }} as sent_at_local,
         m.campaign_id is not null as is_marketing
     from messages as m
-    left join {{ ref('int_customer_time_zones') }} as z on z.customer_id = m.customer_id
+    left join {{ ref('int_customer_time_zones') }} as z on m.customer_id = z.customer_id
 ),
 
 sequenced as (
@@ -52,5 +52,6 @@ select
     {%- endif %} as is_quiet_hours,
     previous_channel,
     case when previous_channel is not null and previous_channel <> channel
-        then {{ dbt.datediff('previous_sent_at', 'sent_at', 'second') }} / 60.0 end as cross_channel_gap_minutes
+            then {{ dbt.datediff('previous_sent_at', 'sent_at', 'second') }} / 60.0
+    end as cross_channel_gap_minutes
 from sequenced

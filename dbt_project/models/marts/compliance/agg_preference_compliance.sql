@@ -8,7 +8,8 @@ with sends as (
 ),
 
 violations as (
-    select channel, violation_date as message_date, count(*) as violating_messages,
+    select
+        channel, violation_date as message_date, count(*) as violating_messages,
         count(*) filter (where is_past_legal_limit) as past_legal_limit_messages,
         count(distinct customer_id) as violated_customers
     from {{ ref('fct_preference_violation') }}
@@ -24,4 +25,4 @@ select
     coalesce(v.violated_customers, 0) as violated_customers,
     1.0 - coalesce(v.violating_messages, 0) * 1.0 / s.marketing_messages as compliance_rate
 from sends as s
-left join violations as v on v.channel = s.channel and v.message_date = s.message_date
+left join violations as v on s.channel = v.channel and s.message_date = v.message_date

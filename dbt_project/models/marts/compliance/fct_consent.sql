@@ -11,17 +11,23 @@ with events as (
 ordered as (
     select
         *,
-        case when lag(consent_status) over (
-            partition by customer_id, channel order by event_at, consent_status desc, record_id
-        ) = consent_status then 0 else 1 end as starts_period
+        case when lag(consent_status)
+                    over (
+                        partition by customer_id, channel order by event_at asc, consent_status desc, record_id asc
+                    )
+                = consent_status then 0
+            else 1
+        end as starts_period
     from events
 ),
 
 numbered as (
     select
         *,
-        sum(starts_period) over (partition by customer_id, channel order by event_at, consent_status desc, record_id
-                                 rows between unbounded preceding and current row) as period_number
+        sum(starts_period) over (
+            partition by customer_id, channel order by event_at asc, consent_status desc, record_id asc
+            rows between unbounded preceding and current row
+        ) as period_number
     from ordered
 ),
 

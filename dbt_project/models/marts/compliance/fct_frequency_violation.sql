@@ -8,22 +8,25 @@
 {%- set channel_caps = var('message_channel_caps') or {} -%}
 
 with marketing as (
-    select * from {{ ref('int_messages_sent') }} where is_marketing
+    select * from {{ ref('int_messages_sent') }}
+    where is_marketing
 ),
 
 in_window as (
     -- Each marketing message with the customer's marketing messages in the window ending at it (itself included).
-    select m.touchpoint_id, m.customer_id, m.channel, m.campaign_id, m.sent_at, m.sent_at_local,
+    select
+        m.touchpoint_id, m.customer_id, m.channel, m.campaign_id, m.sent_at, m.sent_at_local,
         w.touchpoint_id as window_touchpoint_id, w.channel as window_channel, w.sent_at as window_sent_at
     from marketing as m
     inner join marketing as w
-        on w.customer_id = m.customer_id
-        and w.sent_at <= m.sent_at
+        on m.customer_id = w.customer_id
+        and m.sent_at >= w.sent_at
         and w.sent_at > m.sent_at - interval '{{ window_seconds }} seconds'
 ),
 
 cross_channel as (
-    select touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
+    select
+        touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
         'cross_channel_cap' as violation_type, {{ var('message_cap_max') | int }} as message_limit,
         count(*) as messages_in_window,
         {{ dbt.listagg('window_touchpoint_id', "','", "order by window_sent_at, window_touchpoint_id") }}
@@ -36,7 +39,8 @@ cross_channel as (
 {%- if channel_caps %}
 
 per_channel as (
-    select touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
+    select
+        touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
         'channel_cap' as violation_type,
         case channel {%- for c, cap in channel_caps.items() %} when '{{ c }}' then {{ cap | int }}{% endfor %} end
             as message_limit,
@@ -51,7 +55,8 @@ per_channel as (
 {%- endif %}
 
 quiet_hours as (
-    select touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
+    select
+        touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
         'quiet_hours' as violation_type, 0 as message_limit, 1 as messages_in_window,
         touchpoint_id as window_touchpoint_ids
     from marketing

@@ -7,7 +7,8 @@
 {%- set limits = var('consent_legal_limit_business_days') or {} -%}
 
 with opt_outs as (
-    select * from {{ ref('fct_consent') }} where status = 'opt_out'
+    select * from {{ ref('fct_consent') }}
+    where status = 'opt_out'
 ),
 
 violations as (
@@ -17,7 +18,7 @@ violations as (
         cast(o.valid_from as date) as opted_out_on
     from {{ ref('int_messages_sent') }} as m
     inner join opt_outs as o
-        on o.customer_id = m.customer_id and o.channel = m.channel
+        on m.customer_id = o.customer_id and m.channel = o.channel
         and m.sent_at >= o.valid_from + interval '{{ grace_hours }} hours'
         and (o.valid_to is null or m.sent_at < o.valid_to)
     where m.is_marketing
@@ -37,11 +38,15 @@ deadlines as (
     select
         *,
         case when legal_limit_business_days is not null then
-            cast(opted_out_on
-                - cast(greatest(opt_out_isodow - 5, 0) as integer)
-                + cast(legal_limit_business_days
-                       + 2 * floor((least(opt_out_isodow, 5) - 1 + legal_limit_business_days) / 5) as integer)
-                as date)
+                cast(
+                    opted_out_on
+                    - cast(greatest(opt_out_isodow - 5, 0) as integer)
+                    + cast(
+                        legal_limit_business_days
+                        + 2 * floor((least(opt_out_isodow, 5) - 1 + legal_limit_business_days) / 5) as integer
+                    )
+                    as date
+                )
         end as legal_deadline_on
     from with_deadline
 )
