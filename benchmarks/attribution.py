@@ -11,20 +11,30 @@ everything downstream of them, and reports two parts from dbt's own per-model ti
   fct_attribution and agg_channel_attribution.
 dbt runs models side by side (threads), so the parts' sums can exceed the wall time.
 """
+
 import time
 from pathlib import Path
 
 import duckdb
 
-from _harness import PeakMemory, argument_parser, pipeline, run_dbt
-
 from orchestration.channels import registry
+
+from _harness import PeakMemory, argument_parser, pipeline, run_dbt
 
 JOURNEY_MODELS = {"int_journey_touches", "fct_journey", "fct_channel_transition"}
 # How often each channel shows up in a path; rarer channels make the Shapley game's coalitions uneven, as in life.
 # A channel of the registry not named here is as rare as the rarest.
-CHANNEL_WEIGHTS = {"email": 0.24, "sms": 0.08, "push": 0.10, "web": 0.22, "app": 0.12, "ads": 0.12, "social": 0.06,
-                   "store": 0.03, "support": 0.03}
+CHANNEL_WEIGHTS = {
+    "email": 0.24,
+    "sms": 0.08,
+    "push": 0.10,
+    "web": 0.22,
+    "app": 0.12,
+    "ads": 0.12,
+    "social": 0.06,
+    "store": 0.03,
+    "support": 0.03,
+}
 
 
 def channel_weights() -> dict[str, float]:
@@ -40,9 +50,11 @@ def write_engagement(path: Path, conversions: int, touches_per_conversion: int, 
     for weight in weights.values():
         total += weight
         cumulative.append(total)
-    channel_case = "case " + " ".join(
-        f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(weights, cumulative)
-    ) + f" else '{list(weights)[-1]}' end"
+    channel_case = (
+        "case "
+        + " ".join(f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(weights, cumulative))
+        + f" else '{list(weights)[-1]}' end"
+    )
     customers = max(1, int(conversions / 1.6))
     touches = conversions * touches_per_conversion
     with duckdb.connect(str(path)) as con:
@@ -93,8 +105,10 @@ def main() -> int:
     work = pipeline(args.workdir, fresh=True)
     started = time.perf_counter()
     write_engagement(work.warehouse, args.conversions, args.touches_per_conversion, args.seed)
-    print(f"synthetic engagement: {args.conversions:,} conversions, "
-          f"{args.conversions * args.touches_per_conversion:,} engagement touches in {time.perf_counter() - started:.1f} s")
+    print(
+        f"synthetic engagement: {args.conversions:,} conversions, "
+        f"{args.conversions * args.touches_per_conversion:,} engagement touches in {time.perf_counter() - started:.1f} s"
+    )
 
     run = run_dbt(work, ["int_journey_touches+"], what="dbt attribution models")
     timings = run.model_seconds
@@ -104,13 +118,19 @@ def main() -> int:
     attribution = sum(t for m, t in timings.items() if m not in JOURNEY_MODELS)
     with duckdb.connect(str(work.warehouse), read_only=True) as con:
         journey_rows, converting, path_touches = con.execute(
-            "select count(*), count(conversion_id), sum(touches) from marts.fct_journey").fetchall()[0]
+            "select count(*), count(conversion_id), sum(touches) from marts.fct_journey"
+        ).fetchall()[0]
         credit_rows, models = con.execute(
-            "select count(*), count(distinct model) from marts.fct_attribution").fetchall()[0]
-    print(f"{converting:,} conversions, {journey_rows - converting:,} open paths, {path_touches:,} path touches, "
-          f"{credit_rows:,} credit rows ({models} models)")
-    print(f"journeys: {journeys:.1f} s; the seven attribution models: {attribution:.1f} s (goal < 60 s); "
-          f"dbt run wall time {run.wall_seconds:.1f} s; peak memory {memory.gb():.2f} GB")
+            "select count(*), count(distinct model) from marts.fct_attribution"
+        ).fetchall()[0]
+    print(
+        f"{converting:,} conversions, {journey_rows - converting:,} open paths, {path_touches:,} path touches, "
+        f"{credit_rows:,} credit rows ({models} models)"
+    )
+    print(
+        f"journeys: {journeys:.1f} s; the seven attribution models: {attribution:.1f} s (goal < 60 s); "
+        f"dbt run wall time {run.wall_seconds:.1f} s; peak memory {memory.gb():.2f} GB"
+    )
     return 0
 
 

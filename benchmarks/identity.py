@@ -6,6 +6,7 @@ Simulates, ingests and stages untimed, then times `dbt run` of the identity mode
 customer_identifier and int_records_customers, not the journeys built on them) and prints identifiers, links,
 seconds, peak memory and the B-cubed scores.
 """
+
 import time
 
 import duckdb
@@ -33,9 +34,15 @@ def main() -> int:
         print(f"ingest, stage and build (untimed part): {time.perf_counter() - started:.1f} s")
 
     # The identity models and the record -> customer assignment, not what reads them (journeys, attribution).
-    run = run_dbt(work, ["int_identity_occurrences+,path:models/intermediate/identity",
-                         "int_identity_occurrences+,path:models/marts/customers"],
-                  exclude=["dim_customer"], what="dbt identity models")
+    run = run_dbt(
+        work,
+        [
+            "int_identity_occurrences+,path:models/intermediate/identity",
+            "int_identity_occurrences+,path:models/marts/customers",
+        ],
+        exclude=["dim_customer"],
+        what="dbt identity models",
+    )
     with duckdb.connect(str(work.warehouse), read_only=True) as con:
         identifiers = con.execute("select count(*) from intermediate.int_identity_identifiers").fetchall()[0][0]
         links = con.execute("select count(*) from intermediate.int_identity_edges").fetchall()[0][0]
@@ -44,10 +51,12 @@ def main() -> int:
         for model, model_seconds in timings.items():
             print(f"  {model:<36} {model_seconds:6.1f} s")
         resolution = sum(t for m, t in timings.items() if m != "int_records_customers")
-        print(f"identity resolution: {identifiers:,} identifiers, {links:,} links -> {customers:,} customers "
-              f"in {resolution:.1f} s of model time (goal < 60 s), then each record's customer in "
-              f"{timings.get('int_records_customers', 0):.1f} s; dbt run wall time {run.wall_seconds:.1f} s; "
-              f"peak memory {memory.gb():.2f} GB")
+        print(
+            f"identity resolution: {identifiers:,} identifiers, {links:,} links -> {customers:,} customers "
+            f"in {resolution:.1f} s of model time (goal < 60 s), then each record's customer in "
+            f"{timings.get('int_records_customers', 0):.1f} s; dbt run wall time {run.wall_seconds:.1f} s; "
+            f"peak memory {memory.gb():.2f} GB"
+        )
         print(format_scores(score(con, work.landing / "_truth")))
     return 0
 

@@ -5,6 +5,7 @@
 Prints events per second, peak memory, and the ratio to the floor measured in the same run (machines are
 noisy, so the floor is never taken from a table).
 """
+
 import os
 import time
 from datetime import datetime
@@ -25,10 +26,13 @@ def floor_read_seconds(landing: Path) -> tuple[float, int]:
     if jsonl:
         rows += con.execute(
             "select count(*) from read_json(?, format='newline_delimited', columns={'j': 'JSON'}, "
-            "records=false, ignore_errors=true)", [jsonl]).fetchall()[0][0]
+            "records=false, ignore_errors=true)",
+            [jsonl],
+        ).fetchall()[0][0]
     for path in csv:
         rows += con.execute(
-            "select count(*) from read_csv(?, all_varchar=true, ignore_errors=true)", [path]).fetchall()[0][0]
+            "select count(*) from read_csv(?, all_varchar=true, ignore_errors=true)", [path]
+        ).fetchall()[0][0]
     return time.perf_counter() - started, rows
 
 
@@ -45,14 +49,13 @@ def main() -> int:
     import simulator
     from orchestration import settings
     from orchestration.ingestion.control import load_control_day
+    from orchestration.ingestion.landing import landing_days
     from orchestration.ingestion.loader import load_partition
     from orchestration.ingestion.phones import normalize_new_phones
     from orchestration.ingestion.sources import RAW_TABLES
-    from orchestration.ingestion.landing import landing_days
 
     if not keep:
-        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days,
-                 seed=args.seed)
+        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days, seed=args.seed)
     work.warehouse.unlink(missing_ok=True)
 
     floor, floor_rows = floor_read_seconds(work.landing)
@@ -74,8 +77,10 @@ def main() -> int:
     stage = run_dbt(work, ["staging"], what="dbt staging").wall_seconds
     total = ingest + stage
     print(f"staging (dbt run --select staging): {stage:.1f} s")
-    print(f"ingest + stage: {total:.1f} s, {lines / total:,.0f} events/s, "
-          f"{beside_floor(total, floor)}, peak memory {memory.gb():.2f} GB")
+    print(
+        f"ingest + stage: {total:.1f} s, {lines / total:,.0f} events/s, "
+        f"{beside_floor(total, floor)}, peak memory {memory.gb():.2f} GB"
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ and the quality suites, the attribution score and the benchmarks read it here. W
 (touchpoint channels, consent channels, engagement, identity and sync sources) is computed alike on both, and
 `tests/test_channel_registry.py` checks that they agree. docs/channels.md describes the fields.
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,11 +18,31 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 # The fields an entry may have, per part (as channel_registry_fields() in macros/channels.sql).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "entry": ("model", "raw_table", "channel", "occurred_at", "event_date", "is_bot", "consent", "identity",
-              "touchpoints", "sync"),
+    "entry": (
+        "model",
+        "raw_table",
+        "channel",
+        "occurred_at",
+        "event_date",
+        "is_bot",
+        "consent",
+        "identity",
+        "touchpoints",
+        "sync",
+    ),
     "identity": ("identifiers", "contact_trust", "checkout_links"),
-    "touchpoints": ("touch_type", "direction", "campaign_id", "device_type", "traffic_channel", "sessions",
-                    "engagement", "utm_mediums", "exposure", "sends"),
+    "touchpoints": (
+        "touch_type",
+        "direction",
+        "campaign_id",
+        "device_type",
+        "traffic_channel",
+        "sessions",
+        "engagement",
+        "utm_mediums",
+        "exposure",
+        "kpis",
+    ),
     "sync": ("counts", "sums"),
     "counts": ("metric", "distinct_key"),
     "sums": ("value", "once_per", "first_by"),
@@ -83,16 +104,21 @@ class ChannelRegistry:
 
     def exposure_touches(self) -> dict[str, list[str]]:
         """Marketing channels: the touch types one exposure is counted in (the simulator's unit of effect)."""
-        return {s.channel: list(s.touchpoints["exposure"]) for s in self._with("touchpoints")
-                if s.touchpoints.get("exposure")}
+        return {
+            s.channel: list(s.touchpoints["exposure"])
+            for s in self._with("touchpoints")
+            if s.touchpoints.get("exposure")
+        }
 
     def send_touches(self) -> dict[str, list[str]]:
-        """Per channel, the touch types that are one message the brand sent (frequency caps, consent checks)."""
+        """Per channel, the touch types that are one message the brand sent (the `sends` KPI): frequency caps and
+        consent checks count them."""
         touches: dict[str, list[str]] = {}
         for s in self._with("touchpoints"):
-            types = touches.setdefault(s.channel, []) if s.touchpoints.get("sends") else None
-            if types is not None:
-                types.extend(t for t in s.touchpoints["sends"] if t not in types)
+            sends = (s.touchpoints.get("kpis") or {}).get("sends")
+            if sends:
+                types = touches.setdefault(s.channel, [])
+                types.extend(t for t in sends if t not in types)
         return touches
 
     def engaged_channel_by_source(self) -> dict[str, str]:
@@ -104,12 +130,20 @@ class ChannelRegistry:
 
     def identity_identifier_types(self) -> list[str]:
         """The identifier types the identity records hold, with `user_id` resolved."""
-        return sorted({self.user_id_type if t == USER_ID else t
-                       for s in self._with("identity") for t in s.identity["identifiers"]})
+        return sorted(
+            {
+                self.user_id_type if t == USER_ID else t
+                for s in self._with("identity")
+                for t in s.identity["identifiers"]
+            }
+        )
 
     def contact_trust(self) -> dict[str, int]:
-        return {s.name: s.identity["contact_trust"] for s in self._with("identity")
-                if s.identity.get("contact_trust") is not None}
+        return {
+            s.name: s.identity["contact_trust"]
+            for s in self._with("identity")
+            if s.identity.get("contact_trust") is not None
+        }
 
     def sync_sources(self) -> list[str]:
         """The `_control` sources whose totals the warehouse's are checked against."""
@@ -163,12 +197,15 @@ def _problems(name: str, entry: Any, identifier_types: set[str]) -> list[str]:
         if not identity.get("identifiers"):
             problems.append("identity without identifiers")
         named = set(identity.get("identifiers") or {}) | set(identity.get("checkout_links") or [])
-        problems += [f"identity: unknown identifier type {t} (not in var identity_priority)"
-                     for t in sorted(named - identifier_types - {USER_ID})]
+        problems += [
+            f"identity: unknown identifier type {t} (not in var identity_priority)"
+            for t in sorted(named - identifier_types - {USER_ID})
+        ]
     sync = entry.get("sync")
     if sync is not None:
-        problems += [f"unknown field sync.counts.{key}" for key in sync.get("counts") or {}
-                     if key not in FIELDS["counts"]]
+        problems += [
+            f"unknown field sync.counts.{key}" for key in sync.get("counts") or {} if key not in FIELDS["counts"]
+        ]
         for metric, spec in (sync.get("sums") or {}).items():
             problems += [f"unknown field sync.sums.{metric}.{key}" for key in spec if key not in FIELDS["sums"]]
             if spec.get("value") is None:
@@ -187,21 +224,33 @@ def load(project_dir: Path | str = DBT_PROJECT_DIR) -> ChannelRegistry:
     if not isinstance(entries, Mapping) or not entries:
         raise RegistryError(f"{path}: var channels is missing or empty")
     identifier_types = tuple(variables.get("identity_priority") or ())
-    problems = [f"entry '{name}': {problem}" for name, entry in entries.items()
-                for problem in _problems(name, entry, set(identifier_types))]
+    problems = [
+        f"entry '{name}': {problem}"
+        for name, entry in entries.items()
+        for problem in _problems(name, entry, set(identifier_types))
+    ]
     if problems:
         raise RegistryError(f"{path}: var channels: " + "; ".join(problems))
     streams = tuple(
-        Stream(name=name, model=entry["model"], raw_table=entry.get("raw_table"), channel=entry.get("channel"),
-               consent=bool(entry.get("consent")), identity=entry.get("identity"),
-               touchpoints=entry.get("touchpoints"), sync=entry.get("sync"))
-        for name, entry in entries.items())
+        Stream(
+            name=name,
+            model=entry["model"],
+            raw_table=entry.get("raw_table"),
+            channel=entry.get("channel"),
+            consent=bool(entry.get("consent")),
+            identity=entry.get("identity"),
+            touchpoints=entry.get("touchpoints"),
+            sync=entry.get("sync"),
+        )
+        for name, entry in entries.items()
+    )
     mediums: dict[str, str] = {}
     for s in streams:
         for medium in (s.touchpoints or {}).get("utm_mediums") or []:
             if mediums.setdefault(medium, s.channel) != s.channel:
-                raise RegistryError(f"{path}: var channels: utm_medium '{medium}' names both {mediums[medium]} "
-                                    f"and {s.channel}")
+                raise RegistryError(
+                    f"{path}: var channels: utm_medium '{medium}' names both {mediums[medium]} and {s.channel}"
+                )
     user_id_type = variables.get("identity_user_id_type")
     if not user_id_type:
         raise RegistryError(f"{path}: var identity_user_id_type is missing: it says what `{USER_ID}` identifies")

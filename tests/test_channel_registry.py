@@ -1,6 +1,7 @@
 """The channel registry (var `channels` in dbt_project.yml) is the one description of the channels: dbt and Python
 derive the same views from it, it agrees with the raw-table registry, and one entry is all a new channel needs for
 the identity, touchpoint, sync and profile models to take it in."""
+
 import json
 import os
 import shutil
@@ -17,8 +18,14 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 VIEWS_ANALYSIS = "channel_registry_views"
 # The models that loop over the registry; a new channel must show up in each.
-LOOPING_MODELS = ["int_identity_occurrences", "int_identity_identifiers", "int_touchpoints_unioned",
-                  "int_warehouse_event_metrics", "dim_customer", "fct_touchpoint"]
+LOOPING_MODELS = [
+    "int_identity_occurrences",
+    "int_identity_identifiers",
+    "int_touchpoints_unioned",
+    "int_warehouse_event_metrics",
+    "dim_customer",
+    "fct_touchpoint",
+]
 
 TIKTOK_STAGING = """\
 with source as (
@@ -47,8 +54,14 @@ TIKTOK_ENTRY = {
     "channel": "tiktok",
     "consent": True,
     "identity": {"identifiers": {"social_handle": "handle", "email": "lead_email"}, "contact_trust": 13},
-    "touchpoints": {"touch_type": "action", "direction": "'inbound'", "campaign_id": "campaign_id",
-                    "engagement": ["like", "share"], "utm_mediums": ["tiktok"], "exposure": ["like"]},
+    "touchpoints": {
+        "touch_type": "action",
+        "direction": "'inbound'",
+        "campaign_id": "campaign_id",
+        "engagement": ["like", "share"],
+        "utm_mediums": ["tiktok"],
+        "exposure": ["like"],
+    },
     "sync": {"counts": {"metric": "action"}},
 }
 
@@ -66,11 +79,25 @@ def _compile(project: Path, tmp_path: Path, models: list[str]) -> dict[str, str]
     """`dbt compile` of `models` and the views analysis against an empty warehouse; compiled SQL by node name."""
     target = tmp_path / "target"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "compile", "--select", *models, VIEWS_ANALYSIS,
-         "--project-dir", str(project), "--profiles-dir", str(project),
-         "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "compile",
+            "--select",
+            *models,
+            VIEWS_ANALYSIS,
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
         env={**os.environ, "OMNI_WAREHOUSE": str(tmp_path / "warehouse.duckdb")},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
@@ -106,15 +133,25 @@ def test_the_registry_agrees_with_the_raw_tables():
 
 def test_a_built_world_holds_what_the_registry_says(world):
     registry = load()
-    assert {r[0] for r in world.query("select distinct channel from marts.fct_touchpoint")} \
-        == set(registry.touchpoint_channels())
-    assert {r[0] for r in world.query("select distinct source from intermediate.int_identity_occurrences")} \
-        == set(registry.identity_sources())
-    assert {r[0] for r in world.query("select distinct source from marts.agg_sync_accuracy "
-                                      "where metric_kind in ('count', 'sum')")} == set(registry.sync_sources())
-    consent_columns = [r[0] for r in world.query(
-        "select column_name from information_schema.columns where table_schema = 'marts' "
-        "and table_name = 'dim_customer' and column_name like '%\\_consent' escape '\\' order by ordinal_position")]
+    assert {r[0] for r in world.query("select distinct channel from marts.fct_touchpoint")} == set(
+        registry.touchpoint_channels()
+    )
+    assert {r[0] for r in world.query("select distinct source from intermediate.int_identity_occurrences")} == set(
+        registry.identity_sources()
+    )
+    assert {
+        r[0]
+        for r in world.query(
+            "select distinct source from marts.agg_sync_accuracy where metric_kind in ('count', 'sum')"
+        )
+    } == set(registry.sync_sources())
+    consent_columns = [
+        r[0]
+        for r in world.query(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'dim_customer' and column_name like '%\\_consent' escape '\\' order by ordinal_position"
+        )
+    ]
     assert consent_columns == [f"{c}_consent" for c in registry.consent_channels()]
 
 
@@ -157,16 +194,28 @@ def test_one_registry_entry_adds_a_channel_to_the_models(tmp_path):
     assert "tiktok" in python_views["sync_sources"] and "tiktok" in python_views["identity_sources"]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c["email"]["touchpoints"].update(engagment=["click"]),
-     "entry 'email': unknown field touchpoints.engagment"),
-    (lambda c: c["sms"]["touchpoints"].pop("direction"), "entry 'sms': no touchpoints.direction"),
-    (lambda c: c["pos"]["identity"]["identifiers"].update(loyalty_card="loyalty_id"),
-     "entry 'pos': identity: unknown identifier type loyalty_card"),
-    (lambda c: c["social"]["touchpoints"]["utm_mediums"].append("cpc"), "utm_medium 'cpc' names both ads and social"),
-    (lambda c: c["orders"]["sync"]["sums"]["total_price"].pop("value"),
-     "entry 'orders': no sync.sums.total_price.value"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["email"]["touchpoints"].update(engagment=["click"]),
+            "entry 'email': unknown field touchpoints.engagment",
+        ),
+        (lambda c: c["sms"]["touchpoints"].pop("direction"), "entry 'sms': no touchpoints.direction"),
+        (
+            lambda c: c["pos"]["identity"]["identifiers"].update(loyalty_card="loyalty_id"),
+            "entry 'pos': identity: unknown identifier type loyalty_card",
+        ),
+        (
+            lambda c: c["social"]["touchpoints"]["utm_mediums"].append("cpc"),
+            "utm_medium 'cpc' names both ads and social",
+        ),
+        (
+            lambda c: c["orders"]["sync"]["sums"]["total_price"].pop("value"),
+            "entry 'orders': no sync.sums.total_price.value",
+        ),
+    ],
+)
 def test_a_malformed_registry_is_refused_naming_the_entry(tmp_path, edit, message):
     config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     edit(config["vars"]["channels"])

@@ -8,7 +8,7 @@
                   'touchpoints', 'sync'],
         'identity': ['identifiers', 'contact_trust', 'checkout_links'],
         'touchpoints': ['touch_type', 'direction', 'campaign_id', 'device_type', 'traffic_channel', 'sessions',
-                        'engagement', 'utm_mediums', 'exposure', 'sends'],
+                        'engagement', 'utm_mediums', 'exposure', 'kpis'],
         'sync': ['counts', 'sums'],
         'counts': ['metric', 'distinct_key'],
         'sums': ['value', 'once_per', 'first_by'],
@@ -130,14 +130,14 @@
     {{ return(touches) }}
 {% endmacro %}
 
-{#- Per channel, the touch types that are a message the brand sent (touchpoints.sends): what a frequency cap and
-    a consent check count. A send with a campaign is marketing; one without (an order confirmation, a support
-    reply) is transactional. -#}
+{#- Per channel, the touch types that are a message the brand sent (the `sends` KPI of touchpoints.kpis): what a
+    frequency cap and a consent check count. A send with a campaign is marketing; one without (an order
+    confirmation, a support reply) is transactional. -#}
 {% macro send_touches() %}
     {%- set touches = {} -%}
-    {%- for name, entry in channel_streams('touchpoints') if entry.touchpoints.get('sends') -%}
+    {%- for name, entry in channel_streams('touchpoints') if (entry.touchpoints.get('kpis') or {}).get('sends') -%}
         {%- set types = touches.get(entry.channel, []) -%}
-        {%- for t in entry.touchpoints.sends if t not in types -%}
+        {%- for t in entry.touchpoints.kpis.sends if t not in types -%}
             {%- do types.append(t) -%}
         {%- endfor -%}
         {%- do touches.update({entry.channel: types}) -%}

@@ -29,11 +29,3 @@
 {% macro duckdb__local_to_utc(local_expr, zone_expr) -%}
     timezone('UTC', timezone({{ zone_expr }}, try_cast({{ local_expr }} as timestamp)))
 {%- endmacro %}
-
-{#- A UTC timestamp without zone to the wall-clock time in the named IANA zone (DST-aware). -#}
-{% macro utc_to_local(utc_expr, zone_expr) -%}
-    {{ return(adapter.dispatch('utc_to_local', 'omnichannel')(utc_expr, zone_expr)) }}
-{%- endmacro %}
-{% macro duckdb__utc_to_local(utc_expr, zone_expr) -%}
-    timezone({{ zone_expr }}, timezone('UTC', {{ utc_expr }}))
-{%- endmacro %}

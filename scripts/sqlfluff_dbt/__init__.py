@@ -83,6 +83,9 @@ class _DbtMacros:
     def datediff(self, first_date: str, second_date: str, datepart: str) -> str:
         return f"(date_diff('{datepart}', {first_date}::timestamp, {second_date}::timestamp))"
 
+    def date_trunc(self, datepart: str, date: str) -> str:
+        return f"date_trunc('{datepart}', {date})"
+
     def listagg(self, measure: str, delimiter_text: str = "','", order_by_clause=None, limit_num=None) -> str:
         if limit_num:
             order = f" {order_by_clause}" if order_by_clause else ""

@@ -1,5 +1,5 @@
-{#- Every message the brand sent a customer (the channel registry's touchpoints.sends), one row per message, with
-    its local time, whether it is marketing (it has a campaign) or transactional (an order confirmation, a support
+{#- Every message the brand sent a customer (the `sends` KPI of the registry's touchpoints.kpis), one row per
+    message, with its local time, whether it is marketing (it has a campaign) or transactional (an order confirmation, a support
     reply: never capped), whether it falls in quiet hours, and the gap to the customer's previous message when that
     was on another channel. -#}
 {%- set sends = send_touches() -%}
@@ -23,7 +23,7 @@ localized as (
         {{ utc_to_local('m.sent_at', 'z.time_zone') }} as sent_at_local,
         m.campaign_id is not null as is_marketing
     from messages as m
-    left join {{ ref('int_customer_time_zones') }} as z on m.customer_id = z.customer_id
+    left join {{ ref('int_customer_timezones') }} as z on m.customer_id = z.customer_id
 ),
 
 sequenced as (

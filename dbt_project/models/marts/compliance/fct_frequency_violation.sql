@@ -36,23 +36,29 @@ cross_channel as (
     having count(*) > {{ var('message_cap_max') | int }}
 ),
 
-{%- if channel_caps %}
+channel_caps as (
+    -- var('message_channel_caps') as rows (none by default: then no message breaks a channel cap).
+    {%- for c, cap in channel_caps.items() %}
+    select '{{ c }}' as channel, {{ cap | int }} as message_limit
+    union all
+    {%- endfor %}
+    select cast(null as varchar) as channel, cast(null as integer) as message_limit
+    where false
+),
 
 per_channel as (
     select
-        touchpoint_id, customer_id, channel, campaign_id, sent_at, sent_at_local,
-        'channel_cap' as violation_type,
-        case channel {%- for c, cap in channel_caps.items() %} when '{{ c }}' then {{ cap | int }}{% endfor %} end
-            as message_limit,
+        w.touchpoint_id, w.customer_id, w.channel, w.campaign_id, w.sent_at, w.sent_at_local,
+        'channel_cap' as violation_type, c.message_limit,
         count(*) as messages_in_window,
-        {{ dbt.listagg('window_touchpoint_id', "','", "order by window_sent_at, window_touchpoint_id") }}
+        {{ dbt.listagg('w.window_touchpoint_id', "','", "order by w.window_sent_at, w.window_touchpoint_id") }}
             as window_touchpoint_ids
-    from in_window
-    where window_channel = channel and {{ sql_in('channel', channel_caps.keys() | list) }}
-    group by 1, 2, 3, 4, 5, 6
-    having count(*) > max(case channel {%- for c, cap in channel_caps.items() %} when '{{ c }}' then {{ cap | int }}{% endfor %} end)
+    from in_window as w
+    inner join channel_caps as c on w.channel = c.channel
+    where w.window_channel = w.channel
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+    having count(*) > c.message_limit
 ),
-{%- endif %}
 
 quiet_hours as (
     select
@@ -65,10 +71,8 @@ quiet_hours as (
 
 violations as (
     select * from cross_channel
-    {%- if channel_caps %}
     union all
     select * from per_channel
-    {%- endif %}
     union all
     select * from quiet_hours
 )

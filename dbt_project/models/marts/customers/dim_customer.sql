@@ -4,7 +4,7 @@
     engagement on, and the channels with a consent status. -#}
 {%- set contact_trust = [] -%}
 {%- for source, entry in channel_streams('identity') if entry.identity.get('contact_trust') is not none -%}
-    {%- do contact_trust.append((source, entry.identity.contact_trust)) -%}
+{%- do contact_trust.append((source, entry.identity.contact_trust)) -%}
 {%- endfor -%}
 {%- set source_channels = engaged_channel_by_source() -%}
 {%- set consented_channels = consent_channels() -%}
@@ -33,7 +33,7 @@ occurrences as (
 crm_rows as (
     select i.customer_id, r.*
     from {{ ref('stg_crm__customer_rows') }} as r
-    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = r.customer_id
+    inner join identifiers as i on i.identifier_type = 'crm_id' and r.customer_id = i.identifier_value
 ),
 
 golden_crm as (
@@ -57,8 +57,9 @@ contact_ranked as (
         row_number() over (
             partition by customer_id, identifier_type
             order by min(case source
-                {%- for s, trust in contact_trust %} when '{{ s }}' then {{ trust }}{% endfor %} else 99 end),
-                max(occurred_at) desc, identifier_value
+                {%- for s, trust in contact_trust %} when '{{ s }}' then {{ trust }}{% endfor %} else 99
+            end),
+            max(occurred_at) desc, identifier_value
         ) as contact_rank
     from occurrences
     where identifier_type in ('email', 'phone')
@@ -76,10 +77,12 @@ primary_contacts as (
 ),
 
 channels as (
-    select customer_id, {{ dbt.listagg('channel', "','", "order by channel") }} as channels_engaged,
+    select
+        customer_id, {{ dbt.listagg('channel', "','", "order by channel") }} as channels_engaged,
         count(*) as channel_count
     from (
-        select distinct customer_id,
+        select distinct
+            customer_id,
             case source {%- for s, c in source_channels.items() %} when '{{ s }}' then '{{ c }}'{% endfor %} end as channel
         from occurrences
         where {{ sql_in('source', source_channels.keys() | list) }}
@@ -95,12 +98,13 @@ consent_changes as (
 current_consent as (
     select
         customer_id,
-        {%- for channel in consented_channels %}
-        max(case when channel = '{{ channel }}' then consent_status end) as {{ channel }}_consent{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- for channel in consented_channels %}
+    max(case when channel = '{{ channel }}' then consent_status end) as {{ channel }}_consent{{ "," if not loop.last }}
+    {%- endfor %}
     from (
-        select customer_id, channel, consent_status,
-            row_number() over (partition by customer_id, channel order by event_at desc, consent_status) as recency
+        select
+            customer_id, channel, consent_status,
+            row_number() over (partition by customer_id, channel order by event_at desc, consent_status asc) as recency
         from consent_changes
     ) as ranked
     where recency = 1
@@ -114,7 +118,9 @@ customers as (
         max(last_seen_at) as last_seen_at,
         count(*) as identifiers,
         sum(case when identifier_type in ('crm_id', 'shop_customer_id', 'email', 'phone', 'loyalty_id')
-            then 1 else 0 end) > 0 as is_known,
+                then 1
+            else 0
+        end) > 0 as is_known,
         max(case when identifier_type = 'crm_id' then identifier_value end) as crm_id,
         max(case when identifier_type = 'shop_customer_id' then identifier_value end) as shop_customer_id,
         max(case when identifier_type = 'loyalty_id' then identifier_value end) as loyalty_id
@@ -142,7 +148,7 @@ select
     coalesce(ch.channel_count, 0) as channel_count
     {%- for channel in consented_channels %},
     cc.{{ channel }}_consent
-    {%- endfor %}
+{%- endfor %}
 from customers as c
 left join golden_crm as g on c.customer_id = g.customer_id
 left join primary_contacts as p on c.customer_id = p.customer_id

@@ -32,8 +32,10 @@ web_and_app as (
 numbered as (
     select
         *,
-        sum(starts_session) over (partition by customer_id order by occurred_at, record_id
-                                  rows between unbounded preceding and current row) as session_number
+        sum(starts_session) over (
+            partition by customer_id order by occurred_at, record_id
+            rows between unbounded preceding and current row
+        ) as session_number
     from web_and_app
 ),
 
