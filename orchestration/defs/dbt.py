@@ -51,7 +51,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
     with _environment({**warehouse.dbt_environment(), "OMNI_PHONE_REGION": phones.default_region}):
-        invocation = dbt.cli(["build", *(["--vars", dbt_vars] if dbt_vars else [])], context=context)
+        # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
+        # (tests/test_dbt_unit_tests.py does), not on every production build.
+        build = ["build", "--exclude-resource-type", "unit_test", *(["--vars", dbt_vars] if dbt_vars else [])]
+        invocation = dbt.cli(build, context=context)
     yield from invocation.stream()
     # dbt holds the DuckDB file until its process exits; the next step opens that file.
     invocation.process.wait()
