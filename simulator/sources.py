@@ -79,12 +79,15 @@ class SourceBuilder:
         # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.
         e.loc[self.esp.tagged, "customer_id"] = self.col("customer_id", person[self.esp.tagged])
         self.lines["email"] = channels.email(self.con, e)
+        # What each channel sent and heard, as written: simulator/contact_policy.py scores the contact policy on it.
+        self.sent = {"email": e}
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
         s["sid"] = np.char.add("SM", np.char.zfill(np.arange(len(s)).astype(str), 32))
         s["phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
         s = s[s["phone"].notna()]
         self.lines["sms"] = channels.sms(self.con, s)
+        self.sent["sms"] = s
 
         push = b.frames["push"].copy()
         push["external_user_id"] = self.col("customer_id", push["person"].to_numpy())
@@ -92,6 +95,7 @@ class SourceBuilder:
         push.loc[shared, "external_user_id"] = None  # a family tablet is logged in as nobody in particular
         push = push.drop_duplicates(["notification_id", "player_id", "event"])
         self.lines["push"] = channels.push(self.con, push)
+        self.sent["push"] = push
 
         self.lines["ads"] = channels.ads(self.con, b.frames["ads"])
 
@@ -467,6 +471,7 @@ class SourceBuilder:
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
             status = np.where(self.col(flag, members) if flag else rng.random(len(members)) < 0.7, "opt_in", "opt_out")
+            signed_up = b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))).copy()
             rows.append(
                 pd.DataFrame(
                     {
@@ -476,7 +481,7 @@ class SourceBuilder:
                         "phone": None,
                         "channel": channel,
                         "status": status,
-                        "at": b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
+                        "at": signed_up,
                         "consent_source": "signup",
                     }
                 )
@@ -500,6 +505,34 @@ class SourceBuilder:
                         }
                     )
                 )
+                # Whoever opts out signed up before (not before the first export): their sign-up is dated earlier.
+                signup, opt_out = rows[-2], rows[-1].set_index("person")["at"]
+                earlier = (opt_out - pd.Timedelta(hours=1)).reindex(signup["person"]).to_numpy()
+                signup["at"] = np.where(
+                    pd.isna(earlier),
+                    signup["at"].to_numpy(),
+                    np.maximum(np.minimum(signup["at"].to_numpy(), earlier), np.datetime64(b.start)),
+                )
+                # Who opted out before the world began: in the first export, dated when it happened, as is the
+                # sign-up before it.
+                rows[-1]["changed_at"] = pd.Series(
+                    [b.legacy_opt_out.get(m) for m in rows[-1]["person"]], index=rows[-1].index, dtype="datetime64[ns]"
+                )
+                signup["changed_at"] = pd.Series(
+                    [
+                        b.legacy_opt_out[m] - pd.Timedelta(days=10) if m in b.legacy_opt_out else None
+                        for m in signup["person"]
+                    ],
+                    index=signup.index,
+                    dtype="datetime64[ns]",
+                )
         consents = pd.concat(rows, ignore_index=True)
+        # The change's own time (truth and the export's line); `at` stays the export's.
+        consents["changed_at"] = (
+            consents["changed_at"].where(consents["changed_at"].notna(), consents["at"])
+            if "changed_at" in consents
+            else consents["at"]
+        )
         consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
         self.lines["crm_consents"] = channels.crm_consents(self.con, consents)
+        self.consents = consents

@@ -188,14 +188,17 @@ def mart_suites(
     consent_channels: Collection[str],
     identifier_types: Collection[str],
     touchpoint_channels: Collection[str] = (),
+    send_channels: Collection[str] = (),
 ) -> dict[str, Suite]:
-    """Every mart suite: the registry-independent ones, and those of the identity and metrics marts for the registry
-    given (`touchpoint_channels`: fct_touchpoint's channels; without them the metrics suites are left out)."""
+    """Every mart suite: the registry-independent ones, and those of the identity, metrics and contact-policy marts
+    for the registry given (`touchpoint_channels`: fct_touchpoint's channels; `send_channels`: the channels with a
+    `sends` KPI; without them the metrics, respectively contact-policy, suites are left out)."""
     return {
         **MART_SUITES,
         "customer_identifier": customer_identifier_suite(identifier_types),
         "dim_customer": dim_customer_suite(engaged_channels, consent_channels),
         **(metrics_suites(touchpoint_channels) if touchpoint_channels else {}),
+        **(contact_policy_suites(send_channels, consent_channels) if send_channels else {}),
     }
 
 
@@ -386,5 +389,103 @@ def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
             expectations=lambda _: _purchase_channel_switches(channels),
             columns="from_channel, to_channel, transitions_before_purchase::bigint as transitions_before_purchase, "
             "switch_rank, share_of_switches_before_purchase",
+        ),
+    }
+
+
+# ---- contact-policy marts (docs/metrics.md, Message pressure and Consent compliance) ----------------------------
+def contact_policy_suites(send_channels: Collection[str], consent_channels: Collection[str]) -> dict[str, Suite]:
+    """The message pressure and consent marts' suites. They block on rows that are wrong (a message counted twice,
+    a period ending before it starts, a rate outside 0..1), never on how many breaches or violations there are:
+    those are findings to report, not bad data. `send_channels` (the registry's channels with a `sends` KPI)
+    and `consent_channels` come from the channel registry, passed in by the pipeline."""
+    sends, consents = sorted(set(send_channels)), sorted(set(consent_channels))
+    e = gx.expectations
+
+    def pressure(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "message_date", "channel"]),
+            e.ExpectColumnValuesToBeBetween(column="marketing_messages", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="transactional_messages", min_value=0),
+            _not_after("quiet_hour_messages", "marketing_messages"),
+            e.ExpectColumnValuesToBeBetween(column="min_cross_channel_gap_minutes", min_value=0),
+        ]
+
+    def frequency(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="violation_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectColumnValuesToBeInSet(
+                column="violation_type", value_set=["cross_channel_cap", "channel_cap", "quiet_hours"]
+            ),
+            # A cap breach is more messages in the window than the limit; the breaching message is one of them.
+            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="messages_in_window", column_B="message_limit"),
+        ]
+
+    def consent(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="consent_period_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=consents),
+            e.ExpectColumnValuesToBeInSet(column="status", value_set=CONSENT_STATUSES),
+            e.ExpectColumnValuesToNotBeNull(column="valid_from"),
+            _not_after("valid_from", "valid_to"),
+            # One current period per customer and channel.
+            e.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "channel", "current_period"]),
+        ]
+
+    def preference(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="touchpoint_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=consents),
+            _not_after("opted_out_at", "sent_at"),
+        ]
+
+    def compliance(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["channel", "message_date"]),
+            e.ExpectColumnValuesToBeBetween(column="compliance_rate", min_value=0, max_value=1),
+            _not_after("violating_messages", "marketing_messages"),
+        ]
+
+    return {
+        "fct_message_pressure": Suite(
+            table="marts.fct_message_pressure",
+            batch_column="message_date",
+            expectations=pressure,
+            columns="customer_id, channel, message_date::varchar as message_date, marketing_messages, "
+            "transactional_messages, quiet_hour_messages, min_cross_channel_gap_minutes::double "
+            "as min_cross_channel_gap_minutes",
+        ),
+        "fct_frequency_violation": Suite(
+            table="marts.fct_frequency_violation",
+            batch_column="violation_date",
+            expectations=frequency,
+            columns="violation_id, customer_id, channel, violation_type, messages_in_window, message_limit",
+        ),
+        "fct_consent": Suite(
+            table="marts.fct_consent",
+            batch_column=None,
+            expectations=consent,
+            columns="consent_period_id, customer_id, channel, status, valid_from, valid_to, "
+            "case when is_current then 'current' else consent_period_id end as current_period",
+        ),
+        "fct_preference_violation": Suite(
+            table="marts.fct_preference_violation",
+            batch_column="violation_date",
+            expectations=preference,
+            columns="touchpoint_id, customer_id, channel, opted_out_at, sent_at",
+        ),
+        "agg_preference_compliance": Suite(
+            table="marts.agg_preference_compliance",
+            batch_column=None,
+            expectations=compliance,
+            columns="channel, message_date::varchar as message_date, marketing_messages, violating_messages, "
+            "compliance_rate::double as compliance_rate",
         ),
     }
