@@ -10,13 +10,14 @@ from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.gate import upstream_check_keys
 from orchestration.defs.ingestion import control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, publish, schedules, transform
+from orchestration.defs.metrics import clv_backtest
 from orchestration.defs.publishing import build_published_marts
 from orchestration.defs.quality import gx_suites, sync_accuracy
 from orchestration.defs.reference import email_addresses, phone_numbers
 from orchestration.defs.resources import pipeline_resources
 
 ASSETS = [*raw_source_assets, control_totals, phone_numbers, email_addresses, dbt_models]
-CHECKS = [gx_suites, sync_accuracy]
+CHECKS = [gx_suites, sync_accuracy, clv_backtest]
 
 
 def build_definitions() -> dg.Definitions:
