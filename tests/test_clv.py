@@ -136,12 +136,15 @@ def test_repeat_purchases_that_were_all_refunded_leave_purchases_predicted_and_v
     assert "0 repeat customers with a positive spend" in out["prediction_note"].iloc[0]
 
 
-def _bgnbd_world(customers: int, days: int, seed: int) -> pd.DataFrame:
+def _bgnbd_world(customers: int, days: int, seed: int, homogeneous: bool = False) -> pd.DataFrame:
     """Purchase days drawn from BG/NBD itself (Gamma purchase rates, Beta dropout after each purchase day), every
-    customer's first purchase on a uniform day of the first half: a world where the model is right."""
+    customer's first purchase on a uniform day of the first half: a world where the model is right. Homogeneous:
+    one purchase rate for all and nobody drops out, the model's limit (the simulator's short worlds look so)."""
     rng = np.random.default_rng(seed)
     rate = rng.gamma(shape=0.8, scale=1 / 12.0, size=customers)  # r = 0.8, alpha = 12 days
     dropout = rng.beta(1.0, 6.0, size=customers)
+    if homogeneous:
+        rate, dropout = np.full(customers, 0.03), np.zeros(customers)
     first = rng.integers(0, days // 2, size=customers)
     alive = np.ones(customers, dtype=bool)
     bought = np.zeros((customers, days), dtype=bool)
@@ -197,6 +200,18 @@ def test_backtest_on_a_bgnbd_world_predicts_the_holdout_and_tabulates_by_frequen
     assert set(predictions["tolerated_total_error"]) == {0.25}
     fit = json.loads(predictions["model_fit"].iloc[0])
     assert fit["purchase_problem"] is None and set(fit["purchase_parameters"]) == {"r", "alpha", "a", "b"}
+
+
+def test_a_short_homogeneous_history_fits_at_the_shape_bound_and_still_forecasts():
+    # Unbounded, r and alpha ran to ~1e5 and ~4e6 on such a world and every forecast was NaN (scipy's hyp2f1).
+    days = _bgnbd_world(customers=2000, days=30, seed=5, homogeneous=True)
+    predictions = clv.backtest_predictions(_backtest_frame(days, calibration_end=14, last_day=29),
+                                           min_repeat_customers=20)
+    report = clv.backtest_report(predictions, frequency_cap=5)
+    assert report.status == clv.PREDICTED and report.predicted_customers == report.customers
+    assert report.relative_total_error < 0.15, report
+    fitted = json.loads(predictions["model_fit"].iloc[0])["purchase_parameters"]
+    assert max(fitted["r"], fitted["b"]) <= clv.SHAPE_BOUND
 
 
 def test_backtest_report_measures_error_against_hand_counted_rows():

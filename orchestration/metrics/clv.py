@@ -4,7 +4,8 @@ The models are pymc-marketing's `BetaGeoModel` (Fader, Hardie and Lee 2005, "Cou
 way") and `GammaGammaModel` (Fader, Hardie and Lee 2005, "RFM and CLV: using iso-value curves"; Fader and Hardie
 2013). Both are fitted with `fit(method="map")` under flat (`HalfFlat`) priors: pymc's `find_MAP` maximises the
 log-density without the Jacobian of the log transform, so with flat priors the MAP point is the maximum-likelihood
-estimate the papers publish (tests/test_clv.py reproduces them on the CDNOW cohort). No sampling: MCMC took
+estimate the papers publish (tests/test_clv.py reproduces them on the CDNOW cohort). BG/NBD's shape parameters
+are kept below SHAPE_BOUND (flat on an interval, so still maximum likelihood inside it). No sampling: MCMC took
 minutes on a few thousand customers, the point estimate a few seconds.
 
 Input is one row per customer in any time unit (the pipeline uses days): `frequency` (repeat purchases, x),
@@ -27,6 +28,12 @@ import numpy as np
 import pandas as pd
 
 PURCHASE_PARAMETERS = ("r", "alpha", "a", "b")
+# BG/NBD's shapes r, a and b are fitted on (0, SHAPE_BOUND). A short history shows no spread in purchase rates or
+# dropout, and the likelihood then keeps rising towards the homogeneous limit (r and alpha, or b, to infinity with
+# their ratio fixed), where scipy's hyp2f1 in the purchase forecast returns NaN (r ~ 1e5 did). At the bound the
+# fit is that limit to a fraction of a percent (Gamma shape 1000: rates within 3% of each other) and the forecast is
+# finite; fits with an interior optimum (CDNOW's) are untouched.
+SHAPE_BOUND = 1000.0
 SPEND_PARAMETERS = ("p", "q", "v")
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -94,9 +101,12 @@ def fit_purchase_model(data: pd.DataFrame):
         from pymc_extras.prior import Prior
         from pymc_marketing.clv import BetaGeoModel
 
-        model = BetaGeoModel(data=data[["customer_id", "frequency", "recency", "T"]],
-                             model_config={name: Prior("HalfFlat") for name in PURCHASE_PARAMETERS})
-        model.fit(method="map", progressbar=False)
+        # Flat priors, the shapes flat on (0, SHAPE_BOUND): see the module docstring.
+        config = {"alpha": Prior("HalfFlat"),
+                  **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")}}
+        model = BetaGeoModel(data=data[["customer_id", "frequency", "recency", "T"]], model_config=config)
+        # The middle of (0, SHAPE_BOUND) is no place to start from: its likelihood can underflow.
+        model.fit(method="map", progressbar=False, start={name: 1.0 for name in PURCHASE_PARAMETERS})
     return model
 
 
