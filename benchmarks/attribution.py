@@ -11,39 +11,50 @@ everything downstream of them, and reports two parts from dbt's own per-model ti
   fct_attribution and agg_channel_attribution.
 dbt runs models side by side (threads), so the parts' sums can exceed the wall time.
 """
-import argparse
-import json
-import os
-import resource
-import shutil
-import subprocess
-import sys
+
 import time
 from pathlib import Path
 
 import duckdb
 
+from orchestration.channels import registry
+
+from _harness import PeakMemory, argument_parser, pipeline, run_dbt
+
 JOURNEY_MODELS = {"int_journey_touches", "fct_journey", "fct_channel_transition"}
-CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support"]
 # How often each channel shows up in a path; rarer channels make the Shapley game's coalitions uneven, as in life.
-CHANNEL_WEIGHTS = [0.24, 0.08, 0.10, 0.22, 0.12, 0.12, 0.06, 0.03, 0.03]
+# A channel of the registry not named here is as rare as the rarest.
+CHANNEL_WEIGHTS = {
+    "email": 0.24,
+    "sms": 0.08,
+    "push": 0.10,
+    "web": 0.22,
+    "app": 0.12,
+    "ads": 0.12,
+    "social": 0.06,
+    "store": 0.03,
+    "support": 0.03,
+}
 
 
-def _peak_rss_gb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024 / 1024
+def channel_weights() -> dict[str, float]:
+    """fct_touchpoint's channels (the channel registry's) and how often each shows up."""
+    return {c: CHANNEL_WEIGHTS.get(c, min(CHANNEL_WEIGHTS.values())) for c in registry().touchpoint_channels()}
 
 
 def write_engagement(path: Path, conversions: int, touches_per_conversion: int, seed: int) -> None:
     """Customers with one to three purchases each, engagement before them and after the last, in 90 days."""
+    weights = channel_weights()
     cumulative = []
     total = 0.0
-    for weight in CHANNEL_WEIGHTS:
+    for weight in weights.values():
         total += weight
         cumulative.append(total)
-    channel_case = "case " + " ".join(
-        f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(CHANNELS, cumulative)) + " else 'support' end"
+    channel_case = (
+        "case "
+        + " ".join(f"when u < {edge / total:.6f} then '{channel}'" for channel, edge in zip(weights, cumulative))
+        + f" else '{list(weights)[-1]}' end"
+    )
     customers = max(1, int(conversions / 1.6))
     touches = conversions * touches_per_conversion
     with duckdb.connect(str(path)) as con:
@@ -85,49 +96,41 @@ def write_engagement(path: Path, conversions: int, touches_per_conversion: int, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, workdir="/tmp/omni-attribution", seed=1)
     parser.add_argument("--conversions", type=int, default=1_000_000)
     parser.add_argument("--touches-per-conversion", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", default="/tmp/omni-attribution")
     args = parser.parse_args()
 
-    root = Path(args.workdir)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    warehouse = root / "warehouse.duckdb"
-    os.environ.update(OMNI_HOME=str(root), OMNI_WAREHOUSE=str(warehouse))
-    from orchestration import settings
-
-    settings.apply_defaults()
+    memory = PeakMemory.start()
+    work = pipeline(args.workdir, fresh=True)
     started = time.perf_counter()
-    write_engagement(warehouse, args.conversions, args.touches_per_conversion, args.seed)
-    print(f"synthetic engagement: {args.conversions:,} conversions, "
-          f"{args.conversions * args.touches_per_conversion:,} engagement touches in {time.perf_counter() - started:.1f} s")
+    write_engagement(work.warehouse, args.conversions, args.touches_per_conversion, args.seed)
+    print(
+        f"synthetic engagement: {args.conversions:,} conversions, "
+        f"{args.conversions * args.touches_per_conversion:,} engagement touches in {time.perf_counter() - started:.1f} s"
+    )
 
-    started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select", "int_journey_touches+",
-                             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-                             "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-                            capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"dbt attribution models failed:\n{result.stdout}{result.stderr}")
-    timings = {r["unique_id"].split(".")[-1]: r["execution_time"]
-               for r in json.loads((root / "target" / "run_results.json").read_text())["results"]}
+    run = run_dbt(work, ["int_journey_touches+"], what="dbt attribution models")
+    timings = run.model_seconds
     for model, model_seconds in sorted(timings.items(), key=lambda item: -item[1]):
         print(f"  {model:<40} {model_seconds:6.1f} s")
     journeys = sum(t for m, t in timings.items() if m in JOURNEY_MODELS)
     attribution = sum(t for m, t in timings.items() if m not in JOURNEY_MODELS)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(work.warehouse), read_only=True) as con:
         journey_rows, converting, path_touches = con.execute(
-            "select count(*), count(conversion_id), sum(touches) from marts.fct_journey").fetchall()[0]
+            "select count(*), count(conversion_id), sum(touches) from marts.fct_journey"
+        ).fetchall()[0]
         credit_rows, models = con.execute(
-            "select count(*), count(distinct model) from marts.fct_attribution").fetchall()[0]
-    print(f"{converting:,} conversions, {journey_rows - converting:,} open paths, {path_touches:,} path touches, "
-          f"{credit_rows:,} credit rows ({models} models)")
-    print(f"journeys: {journeys:.1f} s; the seven attribution models: {attribution:.1f} s (goal < 60 s); "
-          f"dbt run wall time {seconds:.1f} s; peak memory {_peak_rss_gb():.2f} GB")
+            "select count(*), count(distinct model) from marts.fct_attribution"
+        ).fetchall()[0]
+    print(
+        f"{converting:,} conversions, {journey_rows - converting:,} open paths, {path_touches:,} path touches, "
+        f"{credit_rows:,} credit rows ({models} models)"
+    )
+    print(
+        f"journeys: {journeys:.1f} s; the seven attribution models: {attribution:.1f} s (goal < 60 s); "
+        f"dbt run wall time {run.wall_seconds:.1f} s; peak memory {memory.gb():.2f} GB"
+    )
     return 0
 
 

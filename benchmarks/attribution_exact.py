@@ -9,28 +9,29 @@ What SQL hands these models is small whatever the traffic: about (k + 1) x (k + 
 the two dbt Python models (dbt's own per-model timings, and the wall time with dbt's start-up) and the pure numpy
 functions alone. benchmarks/attribution.py times them inside the whole chain, from touchpoints on.
 """
-import argparse
-import json
-import os
-import shutil
-import subprocess
-import sys
+
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support"]
+from orchestration.channels import registry
+
+from _harness import PeakMemory, argument_parser, pipeline, run_dbt
+
 MODELS = ["int_attribution_markov_effects", "int_attribution_shapley_shares"]
 
 
 def channel_names(count: int) -> list[str]:
-    return (CHANNELS + [f"channel_{i}" for i in range(len(CHANNELS) + 1, count + 1)])[:count]
+    """The channel registry's touchpoint channels, then made-up ones up to `count`."""
+    channels = registry().touchpoint_channels()
+    return (channels + [f"channel_{i}" for i in range(len(channels) + 1, count + 1)])[:count]
 
 
-def synthetic_inputs(conversions: int, touches: int, channels: list[str], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_inputs(
+    conversions: int, touches: int, channels: list[str], seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Transition counts and channel-set counts for paths with these totals, every channel set present."""
     rng = np.random.default_rng(seed)
     k = len(channels)
@@ -45,9 +46,13 @@ def synthetic_inputs(conversions: int, touches: int, channels: list[str], seed: 
     lift = np.clip(0.1 + holds @ rng.normal(0.08, 0.05, k) - 0.05 * holds.sum(axis=1) / k, 0.01, None)
     rate = np.clip(lift * conversions / (lift * set_paths).sum(), 0.0, 0.99)  # about `conversions` in all
     set_conversions = rng.binomial(set_paths, rate)
-    channel_sets = pd.DataFrame({
-        "channel_set": [",".join(sorted(c for c, held in zip(channels, row) if held)) for row in holds],
-        "paths": set_paths, "conversions": set_conversions})
+    channel_sets = pd.DataFrame(
+        {
+            "channel_set": [",".join(sorted(c for c, held in zip(channels, row) if held)) for row in holds],
+            "paths": set_paths,
+            "conversions": set_conversions,
+        }
+    )
 
     # Markov input: (start) -> first channel, touches flowing between channels (repeats included), path ends.
     share = reach / reach.sum()
@@ -65,58 +70,56 @@ def synthetic_inputs(conversions: int, touches: int, channels: list[str], seed: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, workdir="/tmp/omni-attribution-exact", seed=1)
     parser.add_argument("--conversions", type=int, default=1_000_000)
     parser.add_argument("--touches-per-conversion", type=int, default=24)
-    parser.add_argument("--channels", type=int, default=len(CHANNELS), help="9 by default; more are made up")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", default="/tmp/omni-attribution-exact")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        default=len(registry().touchpoint_channels()),
+        help="the channel registry's by default (9); more are made up",
+    )
     args = parser.parse_args()
 
-    root = Path(args.workdir)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    warehouse = root / "warehouse.duckdb"
-    os.environ.update(OMNI_HOME=str(root), OMNI_WAREHOUSE=str(warehouse))
-    from orchestration import settings
+    memory = PeakMemory.start()
+    work = pipeline(args.workdir, fresh=True)
     from orchestration.attribution.markov import removal_effects
     from orchestration.attribution.shapley import shapley_shares
 
-    settings.apply_defaults()
     channels = channel_names(args.channels)
     transitions, channel_sets = synthetic_inputs(
-        args.conversions, args.conversions * args.touches_per_conversion, channels, args.seed)
-    with duckdb.connect(str(warehouse)) as con:
+        args.conversions, args.conversions * args.touches_per_conversion, channels, args.seed
+    )
+    with duckdb.connect(str(work.warehouse)) as con:
         con.execute("create schema intermediate")
-        con.execute("create table intermediate.int_attribution_transitions as "
-                    "select from_state, to_state, cast(transitions as bigint) as transitions from transitions")
-        con.execute("create table intermediate.int_attribution_channel_sets as select channel_set, "
-                    "cast(paths as bigint) as paths, cast(conversions as bigint) as conversions from channel_sets")
-    print(f"inputs: {len(channels)} channels, {len(transitions)} transition counts "
-          f"({int(transitions['transitions'].sum()):,} transitions), {len(channel_sets)} channel sets "
-          f"({int(channel_sets['paths'].sum()):,} paths, {int(channel_sets['conversions'].sum()):,} conversions)")
+        con.execute(
+            "create table intermediate.int_attribution_transitions as "
+            "select from_state, to_state, cast(transitions as bigint) as transitions from transitions"
+        )
+        con.execute(
+            "create table intermediate.int_attribution_channel_sets as select channel_set, "
+            "cast(paths as bigint) as paths, cast(conversions as bigint) as conversions from channel_sets"
+        )
+    print(
+        f"inputs: {len(channels)} channels, {len(transitions)} transition counts "
+        f"({int(transitions['transitions'].sum()):,} transitions), {len(channel_sets)} channel sets "
+        f"({int(channel_sets['paths'].sum()):,} paths, {int(channel_sets['conversions'].sum()):,} conversions)"
+    )
 
-    started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select", *MODELS,
-                             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-                             "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-                            capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"dbt failed:\n{result.stdout}{result.stderr}")
-    timings = {r["unique_id"].split(".")[-1]: r["execution_time"]
-               for r in json.loads((root / "target" / "run_results.json").read_text())["results"]}
+    run = run_dbt(work, MODELS)
     for model in MODELS:
-        print(f"  dbt {model:<36} {timings[model]:6.2f} s")
-    print(f"  dbt run wall time, start-up and parsing included {wall:6.2f} s")
+        print(f"  dbt {model:<36} {run.model_seconds[model]:6.2f} s")
+    print(f"  dbt run wall time, start-up and parsing included {run.wall_seconds:6.2f} s")
 
-    for name, solve, given in [("markov.removal_effects", removal_effects, transitions),
-                               ("shapley.shapley_shares", shapley_shares, channel_sets)]:
+    for name, solve, given in [
+        ("markov.removal_effects", removal_effects, transitions),
+        ("shapley.shapley_shares", shapley_shares, channel_sets),
+    ]:
         best = min(_seconds(solve, given) for _ in range(3))
         print(f"  numpy {name:<34} {best:6.3f} s (best of 3)")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(work.warehouse), read_only=True) as con:
         rows = con.execute("select count(*) from intermediate.int_attribution_shapley_shares").fetchall()[0][0]
-    print(f"{rows:,} Shapley rows")
+    print(f"{rows:,} Shapley rows; peak memory {memory.gb():.2f} GB")
     return 0
 
 

@@ -1,4 +1,5 @@
 """`python -m omnichannel ...`, the same as the `omnichannel` command."""
+
 import sys
 
 from omnichannel.cli import main

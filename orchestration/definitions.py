@@ -1,4 +1,5 @@
 """The Dagster code location: assembles the assets, checks, jobs, schedules and resources of `orchestration.defs`."""
+
 import sys
 from pathlib import Path
 
@@ -12,12 +13,13 @@ from orchestration.defs.ingestion import control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, publish, schedules, transform
 from orchestration.defs.metrics import clv_backtest
 from orchestration.defs.publishing import build_published_marts
-from orchestration.defs.quality import gx_suites, sync_accuracy
+from orchestration.defs.quality import cross_system_agreement, gx_metrics_suites, gx_suites, sync_accuracy
 from orchestration.defs.reference import email_addresses, phone_numbers
 from orchestration.defs.resources import pipeline_resources
+from orchestration.defs.row_drops import build_row_drop_checks
 
 ASSETS = [*raw_source_assets, control_totals, phone_numbers, email_addresses, dbt_models]
-CHECKS = [gx_suites, sync_accuracy, clv_backtest]
+CHECKS = [gx_suites, gx_metrics_suites, sync_accuracy, cross_system_agreement, clv_backtest]
 
 
 def build_definitions() -> dg.Definitions:
@@ -28,11 +30,12 @@ def build_definitions() -> dg.Definitions:
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     }
     marts = [key for key in dbt_models.keys if key.path[0] == "marts"]
-    graph = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=resources).resolve_asset_graph()
+    checks = [*CHECKS, build_row_drop_checks(marts)]
+    graph = dg.Definitions(assets=ASSETS, asset_checks=checks, resources=resources).resolve_asset_graph()
     published_marts = build_published_marts(upstream=marts, gate_checks=upstream_check_keys(graph, marts))
     return dg.Definitions(
         assets=[*ASSETS, published_marts],
-        asset_checks=CHECKS,
+        asset_checks=checks,
         jobs=[ingest_delivery_day, transform, publish],
         schedules=schedules,
         resources=resources,

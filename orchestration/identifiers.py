@@ -3,6 +3,7 @@
 The staging macro `normalize_email` does the same in dbt: statuses, suppression hashes and lookups are keyed by
 the normalized value. Python cannot call a dbt macro, so the rule is written here once for the Python side.
 """
+
 import re
 
 import phonenumbers

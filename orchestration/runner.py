@@ -1,12 +1,16 @@
 """Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's, with DAGSTER_HOME)."""
+
+import json
 import os
 from collections.abc import Sequence
+from datetime import date
 
 import dagster as dg
 
 from orchestration import settings
 from orchestration.defs.partitions import DELIVERY_DAY
-from orchestration.ingestion.landing import landing_days
+from orchestration.ingestion.landing import NoDeliveryDays, landing_days
+from orchestration.run_recovery import fail_dead_runs, run_tags
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -14,37 +18,96 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def select_days(days: Sequence[str], start: str | None, end: str | None) -> list[str]:
-    return [d for d in days if (start is None or d >= start) and (end is None or d <= end)]
+def select_days(days: Sequence[str], start: str | date | None, end: str | date | None) -> list[str]:
+    """The days within [start, end]; the bounds must be dates (`date` or YYYY-MM-DD), or None for open."""
+    first, last = (None if d is None else date.fromisoformat(str(d)).isoformat() for d in (start, end))
+    if first and last and first > last:
+        raise ValueError(f"the start {first} is after the end {last}")
+    # ISO days order as their strings do, once both sides are ISO days.
+    return [d for d in days if (first is None or d >= first) and (last is None or d <= last)]
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """`<step>: <first line of its error>` for every step that failed in the run."""
+    failures = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            # A user error is wrapped by Dagster: its cause holds the message worth showing.
+            while error is not None and error.cause is not None and "Error occurred while executing" in error.message:
+                error = error.cause
+            first_line = (error.message.strip().splitlines() or [""])[0] if error else "failed"
+            failures.append(f"{event.step_key}: {first_line}")
+    return failures
 
 
 def run_pipeline(start: str | None = None, end: str | None = None, log=print) -> dict:
     """Ingest every delivery day in [start, end], then build everything downstream; returns run ids."""
     from orchestration.definitions import build_definitions
 
-    defs = build_definitions()
-    days = select_days(landing_days(settings.landing_dir()), start, end)
+    landing = settings.landing_dir()
+    if not landing.is_dir():
+        raise NoDeliveryDays(f"no landing folder at {landing}")
+    held = landing_days(landing)
+    days = select_days(held, start, end)
     if not days:
-        raise SystemExit(f"no delivery days in {settings.landing_dir()} between {start} and {end}")
+        within = f" between {start or 'the first day'} and {end or 'the last'}" if start or end else ""
+        holds = f" (it holds {held[0]} .. {held[-1]})" if held else ""
+        raise NoDeliveryDays(f"no delivery days in {landing}{within}{holds}")
+    defs = build_definitions()
     instance = dagster_instance()
-    instance.add_dynamic_partitions(DELIVERY_DAY, [d for d in days if not instance.has_dynamic_partition(DELIVERY_DAY, d)])
+    # A run killed earlier (SIGKILL, OOM, reboot) would hold the warehouse slot forever: fail it first.
+    fail_dead_runs(instance, log)
+    instance.add_dynamic_partitions(
+        DELIVERY_DAY, [d for d in days if not instance.has_dynamic_partition(DELIVERY_DAY, d)]
+    )
     runs = {}
     ingest = defs.resolve_job_def("ingest_delivery_day")
     for day in days:
-        result = ingest.execute_in_process(partition_key=day, instance=instance)
+        result = ingest.execute_in_process(partition_key=day, instance=instance, tags=run_tags(), raise_on_error=False)
         runs[day] = result.run_id
+        if not result.success:
+            # Transforming without the day would publish a world that lacks it: stop here, say why.
+            failures = step_failures(result)
+            log(f"ingestion of {day} failed (run {result.run_id}): " + "; ".join(failures))
+            runs.update(success=False, failed_checks=[], published=False, failed_ingestion=failures)
+            return runs
         log(f"ingested {day} (run {result.run_id})")
-    result = defs.resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("transform").execute_in_process(
+        instance=instance, tags=run_tags(), raise_on_error=False
+    )
     runs["transform"] = result.run_id
     failed_checks = sorted(
-        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
-        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
-    published = any(e.asset_key == dg.AssetKey(["published", "marts"]) for e in result.get_asset_materialization_events()
-                    for e in [e.event_specific_data.materialization])
-    runs.update(success=result.success, failed_checks=failed_checks, published=published)
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    )
+    published = any(
+        e.asset_key == dg.AssetKey(["published", "marts"])
+        for e in result.get_asset_materialization_events()
+        for e in [e.event_specific_data.materialization]
+    )
+    warned = {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e.description or ""
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.WARN
+    }
+    if published:  # say what the manifest says, exactly
+        manifest = json.loads((settings.publish_dir() / "manifest.json").read_text())
+        warned = {w["check"]: w["what"] for w in manifest["checks"].get("warnings", [])}
+    runs.update(success=result.success, failed_checks=failed_checks, published=published, warned_checks=sorted(warned))
     log(f"transformed (run {result.run_id}); warehouse: {settings.warehouse_path()}")
+    for failure in step_failures(result):
+        log(f"failed step {failure}")
     if failed_checks:
         log("failed checks: " + ", ".join(failed_checks))
-    log(f"published to {settings.publish_dir() / 'current'}" if published
-        else "NOT published: the last publication is untouched")
+    warnings = "; ".join(f"{name}: {what}" for name, what in sorted(warned.items()))
+    if published:
+        log(f"published to {settings.publish_dir() / 'current'}")
+        if warned:
+            log(f"published with {len(warned)} warning(s): {warnings}")
+    else:
+        log("NOT published: the last publication is untouched")
+        if warned:
+            log(f"{len(warned)} warning(s) besides: {warnings}")
     return runs

@@ -6,8 +6,11 @@ starts other processes (the CLI, a benchmark) calls `export_defaults()` once, so
 the same absolute paths.
 """
 
+import json
 import os
 from pathlib import Path
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -23,6 +26,10 @@ DEFAULTS = {
     "OMNI_DUCKDB_MEMORY_LIMIT": "3GB",
     "OMNI_DUCKDB_THREADS": str(os.cpu_count() or 2),
     "OMNI_DBT_TARGET": "duckdb",
+    # A landing line longer than this is quarantined (`line longer than N bytes`) instead of loaded.
+    "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
+    # The share of a mart's published rows it may lose before the row-count check blocks publication.
+    "OMNI_PUBLISH_MAX_ROW_DROP": "0.5",
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 
@@ -72,3 +79,21 @@ def data_docs_dir() -> Path:
 
 def phone_region() -> str:
     return get("OMNI_PHONE_REGION")
+
+
+def dbt_vars() -> str | None:
+    """`OMNI_DBT_VARS`: dbt vars for every `dbt build` the pipeline runs (a YAML or JSON mapping, e.g.
+    `{cross_system_agreement_severity: error}`), as the JSON `dbt --vars` takes; None when unset."""
+    text = os.environ.get("OMNI_DBT_VARS", "").strip()
+    if not text:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"OMNI_DBT_VARS is neither YAML nor JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(
+            "OMNI_DBT_VARS must map dbt var names to values, e.g. "
+            f"'{{cross_system_agreement_severity: error}}'; got {text!r}"
+        )
+    return json.dumps(value)

@@ -7,17 +7,23 @@ Modules, one purpose each:
   `CHANNEL_EFFECTS` is the true per-channel effect.
 - `sources`: puts identifiers on events as each system would see them, derives orders, refunds, POS sales and
   returns, support tickets, CRM rows and consents, bots and guest checkouts.
+- `addresses`: the ESP's address per message: the CRM's, a second address the CRM never learns, a stale one
+  after a CRM change, or (`misaddress` fault) another customer's.
 - `channels`: vendor-shaped lines (docs/landing-records.md), written as DuckDB SQL.
 - `dirt`: duplicates, late deliveries, corrupted copies, unknown fields and event types.
-- `faults`: `--fault` sync faults (drop, delay).
-- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet`, `channel_effects.json`, `faults.json`.
+- `faults`: `--fault` sync faults (drop, delay, misaddress).
+- `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet` (`esp_addresses.parquet`: every address the
+  ESP mailed, per person, kind and day), `channel_effects.json`, `faults.json`, `preferred_hours.parquet` and
+  `engagement_effects.json` (send hour, multi-channel effect).
 
 Volume: about 2.2 events per customer per day at the default rates (email campaigns every other day are a
 third of it, web a quarter, CRM consents a tenth), so `customers` x `days` x 2.2 is the event count and
 `customers_for_events(n, days)` sizes a world for a benchmark (10M events over 14 days: ~325k customers).
-Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order, every file is sorted
+Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order (the ESP's addresses
+from a stream spawned from it, so adding them left every other draw as it was), every file is sorted
 before it is written, gzip headers carry no time, and nothing depends on set order or string hashing.
 """
+
 import argparse
 import json
 import shutil
@@ -29,19 +35,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator import dirt, faults as sync_faults, truth, writer
+from simulator import dirt, truth, writer
+from simulator import faults as sync_faults
 from simulator.behaviour import Behaviour
 from simulator.sources import SourceBuilder
 from simulator.world import build_world
 
 # Dirt rates (`--rate NAME=VALUE`): shares of lines (duplicate .. unknown_event_type), of people
-# (recycled_phone, bot, test_account and the email kinds), of POS sales (guest_email), and for shared_device
-# ten times this share of multi-person households gets a family tablet.
+# (recycled_phone, bot, test_account, the email kinds, and second_email / stale_email: a second address the CRM
+# never learns / a CRM address change the ESP lags behind; at least one of each among people emailed, and a stale
+# one needs a world of three days or more), of POS sales (guest_email), and for shared_device ten times this share
+# of multi-person households gets a family tablet.
 DEFAULT_RATES = {
-    "duplicate": 0.015, "late": 0.03, "malformed": 0.0005, "truncated": 0.0005, "missing_required": 0.0005,
-    "unknown_field": 0.002, "unknown_event_type": 0.001, "shared_device": 0.01, "recycled_phone": 0.01,
-    "guest_email": 0.04, "bot": 0.002, "test_account": 0.002,
-    "role_email": 0.01, "disposable_email": 0.01, "typo_email": 0.01, "invalid_email": 0.005,
+    "duplicate": 0.015,
+    "late": 0.03,
+    "malformed": 0.0005,
+    "truncated": 0.0005,
+    "missing_required": 0.0005,
+    "unknown_field": 0.002,
+    "unknown_event_type": 0.001,
+    "shared_device": 0.01,
+    "recycled_phone": 0.01,
+    "guest_email": 0.04,
+    "bot": 0.002,
+    "test_account": 0.002,
+    "role_email": 0.01,
+    "disposable_email": 0.01,
+    "typo_email": 0.01,
+    "invalid_email": 0.005,
+    "second_email": 0.03,
+    "stale_email": 0.02,
 }
 EVENTS_PER_CUSTOMER_DAY = 2.16  # measured: 981k events from 32,467 customers over 14 days
 
@@ -51,9 +74,17 @@ def customers_for_events(n_events: int, days: int) -> int:
     return max(10, int(n_events / (EVENTS_PER_CUSTOMER_DAY * days)))
 
 
-def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, start: date = date(2026, 3, 1),
-             faults: Sequence[str] = (), rates: Mapping[str, float] | None = None, gzip_share: float = 0.3,
-             rows_per_file: int = writer.ROWS_PER_FILE) -> dict:
+def simulate(
+    out: Path,
+    customers: int = 2000,
+    days: int = 14,
+    seed: int = 7,
+    start: date = date(2026, 3, 1),
+    faults: Sequence[str] = (),
+    rates: Mapping[str, float] | None = None,
+    gzip_share: float = 0.3,
+    rows_per_file: int = writer.ROWS_PER_FILE,
+) -> dict:
     """Write a landing zone under `out` (replacing what a previous simulation wrote there); a source's day
     longer than `rows_per_file` lines is split into numbered files (the CRM's never is)."""
     out = Path(out)
@@ -69,14 +100,21 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         raise ValueError("rows_per_file must be at least 1")
     parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
+    address_rng = rng.spawn(1)[0]  # does not advance `rng`
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
     behaviour = Behaviour(rng, world, begin, days, rates)
-    for channel in (behaviour.email, behaviour.sms, behaviour.push, behaviour.ads, behaviour.social,
-                    behaviour.organic_visits):
+    for channel in (
+        behaviour.email,
+        behaviour.sms,
+        behaviour.push,
+        behaviour.ads,
+        behaviour.social,
+        behaviour.organic_visits,
+    ):
         channel()
     builder = SourceBuilder(rng, world, behaviour)
-    builder.outbound()
+    builder.outbound(address_rng, rates, {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
     builder.online(behaviour.sessions(), bots=max(1, round(customers * rates["bot"])) if rates["bot"] > 0 else 0)
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
@@ -97,11 +135,14 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots)
+    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, builder.esp.truth)
     purchases = pd.concat(builder.purchases, ignore_index=True)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
-    identity_faults = _identity_faults(world, builder.bots)
-    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames)
+    identity_faults = _identity_faults(world, builder.bots) + builder.esp.faults
+    truth.write_truth(
+        out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, builder.esp.truth
+    )
+    truth.write_engagement_truth(out, behaviour, purchases)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
     return summary
@@ -110,31 +151,129 @@ def simulate(out: Path, customers: int = 2000, days: int = 14, seed: int = 7, st
 def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
     """Per-entity rows for identity dirt (guest emails are listed per POS line by the writer)."""
     shared = world.devices[world.devices["shared"]]
-    rows = [{"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
-            for d, p in zip(shared["device_id"], shared["person_id"])]
-    rows += [{"kind": "recycled_phone", "source": "crm", "event_id": r.phone_e164,
-              "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}"}
-             for r in world.recycled.itertuples()]
+    rows = [
+        {"kind": "shared_device", "source": "app", "event_id": d, "detail": f"used by {p}"}
+        for d, p in zip(shared["device_id"], shared["person_id"])
+    ]
+    rows += [
+        {
+            "kind": "recycled_phone",
+            "source": "crm",
+            "event_id": r.phone_e164,
+            "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}",
+        }
+        for r in world.recycled.itertuples()
+    ]
     tests = world.people[world.people["is_test_account"]]
-    rows += [{"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
-             for e, p in zip(tests["email"], tests["person_id"])]
+    rows += [
+        {"kind": "test_account", "source": "crm", "event_id": e, "detail": p}
+        for e, p in zip(tests["email"], tests["person_id"])
+    ]
     per_bot = bots.groupby("person_id", sort=True).agg(cookies=("anonymous_id", "size"), agent=("user_agent", "first"))
-    rows += [{"kind": "bot", "source": "web", "event_id": b, "detail": f"{n} cookies, user agent {a}"}
-             for b, n, a in zip(per_bot.index, per_bot["cookies"], per_bot["agent"])]
+    rows += [
+        {"kind": "bot", "source": "web", "event_id": b, "detail": f"{n} cookies, user agent {a}"}
+        for b, n, a in zip(per_bot.index, per_bot["cookies"], per_bot["agent"])
+    ]
     return rows
 
 
+# Option types: argparse turns their ArgumentTypeError into a usage error naming the option.
+def _at_least(lowest: int):
+    def whole_number(text: str) -> int:
+        try:
+            return _checked(int(text), lambda v: v >= lowest)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {lowest}, got {text!r}") from None
+
+    return whole_number
+
+
+def _day(text: str) -> date:
+    try:  # fromisoformat also takes 20260301 and 2026-W10-1: only YYYY-MM-DD is a day here
+        return _checked(date.fromisoformat(text), lambda _: len(text) == 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: expected YYYY-MM-DD") from None
+
+
+def _share(text: str) -> float:
+    try:
+        return _checked(float(text), lambda v: 0 <= v <= 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}") from None
+
+
+def _checked(value, ok):
+    if not ok(value):
+        raise ValueError(value)
+    return value
+
+
+def _fault(spec: str) -> str:
+    try:
+        sync_faults.Fault.parse(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return spec
+
+
+def _rate(item: str) -> str:
+    name, sep, value = item.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: expected NAME=VALUE")
+    if name.strip() not in DEFAULT_RATES:
+        raise argparse.ArgumentTypeError(
+            f"bad --rate {item!r}: unknown rate {name.strip()!r}; known: {', '.join(DEFAULT_RATES)}"
+        )
+    try:
+        _share(value)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"bad --rate {item!r}: {exc}") from None
+    return item
+
+
+def _landing_out(text: str) -> Path:
+    """Where to write: a new or empty folder, or one an earlier simulation wrote (its source folders are replaced)."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "_truth").is_dir() and not (out / "_control").is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is not empty and holds no earlier simulation; "
+            "the simulator replaces the source folders it writes: choose an empty folder"
+        )
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="landing zone to write")
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
-    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="drop:<source>:<day>:<fraction> or delay:<source>:<day>:<days>; repeatable")
-    parser.add_argument("--rate", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}")
-    parser.add_argument("--gzip-share", type=float, default=0.3, help="share of files written gzipped")
+    parser.add_argument(
+        "--out",
+        type=_landing_out,
+        required=True,
+        help="landing zone to write (a new or empty folder, or an earlier simulation's)",
+    )
+    parser.add_argument("--customers", type=_at_least(1), default=2000)
+    parser.add_argument("--days", type=_at_least(1), default=14)
+    parser.add_argument("--seed", type=_at_least(0), default=7)
+    parser.add_argument("--start", type=_day, default=date(2026, 3, 1), help="first day (YYYY-MM-DD)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        type=_fault,
+        help="drop:<source>:<day>:<fraction>, delay:<source>:<day>:<days> or "
+        "misaddress:email:<day>:<fraction>; repeatable; "
+        f"sources: {', '.join(sync_faults.SOURCES)}",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_rate,
+        help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}",
+    )
+    parser.add_argument("--gzip-share", type=_share, default=0.3, help="share of files written gzipped")
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -145,7 +284,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"bad --rate {item!r}: expected NAME=VALUE")
         rates[name.strip()] = float(value)
-    summary = simulate(args.out, customers=args.customers, days=args.days, seed=args.seed, start=args.start,
-                       faults=args.fault or [], rates=rates, gzip_share=getattr(args, "gzip_share", 0.3))
+    summary = simulate(
+        args.out,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        faults=args.fault or [],
+        rates=rates,
+        gzip_share=getattr(args, "gzip_share", 0.3),
+    )
     print(json.dumps(summary, indent=2))
     return 0

@@ -3,6 +3,7 @@
 Every channel has a known, different true effect: a touch raises the chance of a visit, and a visit it caused
 converts at that channel's rate. `CHANNEL_EFFECTS` is written to the ground truth, so attribution can be scored.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +19,14 @@ CHANNEL_EFFECTS = {
 }
 ORGANIC_PURCHASE = 0.03
 DAY_SECONDS = 86_400
+# Send time: each person has a true preferred local hour; this share of their email and push opens (and the clicks
+# that follow) and of their organic visits happens in that hour, the rest whenever the original schedule says.
+HOUR_AFFINITY = 0.7
+# Preferred hours: morning, lunch and evening people (local time), uniform within each band.
+HOUR_BANDS = ((0.3, 7, 10), (0.25, 12, 14), (0.45, 18, 23))
+# Multi-channel engagement: a visit by someone who engages on two or more channels converts this much more often
+# (the true effect the seeds' omnichannel claims are measured against).
+MULTICHANNEL_PURCHASE_LIFT = 0.5
 
 
 def _seconds(rng, n):
@@ -27,6 +36,34 @@ def _seconds(rng, n):
 
 def _ids(prefix: str, start: int, n: int) -> np.ndarray:
     return np.char.add(prefix, (np.arange(n) + start).astype(str))
+
+
+def preferred_hours(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame:
+    """Each person's true preferred local hour (0-23) and time zone (their home store's)."""
+    n = len(people)
+    band = rng.choice(len(HOUR_BANDS), n, p=[b[0] for b in HOUR_BANDS])
+    low = np.array([b[1] for b in HOUR_BANDS])[band]
+    high = np.array([b[2] for b in HOUR_BANDS])[band]
+    hour = low + (rng.random(n) * (high - low)).astype(int)
+    zone = STORES.set_index("store_id").loc[people["home_store"], "store_tz"].to_numpy()
+    return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "time_zone": zone, "preferred_hour": hour})
+
+
+def next_local_hour(earliest: np.ndarray, zone: np.ndarray, hour: np.ndarray, minute_seconds: np.ndarray) -> np.ndarray:
+    """The first time at or after `earliest` (UTC) that is `hour`:00 plus `minute_seconds` local time in `zone`."""
+    out = np.empty(len(earliest), dtype="datetime64[ns]")
+    for tz in np.unique(zone):  # one vectorised conversion per zone
+        m = zone == tz
+        local = pd.DatetimeIndex(earliest[m]).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+        at = local.normalize() + pd.to_timedelta(hour[m] * 3600 + minute_seconds[m], unit="s")
+        at = at.where(at >= local, at + pd.Timedelta(days=1))
+        out[m] = (
+            at.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+            .tz_convert("UTC")
+            .tz_localize(None)
+            .to_numpy()
+        )
+    return out
 
 
 class Behaviour:
@@ -43,9 +80,34 @@ class Behaviour:
             ch: np.where(self.rng.random(self.n) < 0.02, self.rng.integers(0, days, self.n), days)
             for ch in ("email", "sms", "push")
         }
+        # Send-time draws come from their own stream (spawned, so every other draw is as it was without them).
+        self.hour_rng = rng.spawn(1)[0]
+        self.preferred = preferred_hours(self.hour_rng, self.people)
 
     def ts(self, day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return (self.start + pd.to_timedelta(day_index * DAY_SECONDS + seconds, unit="s")).to_numpy()
+
+    def in_preferred_hour(self, person: np.ndarray, earliest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(moved, at): which of these events happen in the person's preferred hour (HOUR_AFFINITY of them, within
+        the world's days), and their time then: the first such hour at or after `earliest`."""
+        m, rng = len(person), self.hour_rng
+        zone = self.preferred["time_zone"].to_numpy()[person]
+        hour = self.preferred["preferred_hour"].to_numpy()[person]
+        at = next_local_hour(earliest, zone, hour, rng.integers(0, 3600, m)) if m else earliest.astype("datetime64[ns]")
+        moved = (rng.random(m) < HOUR_AFFINITY) & (at < np.datetime64(self.start + pd.Timedelta(days=self.days)))
+        return moved, at
+
+    def _retime_opens(
+        self, frame: pd.DataFrame, opened: np.ndarray, clicked: np.ndarray, sent: np.ndarray, who: np.ndarray
+    ) -> None:
+        """Moves opens (and the clicks after them) of one send into the preferred hour, in place."""
+        moved, at = self.in_preferred_hour(who, sent + np.timedelta64(60, "s"))
+        for event, mask, lag in (("open", opened, 0), ("click", clicked, 1)):
+            rows = (frame["event"] == event).to_numpy()
+            take = moved[mask]
+            delay = self.hour_rng.integers(60, 600, int(take.sum())) * lag
+            idx = np.flatnonzero(rows)[take]
+            frame.iloc[idx, frame.columns.get_loc("at")] = at[mask][take] + delay.astype("timedelta64[s]")
 
     # ---- outbound campaigns -------------------------------------------------------------------
     def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
@@ -71,17 +133,36 @@ class Behaviour:
             unsub = opened & ~clicked & (leave < 0.03)
             group_unsub = opened & ~clicked & (leave >= 0.03) & (leave < 0.04)
             spam = delivered & ~opened & (rng.random(m) < 0.002)
-            base = pd.DataFrame({"person": who, "campaign_id": campaign, "message_day": day,
-                                 "sg_message_id": np.char.add(f"msg{day:03d}.", who.astype(str))})
-            for event, mask, delay in (("processed", np.ones(m, bool), 0), ("dropped", dropped, 1),
-                                       ("deferred", deferred, 2), ("delivered", delivered, 5), ("bounce", bounced, 5),
-                                       ("open", opened, None), ("click", clicked, None), ("unsubscribe", unsub, None),
-                                       ("group_unsubscribe", group_unsub, None), ("spamreport", spam, None)):
-                offset = delay if delay is not None else rng.integers(60, 8 * 3600, m) + (600 if event == "click" else 0)
+            base = pd.DataFrame(
+                {
+                    "person": who,
+                    "campaign_id": campaign,
+                    "message_day": day,
+                    "sg_message_id": np.char.add(f"msg{day:03d}.", who.astype(str)),
+                }
+            )
+            for event, mask, delay in (
+                ("processed", np.ones(m, bool), 0),
+                ("dropped", dropped, 1),
+                ("deferred", deferred, 2),
+                ("delivered", delivered, 5),
+                ("bounce", bounced, 5),
+                ("open", opened, None),
+                ("click", clicked, None),
+                ("unsubscribe", unsub, None),
+                ("group_unsubscribe", group_unsub, None),
+                ("spamreport", spam, None),
+            ):
+                offset = (
+                    delay if delay is not None else rng.integers(60, 8 * 3600, m) + (600 if event == "click" else 0)
+                )
                 frame = base[mask].copy()
                 frame["event"] = event
                 frame["at"] = (sent + pd.to_timedelta(offset, unit="s").to_numpy())[mask]
                 rows.append(frame)
+            day_frame = pd.concat(rows[-10:], ignore_index=True)
+            self._retime_opens(day_frame, opened, clicked, sent, who)
+            rows[-10:] = [day_frame]
             # Unsubscribing (or reporting spam) ends email sends from the next campaign on.
             leavers = who[unsub | group_unsub | spam]
             self.opt_out_day["email"][leavers] = np.minimum(self.opt_out_day["email"][leavers], day + 1)
@@ -101,19 +182,37 @@ class Behaviour:
             m = len(who)
             at = self.ts(np.full(m, day), rng.integers(16 * 3600, 18 * 3600, m))
             status = rng.choice(["delivered", "undelivered", "failed"], m, p=[0.94, 0.03, 0.03])
-            rows.append(pd.DataFrame({"person": who, "at": at, "status": status, "direction": "outbound-api",
-                                      "body": "Spring sale: 20% off today only. Reply STOP to opt out",
-                                      "campaign_id": f"sms-{(self.start + pd.Timedelta(days=day)).date()}"}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "person": who,
+                        "at": at,
+                        "status": status,
+                        "direction": "outbound-api",
+                        "body": "Spring sale: 20% off today only. Reply STOP to opt out",
+                        "campaign_id": f"sms-{(self.start + pd.Timedelta(days=day)).date()}",
+                    }
+                )
+            )
             stop = (status == "delivered") & (rng.random(m) < 0.015)
-            rows.append(pd.DataFrame({"person": who[stop], "at": at[stop] + np.timedelta64(1800, "s"),
-                                      "status": "received", "direction": "inbound",
-                                      "body": rng.choice(["STOP", "UNSUBSCRIBE", "stop"], stop.sum()),
-                                      "campaign_id": None}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "person": who[stop],
+                        "at": at[stop] + np.timedelta64(1800, "s"),
+                        "status": "received",
+                        "direction": "inbound",
+                        "body": rng.choice(["STOP", "UNSUBSCRIBE", "stop"], stop.sum()),
+                        "campaign_id": None,
+                    }
+                )
+            )
             self.opt_out_day["sms"][who[stop]] = np.minimum(self.opt_out_day["sms"][who[stop]], day + 1)
             delivered = who[status == "delivered"]
             visit = rng.random(len(delivered)) < CHANNEL_EFFECTS["sms"]["visit"]
-            self._cause_visits(delivered[visit], at[status == "delivered"][visit] + np.timedelta64(900, "s"),
-                               "sms", "web")
+            self._cause_visits(
+                delivered[visit], at[status == "delivered"][visit] + np.timedelta64(900, "s"), "sms", "web"
+            )
         self.frames["sms"] = pd.concat(rows, ignore_index=True)
 
     def push(self) -> None:
@@ -129,20 +228,38 @@ class Behaviour:
             delivered = rng.random(m) < 0.95
             opened = delivered & (rng.random(m) < 0.12 * np.minimum(2, p["activity"].to_numpy()[d["person"]]))
             notification = f"notif-{day:03d}"
-            base = pd.DataFrame({"person": d["person"].to_numpy(), "player_id": d["device_id"].to_numpy(),
-                                 "notification_id": notification,
-                                 "campaign_id": f"push-{(self.start + pd.Timedelta(days=day)).date()}"})
-            for event, mask, offset in (("sent", np.ones(m, bool), 0), ("delivered", delivered, 3),
-                                        ("failed", ~delivered, 3), ("opened", opened, None)):
+            base = pd.DataFrame(
+                {
+                    "person": d["person"].to_numpy(),
+                    "player_id": d["device_id"].to_numpy(),
+                    "notification_id": notification,
+                    "campaign_id": f"push-{(self.start + pd.Timedelta(days=day)).date()}",
+                }
+            )
+            for event, mask, offset in (
+                ("sent", np.ones(m, bool), 0),
+                ("delivered", delivered, 3),
+                ("failed", ~delivered, 3),
+                ("opened", opened, None),
+            ):
                 off = offset if offset is not None else rng.integers(60, 4 * 3600, m)
                 frame = base[mask].copy()
                 frame["event"] = event
                 frame["at"] = (sent + pd.to_timedelta(off, unit="s").to_numpy())[mask]
                 rows.append(frame)
             opens = rows[-1]
+            moved, at = self.in_preferred_hour(
+                opens["person"].to_numpy(), opens["at"].to_numpy() - np.timedelta64(59, "s")
+            )
+            opens.loc[moved, "at"] = at[moved]
             visit = rng.random(len(opens)) < CHANNEL_EFFECTS["push"]["visit"]
-            self._cause_visits(opens["person"].to_numpy()[visit], opens["at"].to_numpy()[visit] + np.timedelta64(20, "s"),
-                               "push", "app", device=opens["player_id"].to_numpy()[visit])
+            self._cause_visits(
+                opens["person"].to_numpy()[visit],
+                opens["at"].to_numpy()[visit] + np.timedelta64(20, "s"),
+                "push",
+                "app",
+                device=opens["player_id"].to_numpy()[visit],
+            )
         self.frames["push"] = pd.concat(rows, ignore_index=True)
 
     def ads(self) -> None:
@@ -151,25 +268,44 @@ class Behaviour:
         m = len(person)
         at = self.ts(day, _seconds(rng, m))
         network = np.where(rng.random(m) < 0.6, "google", "meta")
-        click_id = np.where(network == "google", np.char.add("Cj0KCQ", _ids("g", 100000, m)),
-                            np.char.add("IwAR", _ids("f", 100000, m)))
-        campaign = np.where(network == "google", rng.choice(["ga-101", "ga-102", "ga-103"], m),
-                            rng.choice(["fb-201", "fb-202"], m))
-        self.frames["ads"] = pd.DataFrame({"person": person, "at": at, "network": network, "click_id": click_id,
-                                           "campaign_id": campaign, "cost_micros": rng.integers(200_000, 3_000_000, m)})
+        click_id = np.where(
+            network == "google", np.char.add("Cj0KCQ", _ids("g", 100000, m)), np.char.add("IwAR", _ids("f", 100000, m))
+        )
+        campaign = np.where(
+            network == "google", rng.choice(["ga-101", "ga-102", "ga-103"], m), rng.choice(["fb-201", "fb-202"], m)
+        )
+        self.frames["ads"] = pd.DataFrame(
+            {
+                "person": person,
+                "at": at,
+                "network": network,
+                "click_id": click_id,
+                "campaign_id": campaign,
+                "cost_micros": rng.integers(200_000, 3_000_000, m),
+            }
+        )
         self._cause_visits(person, at + np.timedelta64(8, "s"), "ads", "web", click_id=click_id, network=network)
 
     def social(self) -> None:
         p, rng = self.people, self.rng
         on_ig = p["has_instagram"].to_numpy()
-        person, day = np.nonzero((rng.random((self.n, self.days)) < 0.03 * p["activity"].to_numpy()[:, None]) & on_ig[:, None])
+        person, day = np.nonzero(
+            (rng.random((self.n, self.days)) < 0.03 * p["activity"].to_numpy()[:, None]) & on_ig[:, None]
+        )
         m = len(person)
         action = rng.choice(["like", "comment", "share", "dm", "lead_submit"], m, p=[0.55, 0.2, 0.1, 0.1, 0.05])
         at = self.ts(day, _seconds(rng, m))
-        self.frames["social"] = pd.DataFrame({
-            "person": person, "at": at, "action": action, "platform": np.where(rng.random(m) < 0.7, "instagram", "facebook"),
-            "event_id": _ids("1789", 5_000_000, m), "post_id": rng.choice(["p1", "p2", "p3", "p4"], m),
-            "campaign_id": rng.choice(["so-spring", "so-brand"], m)})
+        self.frames["social"] = pd.DataFrame(
+            {
+                "person": person,
+                "at": at,
+                "action": action,
+                "platform": np.where(rng.random(m) < 0.7, "instagram", "facebook"),
+                "event_id": _ids("1789", 5_000_000, m),
+                "post_id": rng.choice(["p1", "p2", "p3", "p4"], m),
+                "campaign_id": rng.choice(["so-spring", "so-brand"], m),
+            }
+        )
         visit = rng.random(m) < CHANNEL_EFFECTS["social"]["visit"]
         self._cause_visits(person[visit], at[visit] + np.timedelta64(60, "s"), "social", "web")
 
@@ -181,20 +317,44 @@ class Behaviour:
             person, at = person[keep], at[keep]
             device = device[keep] if device is not None else None
             m = len(person)
-        self.visits.append(pd.DataFrame({
-            "person": person, "at": at, "channel": channel, "surface": surface,
-            "click_id": click_id if click_id is not None else None,
-            "network": network if network is not None else None,
-            "device_id": device if device is not None else None}))
+        self.visits.append(
+            pd.DataFrame(
+                {
+                    "person": person,
+                    "at": at,
+                    "channel": channel,
+                    "surface": surface,
+                    "click_id": click_id if click_id is not None else None,
+                    "network": network if network is not None else None,
+                    "device_id": device if device is not None else None,
+                }
+            )
+        )
 
     def organic_visits(self) -> None:
         rng, p = self.rng, self.people
         act = p["activity"].to_numpy()
         for surface, rate, who in (("web", 0.12, np.ones(self.n, bool)), ("app", 0.10, p["uses_app"].to_numpy())):
             person, day = np.nonzero((rng.random((self.n, self.days)) < rate * act[:, None]) & who[:, None])
-            self.visits.append(pd.DataFrame({"person": person, "at": self.ts(day, _seconds(rng, len(person))),
-                                             "channel": "organic", "surface": surface, "click_id": None,
-                                             "network": None, "device_id": None}))
+            at = self.ts(day, _seconds(rng, len(person)))
+            # In the preferred hour of that day, local time: 08:00 UTC is at or before 03:00 in every store zone, and
+            # every preferred hour is 07:00 or later, so the first one after it is on the same local day.
+            local_day = self.ts(day, np.full(len(person), 8 * 3600, np.int64))
+            moved, preferred = self.in_preferred_hour(person, local_day)
+            at = np.where(moved, preferred, at)
+            self.visits.append(
+                pd.DataFrame(
+                    {
+                        "person": person,
+                        "at": at,
+                        "channel": "organic",
+                        "surface": surface,
+                        "click_id": None,
+                        "network": None,
+                        "device_id": None,
+                    }
+                )
+            )
 
     def sessions(self) -> pd.DataFrame:
         """Every visit with its outcome: converts at its causing channel's rate."""
@@ -202,10 +362,27 @@ class Behaviour:
         visits = pd.concat(self.visits, ignore_index=True)
         visits = visits[visits["at"] < np.datetime64(self.start + pd.Timedelta(days=self.days))].reset_index(drop=True)
         rate = visits["channel"].map({c: e["purchase"] for c, e in CHANNEL_EFFECTS.items()}).fillna(ORGANIC_PURCHASE)
-        visits["purchased"] = rng.random(len(visits)) < rate.to_numpy()
+        multi = self.engaged_channels().groupby("person").size().reindex(range(self.n), fill_value=0).to_numpy() >= 2
+        rate = rate.to_numpy() * np.where(multi[visits["person"].to_numpy()], 1 + MULTICHANNEL_PURCHASE_LIFT, 1.0)
+        visits["purchased"] = rng.random(len(visits)) < rate
         visits["pages"] = rng.integers(1, 5, len(visits))
         visits["added"] = visits["purchased"] | (rng.random(len(visits)) < 0.25)
         return visits
+
+    def engaged_channels(self) -> pd.DataFrame:
+        """(person, channel): every channel a person answered on, an online visit counting on its surface."""
+        f = self.frames
+        parts = [
+            ("email", f["email"], f["email"]["event"].isin(["open", "click"])),
+            ("sms", f["sms"], f["sms"]["direction"] == "inbound"),
+            ("push", f["push"], f["push"]["event"] == "opened"),
+            ("ads", f["ads"], np.ones(len(f["ads"]), bool)),
+            ("social", f["social"], np.ones(len(f["social"]), bool)),
+        ]
+        frames = [pd.DataFrame({"person": fr.loc[m, "person"].to_numpy(), "channel": ch}) for ch, fr, m in parts]
+        visits = pd.concat(self.visits, ignore_index=True)
+        frames.append(pd.DataFrame({"person": visits["person"].to_numpy(), "channel": visits["surface"].to_numpy()}))
+        return pd.concat(frames, ignore_index=True).drop_duplicates().reset_index(drop=True)
 
     def store_sales(self) -> pd.DataFrame:
         rng, p = self.rng, self.people
@@ -214,11 +391,19 @@ class Behaviour:
         stores = STORES.set_index("store_id")
         store = p["home_store"].to_numpy()[person]
         local_seconds = rng.integers(9 * 3600, 21 * 3600, m)
-        local = (self.start + pd.to_timedelta(day * DAY_SECONDS + local_seconds, unit="s"))
+        local = self.start + pd.to_timedelta(day * DAY_SECONDS + local_seconds, unit="s")
         tz = stores.loc[store, "store_tz"].to_numpy()
         utc = np.empty(m, dtype="datetime64[ns]")
         for zone in np.unique(tz):  # one vectorised conversion per store time zone
             mask = tz == zone
             utc[mask] = pd.DatetimeIndex(local[mask]).tz_localize(zone).tz_convert("UTC").tz_localize(None).to_numpy()
-        return pd.DataFrame({"person": person, "store_id": store, "store_tz": tz, "local_time": local.to_numpy(),
-                             "at": utc, "total_cents": rng.integers(800, 25_000, m)})
+        return pd.DataFrame(
+            {
+                "person": person,
+                "store_id": store,
+                "store_tz": tz,
+                "local_time": local.to_numpy(),
+                "at": utc,
+                "total_cents": rng.integers(800, 25_000, m),
+            }
+        )

@@ -10,6 +10,7 @@ Design rule: a default world (no `--fault`) reconciles exactly with its `_contro
   the source counts them in `_control` like any other event.
 The writer lists every dirty line with its file and line in `_truth/faults.json`.
 """
+
 import json
 
 import numpy as np
@@ -21,8 +22,12 @@ from simulator import faults as sync_faults
 CLEAN_TABLES = {"crm_customers", "crm_consents"}
 JSON_TABLES = {"email", "sms", "web", "app", "social", "orders", "support", "crm_consents"}
 # Per table: the event-type field and the new value a vendor started sending.
-UNKNOWN_TYPES = {"email": ("event", "group_resubscribe"), "web": ("type", "alias"), "app": ("type", "alias"),
-                 "social": ("action", "save")}
+UNKNOWN_TYPES = {
+    "email": ("event", "group_resubscribe"),
+    "web": ("type", "alias"),
+    "app": ("type", "alias"),
+    "social": ("action", "save"),
+}
 ID_FIELDS = {"email": "sg_event_id", "web": "messageId", "app": "messageId", "social": "event_id"}
 
 
@@ -57,8 +62,15 @@ def add_unknown_event_types(rng: np.random.Generator, name: str, lines: pd.DataF
     return pd.concat([lines, picked], ignore_index=True)  # the writer orders lines; concat order is fixed
 
 
-def deliver(rng: np.random.Generator, name: str, source: str, lines: pd.DataFrame, rates: dict,
-            faults: list[sync_faults.Fault], last_day: np.datetime64) -> tuple[pd.DataFrame, list[dict]]:
+def deliver(
+    rng: np.random.Generator,
+    name: str,
+    source: str,
+    lines: pd.DataFrame,
+    rates: dict,
+    faults: list[sync_faults.Fault],
+    last_day: np.datetime64,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Decide each line's delivery day and add dirt; returns the delivered lines and the fault rows."""
     out = lines[["event_id", "line", "person", "tag"]].copy()
     out["event_day"] = event_days(lines["at"])
@@ -66,7 +78,9 @@ def deliver(rng: np.random.Generator, name: str, source: str, lines: pd.DataFram
     out["kind"] = "event"
     if name not in CLEAN_TABLES:
         late = rng.random(len(out)) < rates["late"]
-        out.loc[late, "delivery_day"] = out.loc[late, "event_day"] + rng.integers(1, 4, late.sum()).astype("timedelta64[D]")
+        out.loc[late, "delivery_day"] = out.loc[late, "event_day"] + rng.integers(1, 4, late.sum()).astype(
+            "timedelta64[D]"
+        )
         out.loc[late, "kind"] = "late"
     out, manifest = sync_faults.apply(rng, source, name, out, faults)
     if name in CLEAN_TABLES:

@@ -1,15 +1,20 @@
 """Builds every source's clean lines (before dirt) from the world and its behaviour, plus the purchase truth."""
+
 import duckdb
 import numpy as np
 import pandas as pd
 
-from simulator import channels
+from simulator import addresses, channels
 from simulator.behaviour import DAY_SECONDS, Behaviour
 from simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
 
-BOT_AGENTS = np.array(["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-                       "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-                       "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)"])
+BOT_AGENTS = np.array(
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    ]
+)
 BOT_HITS_PER_DAY = 100  # each hit a fresh cookie: a bot leaves thousands of cookies and no identity
 HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
 
@@ -35,10 +40,20 @@ class SourceBuilder:
         self.lines: dict[str, pd.DataFrame] = {}
         self.purchases: list[pd.DataFrame] = []
         # Truth the builder learns on the way: junk identifiers per person who used them, bots and their cookies.
-        self.junk = pd.DataFrame({"person": pd.Series(dtype=np.int64), "identifier_type": pd.Series(dtype=str),
-                                  "identifier_value": pd.Series(dtype=str)})
-        self.bots = pd.DataFrame({"person_id": pd.Series(dtype=str), "anonymous_id": pd.Series(dtype=str),
-                                  "user_agent": pd.Series(dtype=str)})
+        self.junk = pd.DataFrame(
+            {
+                "person": pd.Series(dtype=np.int64),
+                "identifier_type": pd.Series(dtype=str),
+                "identifier_value": pd.Series(dtype=str),
+            }
+        )
+        self.bots = pd.DataFrame(
+            {
+                "person_id": pd.Series(dtype=str),
+                "anonymous_id": pd.Series(dtype=str),
+                "user_agent": pd.Series(dtype=str),
+            }
+        )
 
     def col(self, name, person):
         return self.p[name].to_numpy()[person]
@@ -49,12 +64,20 @@ class SourceBuilder:
         owned = (self.col("phone_from_day", person) <= day) & (self.col("phone_until_day", person) > day)
         return np.where(owned, self.col("phone", person), None)
 
-    def outbound(self) -> None:
+    def outbound(self, address_rng: np.random.Generator, rates: dict, misaddress_days: dict[str, float]) -> None:
+        """Email, SMS, push, ads and social lines; `address_rng` (its own stream, so the rest of the world stays
+        as it was) decides the ESP's second, stale and misaddressed addresses (`addresses`)."""
         rng, b = self.rng, self.b
         e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
         e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
-        e["email"] = channels.messy_emails(rng, pd.Series(self.col("email", e["person"].to_numpy())))
-        e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", e["person"].to_numpy()), None)
+        person = e["person"].to_numpy()
+        # People whose number was recycled keep their address: each CRM re-export then changes one thing.
+        recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
+        self.esp = addresses.assign(address_rng, self.p, e, rates, misaddress_days, b.start, keep=recycled)
+        e["email"] = channels.messy_emails(rng, pd.Series(self.esp.address))
+        e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", person), None)
+        # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.
+        e.loc[self.esp.tagged, "customer_id"] = self.col("customer_id", person[self.esp.tagged])
         self.lines["email"] = channels.email(self.con, e)
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
@@ -86,9 +109,11 @@ class SourceBuilder:
         s["session"] = np.arange(len(s))
         person = s["person"].to_numpy()
         cookies = self.world.cookies.set_index(
-            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.cookies["person_id"]].to_numpy()))["anonymous_id"]
+            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.cookies["person_id"]].to_numpy())
+        )["anonymous_id"]
         devices = self.world.devices.set_index(
-            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.devices["person_id"]].to_numpy()))
+            pd.Index(pd.Series(np.arange(len(p)), index=p["person_id"])[self.world.devices["person_id"]].to_numpy())
+        )
         s["anonymous_id"] = _pick(rng, cookies, person)
         s["device_id"] = np.where(s["device_id"].notna(), s["device_id"], _pick(rng, devices["device_id"], person))
         dtype = devices.drop_duplicates("device_id").set_index("device_id")["device_type"]
@@ -98,11 +123,17 @@ class SourceBuilder:
         buy = s[s["purchased"]].copy()
         buy["order_id"] = 5_100_000_000 + np.arange(len(buy)) * 13
         buy["total_price"] = np.round(rng.gamma(2.5, 24, len(buy)) + 5, 2)
-        buy["source_name"] = np.where(buy["surface"] == "web", "web",
-                                      np.where(buy["device_type"] == "ios", "iphone", "android"))
+        buy["source_name"] = np.where(
+            buy["surface"] == "web", "web", np.where(buy["device_type"] == "ios", "iphone", "android")
+        )
         steps = []
-        for kind, mask_col in (("page", None), ("Product Viewed", None), ("Product Added", "added"),
-                               ("identify", None), ("Order Completed", "purchased")):
+        for kind, mask_col in (
+            ("page", None),
+            ("Product Viewed", None),
+            ("Product Added", "added"),
+            ("identify", None),
+            ("Order Completed", "purchased"),
+        ):
             frame = s if mask_col is None else s[s[mask_col]]
             if kind == "identify":
                 frame = s[rng.random(len(s)) < 0.3]
@@ -119,32 +150,47 @@ class SourceBuilder:
         ev["revenue"] = np.where(has_order, np.char.mod("%.2f", ev["total_price"].fillna(0).to_numpy()), None)
         ev["order_id"] = np.where(has_order, ev["order_id"].fillna(0).astype(np.int64).astype(str), None)
         ep = ev["person"].to_numpy()
-        ev["user_id"] = np.where((ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None)
+        ev["user_id"] = np.where(
+            (ev["type"] == "identify") | (rng.random(len(ev)) < 0.4), self.col("customer_id", ep), None
+        )
         identify = (ev["type"] == "identify").to_numpy()  # only identify calls carry traits
         ev["traits_email"], ev["traits_phone"] = None, None
         ev.loc[identify, "traits_email"] = channels.messy_emails(rng, pd.Series(self.col("email", ep[identify])))
         ev.loc[identify, "traits_phone"] = channels.messy_phones(
-            rng, pd.Series(self.phone_at(ep[identify], ev["at"].to_numpy()[identify])))
+            rng, pd.Series(self.phone_at(ep[identify], ev["at"].to_numpy()[identify]))
+        )
         # The landing page of a caused visit carries the campaign (utm_*, context.campaign) and the ad click id.
         channel, step = ev["channel"].to_numpy(), ev["step"].to_numpy()
         google = (ev["network"] == "google").to_numpy()
-        source = np.select([channel == "ads", channel == "social"], [np.where(google, "google", "facebook"), "instagram"],
-                           channel)
-        medium = np.select([channel == "ads", channel == "social"], [np.where(google, "cpc", "paid_social"), "social"],
-                           channel)
+        source = np.select(
+            [channel == "ads", channel == "social"], [np.where(google, "google", "facebook"), "instagram"], channel
+        )
+        medium = np.select(
+            [channel == "ads", channel == "social"], [np.where(google, "cpc", "paid_social"), "social"], channel
+        )
         landing = (step == 0) & (channel != "organic")
         click = ev["click_id"].fillna("").to_numpy().astype(str)
-        query = np.char.add(np.char.add(np.char.add("?utm_source=", source), np.char.add("&utm_medium=", medium)),
-                            "&utm_campaign=spring")
-        query = np.where(click != "", np.char.add(np.char.add(query, np.where(google, "&gclid=", "&fbclid=")), click), query)
+        query = np.char.add(
+            np.char.add(np.char.add("?utm_source=", source), np.char.add("&utm_medium=", medium)),
+            "&utm_campaign=spring",
+        )
+        query = np.where(
+            click != "", np.char.add(np.char.add(query, np.where(google, "&gclid=", "&fbclid=")), click), query
+        )
         path = np.array(["/", "/products/sku-", "/cart", "/account", "/checkout/thank-you"], dtype=object)[step]
         path = np.where(step == 1, path + (ev["person"].to_numpy() % 40).astype(str), path)
         ev["path"] = path
         ev["url"] = "https://shop.example.com" + path + np.where(landing, query, "")
-        referrer_by_source = {"google": "https://www.google.com/", "facebook": "https://www.facebook.com/",
-                              "instagram": "https://www.instagram.com/"}
-        ev["referrer"] = np.where(landing, pd.Series(source).map(referrer_by_source).to_numpy(),
-                                  np.where(step > 0, "https://shop.example.com/", None))
+        referrer_by_source = {
+            "google": "https://www.google.com/",
+            "facebook": "https://www.facebook.com/",
+            "instagram": "https://www.instagram.com/",
+        }
+        ev["referrer"] = np.where(
+            landing,
+            pd.Series(source).map(referrer_by_source).to_numpy(),
+            np.where(step > 0, "https://shop.example.com/", None),
+        )
         ev["campaign_source"] = np.where(landing, source, None)
         ev["campaign_medium"] = np.where(landing, medium, None)
         ev["campaign_name"] = np.where(landing, "spring", None)
@@ -155,7 +201,10 @@ class SourceBuilder:
         ev["message_id"] = np.char.add("ajs-", np.char.zfill(np.arange(len(ev)).astype(str), 12))
         app = (ev["surface"] == "app").to_numpy()
         ev.loc[app & (ev["type"] == "page").to_numpy(), "type"] = "screen"
-        ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = ["track", "Push Notification Tapped"]
+        ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = [
+            "track",
+            "Push Notification Tapped",
+        ]
         self.lines["web"] = channels.segment(self.con, ev[~app], app=False)
         self.lines["app"] = channels.segment(self.con, ev[app], app=True)
         # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
@@ -172,52 +221,100 @@ class SourceBuilder:
         bot = np.arange(hits) % bots
         agent = BOT_AGENTS[np.arange(bots) % len(BOT_AGENTS)][bot]
         path = np.char.add("/products/sku-", rng.integers(1, 500, hits).astype(str))
-        frame = pd.DataFrame({
-            "person": -1 - bot, "surface": "web", "channel": "organic", "type": "page",
-            "event": None, "session": -1, "step": 0,
-            "at": (b.start + pd.to_timedelta(rng.integers(0, b.days * DAY_SECONDS, hits), unit="s")).to_numpy(),
-            "anonymous_id": np.char.add("anon-bot-", np.char.zfill(np.arange(hits).astype(str), 8)),
-            "url": np.char.add("https://shop.example.com", path), "path": path,
-            "user_agent": agent, "page_name": "Product"})
-        self.bots = pd.DataFrame({"person_id": np.char.add("B", np.char.zfill((bot + 1).astype(str), 6)),
-                                  "anonymous_id": frame["anonymous_id"].to_numpy(), "user_agent": agent})
+        frame = pd.DataFrame(
+            {
+                "person": -1 - bot,
+                "surface": "web",
+                "channel": "organic",
+                "type": "page",
+                "event": None,
+                "session": -1,
+                "step": 0,
+                "at": (b.start + pd.to_timedelta(rng.integers(0, b.days * DAY_SECONDS, hits), unit="s")).to_numpy(),
+                "anonymous_id": np.char.add("anon-bot-", np.char.zfill(np.arange(hits).astype(str), 8)),
+                "url": np.char.add("https://shop.example.com", path),
+                "path": path,
+                "user_agent": agent,
+                "page_name": "Product",
+            }
+        )
+        self.bots = pd.DataFrame(
+            {
+                "person_id": np.char.add("B", np.char.zfill((bot + 1).astype(str), 6)),
+                "anonymous_id": frame["anonymous_id"].to_numpy(),
+                "user_agent": agent,
+            }
+        )
         return pd.concat([ev, frame], ignore_index=True)
 
     def _orders(self, buy: pd.DataFrame) -> None:
         rng = self.rng
         person = buy["person"].to_numpy()
-        o = pd.DataFrame({
-            "order_id": buy["order_id"].to_numpy(), "person": person, "created_at": buy["at"].to_numpy(),
-            "email": channels.messy_emails(rng, pd.Series(self.col("email", person))),
-            "phone": channels.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
-            "total_price": buy["total_price"].to_numpy(), "source_name": buy["source_name"].to_numpy(),
-            "shop_customer_id": self.col("shop_customer_id", person),
-            "landing_site": np.where(buy["click_id"].isna(), "/",
-                                     np.where(buy["network"] == "google", "/?utm_source=google&utm_medium=cpc&gclid=",
-                                              "/?utm_source=facebook&utm_medium=paid_social&fbclid=")
-                                     + buy["click_id"].fillna("")),
-        })
+        o = pd.DataFrame(
+            {
+                "order_id": buy["order_id"].to_numpy(),
+                "person": person,
+                "created_at": buy["at"].to_numpy(),
+                "email": channels.messy_emails(rng, pd.Series(self.col("email", person))),
+                "phone": channels.messy_phones(rng, pd.Series(self.phone_at(person, buy["at"].to_numpy()))),
+                "total_price": buy["total_price"].to_numpy(),
+                "source_name": buy["source_name"].to_numpy(),
+                "shop_customer_id": self.col("shop_customer_id", person),
+                "landing_site": np.where(
+                    buy["click_id"].isna(),
+                    "/",
+                    np.where(
+                        buy["network"] == "google",
+                        "/?utm_source=google&utm_medium=cpc&gclid=",
+                        "/?utm_source=facebook&utm_medium=paid_social&fbclid=",
+                    )
+                    + buy["click_id"].fillna(""),
+                ),
+            }
+        )
         # Guest checkouts sometimes leave no phone.
         o.loc[rng.random(len(o)) < 0.3, "phone"] = None
         o["updated_at"], o["cancelled_at"], o["refund_amount"], o["version"] = o["created_at"], pd.NaT, 0.0, 1
         change = rng.random(len(o))
         cancelled, refunded = change < 0.03, (change >= 0.03) & (change < 0.08)
         later = o[cancelled | refunded].copy()
-        later["updated_at"] = later["created_at"] + pd.to_timedelta(rng.integers(1, 4, len(later)) * DAY_SECONDS, unit="s")
+        later["updated_at"] = later["created_at"] + pd.to_timedelta(
+            rng.integers(1, 4, len(later)) * DAY_SECONDS, unit="s"
+        )
         is_cancel = cancelled[cancelled | refunded]
         later.loc[is_cancel, "cancelled_at"] = later.loc[is_cancel, "updated_at"]
-        later["refund_amount"] = np.where(is_cancel, later["total_price"],
-                                          np.round(later["total_price"] * rng.uniform(0.2, 1.0, len(later)), 2))
+        later["refund_amount"] = np.where(
+            is_cancel, later["total_price"], np.round(later["total_price"] * rng.uniform(0.2, 1.0, len(later)), 2)
+        )
         later["version"] = 2
+        if len(o) >= 2 and not cancelled.any() and not refunded[int(np.argmin(o["created_at"].to_numpy()))]:
+            # Every world with orders shows a cancellation, whatever the seed: the first order placed is cancelled a
+            # day later. Built after the draws and without one, so every other draw of the seed stays the same.
+            forced = o.iloc[[int(np.argmin(o["created_at"].to_numpy()))]].copy()
+            forced["updated_at"] = forced["created_at"] + pd.Timedelta(days=1)
+            forced["cancelled_at"], forced["refund_amount"], forced["version"] = (
+                forced["updated_at"],
+                forced["total_price"],
+                2,
+            )
+            later = pd.concat([later, forced], ignore_index=True)
         versions = pd.concat([o, later], ignore_index=True)
         versions = versions[versions["updated_at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days + 2))]
         self.lines["orders"] = channels.orders(self.con, versions)
         final = versions.sort_values("version").drop_duplicates("order_id", keep="last")
-        self.purchases.append(pd.DataFrame({
-            "order_ref": final["order_id"].astype(str), "person": final["person"],
-            "purchase_channel": np.where(final["source_name"] == "web", "web", "app"),
-            "converted_at": final["created_at"], "gross_revenue": final["total_price"],
-            "net_revenue": np.round(final["total_price"] - final["refund_amount"], 2), "currency": "USD"}))
+        self.purchases.append(
+            pd.DataFrame(
+                {
+                    "order_ref": final["order_id"].astype(str),
+                    "person": final["person"],
+                    "purchase_channel": np.where(final["source_name"] == "web", "web", "app"),
+                    "converted_at": final["created_at"],
+                    "gross_revenue": final["total_price"],
+                    "net_revenue": np.round(final["total_price"] - final["refund_amount"], 2),
+                    "currency": "USD",
+                }
+            )
+        )
         self._support(o)
 
     def _support(self, orders: pd.DataFrame) -> None:
@@ -229,8 +326,14 @@ class SourceBuilder:
         t["ticket_id"] = 35_000 + np.arange(len(t))
         t["via"] = rng.choice(["email", "chat", "voice", "web", "sms"], len(t))
         person = t["person"].to_numpy()
-        t["email"] = np.where(t["via"].isin(["voice", "sms"]), None, channels.messy_emails(rng, pd.Series(self.col("email", person))))
-        t["phone"] = np.where(t["via"].isin(["voice", "sms"]), channels.messy_phones(rng, pd.Series(self.phone_at(person, t["at"].to_numpy()))), None)
+        t["email"] = np.where(
+            t["via"].isin(["voice", "sms"]), None, channels.messy_emails(rng, pd.Series(self.col("email", person)))
+        )
+        t["phone"] = np.where(
+            t["via"].isin(["voice", "sms"]),
+            channels.messy_phones(rng, pd.Series(self.phone_at(person, t["at"].to_numpy()))),
+            None,
+        )
         t["score"] = rng.choice(["good", "bad", "unoffered"], len(t), p=[0.5, 0.1, 0.4])
         self.lines["support"] = channels.support(self.con, t)
 
@@ -243,17 +346,31 @@ class SourceBuilder:
         scan = rng.random(len(s))
         s["loyalty_id"] = np.where(scan < 0.6, self.col("loyalty_id", person), None)
         s["email"] = np.where(scan > 0.5, channels.messy_emails(rng, pd.Series(self.col("email", person))), None)
-        s["phone"] = np.where(rng.random(len(s)) < 0.3, channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))), None)
+        s["phone"] = np.where(
+            rng.random(len(s)) < 0.3,
+            channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))),
+            None,
+        )
         guest = at_least_one(rng, len(s), guest_rate)
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
         zero_phone = guest & (rng.random(len(s)) < 0.5)
         s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
         s["tag"] = np.where(guest, "guest_email", None)
-        self.junk = pd.concat([self.junk, pd.DataFrame({
-            "person": np.concatenate([person[guest], person[zero_phone]]),
-            "identifier_type": ["email"] * int(guest.sum()) + ["phone"] * int(zero_phone.sum()),
-            "identifier_value": np.concatenate([s["email"].to_numpy()[guest], np.full(zero_phone.sum(), "+10000000000")]),
-        })], ignore_index=True)
+        self.junk = pd.concat(
+            [
+                self.junk,
+                pd.DataFrame(
+                    {
+                        "person": np.concatenate([person[guest], person[zero_phone]]),
+                        "identifier_type": ["email"] * int(guest.sum()) + ["phone"] * int(zero_phone.sum()),
+                        "identifier_value": np.concatenate(
+                            [s["email"].to_numpy()[guest], np.full(zero_phone.sum(), "+10000000000")]
+                        ),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
         returned = s[rng.random(len(s)) < 0.05].copy()
         delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
@@ -265,33 +382,67 @@ class SourceBuilder:
         zones = returned["store_tz"].to_numpy()
         for zone in np.unique(zones):
             mask = zones == zone
-            local[mask] = pd.DatetimeIndex(returned["at"].to_numpy()[mask]).tz_localize("UTC").tz_convert(
-                zone).tz_localize(None).to_numpy()
+            local[mask] = (
+                pd.DatetimeIndex(returned["at"].to_numpy()[mask])
+                .tz_localize("UTC")
+                .tz_convert(zone)
+                .tz_localize(None)
+                .to_numpy()
+            )
         returned["local_time"] = local
         returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         refunds = returned.set_index("original_receipt_id")["total_cents"]
         net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
-        self.purchases.append(pd.DataFrame({
-            "order_ref": s["receipt_id"], "person": person, "purchase_channel": "store", "converted_at": s["at"],
-            "gross_revenue": s["total_cents"] / 100, "net_revenue": net / 100, "currency": "USD"}))
+        self.purchases.append(
+            pd.DataFrame(
+                {
+                    "order_ref": s["receipt_id"],
+                    "person": person,
+                    "purchase_channel": "store",
+                    "converted_at": s["at"],
+                    "gross_revenue": s["total_cents"] / 100,
+                    "net_revenue": net / 100,
+                    "currency": "USD",
+                }
+            )
+        )
 
     def crm(self) -> None:
         rng, p, b = self.rng, self.p, self.b
         members = np.flatnonzero(p["in_crm"].to_numpy())
         existing = rng.random(len(members)) < 0.85
+        # A changed address: the initial export holds the old one, the change day's export the new one.
+        changes = self.esp.changes
+        changed = pd.Index(changes["person"]).get_indexer(members)
+        existing |= changed >= 0
         created_day = np.where(existing, 0, rng.integers(1, max(2, b.days), len(members)))
-        created_at = np.where(existing, np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
-                              b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))))
-        c = pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members),
-                          "email": self.col("email", members),
-                          "phone": channels.messy_phones(rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))),
-                          "first_name": self.col("first_name", members), "last_name": self.col("last_name", members),
-                          "birth_date": self.col("birth_date", members), "gender": self.col("gender", members),
-                          "loyalty_id": self.col("loyalty_id", members), "instagram_handle": self.col("instagram_handle", members),
-                          "created_at": created_at,
-                          # Delivered on the day the customer appeared; the day-0 file is the initial export.
-                          "at": b.ts(created_day, np.full(len(members), DAY_SECONDS - 1))})
+        created_at = np.where(
+            existing,
+            np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
+            b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
+        )
+        c = pd.DataFrame(
+            {
+                "person": members,
+                "customer_id": self.col("customer_id", members),
+                "email": np.where(
+                    changed >= 0, np.append(changes["old_email"].to_numpy(), "")[changed], self.col("email", members)
+                ),
+                "phone": channels.messy_phones(
+                    rng, pd.Series(self.phone_at(members, b.ts(created_day, np.zeros(len(members), int))))
+                ),
+                "first_name": self.col("first_name", members),
+                "last_name": self.col("last_name", members),
+                "birth_date": self.col("birth_date", members),
+                "gender": self.col("gender", members),
+                "loyalty_id": self.col("loyalty_id", members),
+                "instagram_handle": self.col("instagram_handle", members),
+                "created_at": created_at,
+                # Delivered on the day the customer appeared; the day-0 file is the initial export.
+                "at": b.ts(created_day, np.full(len(members), DAY_SECONDS - 1)),
+            }
+        )
         # A recycled number: the CRM hears of it on the switch day and re-exports both customers' rows.
         updates = []
         for column, phone_day in (("old_person_id", "until"), ("new_person_id", "from")):
@@ -300,31 +451,55 @@ class SourceBuilder:
             rows = c.set_index("person").reindex(idx[in_crm]).reset_index()
             switch = self.world.recycled["switch_day"].to_numpy()[in_crm]
             rows["at"] = b.ts(switch, np.full(len(rows), DAY_SECONDS - 1))
-            rows["phone"] = None if phone_day == "until" else channels.messy_phones(
-                rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
+            rows["phone"] = (
+                None
+                if phone_day == "until"
+                else channels.messy_phones(rng, pd.Series(self.col("phone", rows["person"].to_numpy())))
+            )
             updates.append(rows.dropna(subset=["customer_id"]))
+        moved = c[c["person"].isin(changes["person"])].set_index("person").loc[changes["person"]].reset_index()
+        moved["email"] = self.col("email", moved["person"].to_numpy())
+        moved["at"] = b.ts(changes["change_day"].to_numpy(), np.full(len(moved), DAY_SECONDS - 1))
+        updates.append(moved)
         # An unchanged customer is not exported again.
         c = pd.concat([c, *updates], ignore_index=True).drop_duplicates(["customer_id", "email", "phone"])
         self.lines["crm_customers"] = channels.crm_customers(self.con, c)
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
             status = np.where(self.col(flag, members) if flag else rng.random(len(members)) < 0.7, "opt_in", "opt_out")
-            rows.append(pd.DataFrame({"person": members, "customer_id": self.col("customer_id", members), "email": None,
-                                      "phone": None, "channel": channel, "status": status,
-                                      "at": b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
-                                      "consent_source": "signup"}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "person": members,
+                        "customer_id": self.col("customer_id", members),
+                        "email": None,
+                        "phone": None,
+                        "channel": channel,
+                        "status": status,
+                        "at": b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
+                        "consent_source": "signup",
+                    }
+                )
+            )
             if channel in b.opt_out_day:
                 day = b.opt_out_day[channel][members]
                 out = day < b.days
                 # The preference centre names the address or number it was reached on; the app's names the
                 # logged-in customer (a push opt-out without it would name nobody).
-                rows.append(pd.DataFrame({"person": members[out],
-                                          "customer_id": self.col("customer_id", members[out]) if channel == "push" else None,
-                                          "email": self.col("email", members[out]) if channel == "email" else None,
-                                          "phone": self.col("phone", members[out]) if channel == "sms" else None,
-                                          "channel": channel, "status": "opt_out",
-                                          "at": b.ts(np.maximum(day[out] - 1, 0), rng.integers(0, DAY_SECONDS, out.sum())),
-                                          "consent_source": "preference_center"}))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "person": members[out],
+                            "customer_id": self.col("customer_id", members[out]) if channel == "push" else None,
+                            "email": self.col("email", members[out]) if channel == "email" else None,
+                            "phone": self.col("phone", members[out]) if channel == "sms" else None,
+                            "channel": channel,
+                            "status": "opt_out",
+                            "at": b.ts(np.maximum(day[out] - 1, 0), rng.integers(0, DAY_SECONDS, out.sum())),
+                            "consent_source": "preference_center",
+                        }
+                    )
+                )
         consents = pd.concat(rows, ignore_index=True)
         consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
         self.lines["crm_consents"] = channels.crm_consents(self.con, consents)

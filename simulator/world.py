@@ -1,24 +1,89 @@
 """The simulated world's people: households, identifiers, consent, and the dirt that lives in identity data."""
+
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-FIRST_NAMES = np.array(["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
-                        "Elizabeth", "William", "Barbara", "Sofia", "Liam", "Olivia", "Noah", "Emma", "Mateo",
-                        "Ava", "Lucas", "Mia", "Ethan", "Aria", "Kenji", "Priya", "Chen", "Fatima", "Omar"])
-LAST_NAMES = np.array(["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-                       "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-                       "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Nguyen", "Patel"])
-EMAIL_DOMAINS = np.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com",
-                          "proton.me", "comcast.net"])
+FIRST_NAMES = np.array(
+    [
+        "James",
+        "Mary",
+        "John",
+        "Patricia",
+        "Robert",
+        "Jennifer",
+        "Michael",
+        "Linda",
+        "David",
+        "Elizabeth",
+        "William",
+        "Barbara",
+        "Sofia",
+        "Liam",
+        "Olivia",
+        "Noah",
+        "Emma",
+        "Mateo",
+        "Ava",
+        "Lucas",
+        "Mia",
+        "Ethan",
+        "Aria",
+        "Kenji",
+        "Priya",
+        "Chen",
+        "Fatima",
+        "Omar",
+    ]
+)
+LAST_NAMES = np.array(
+    [
+        "Smith",
+        "Johnson",
+        "Williams",
+        "Brown",
+        "Jones",
+        "Garcia",
+        "Miller",
+        "Davis",
+        "Rodriguez",
+        "Martinez",
+        "Hernandez",
+        "Lopez",
+        "Gonzalez",
+        "Wilson",
+        "Anderson",
+        "Thomas",
+        "Taylor",
+        "Moore",
+        "Jackson",
+        "Martin",
+        "Lee",
+        "Perez",
+        "Thompson",
+        "White",
+        "Nguyen",
+        "Patel",
+    ]
+)
+EMAIL_DOMAINS = np.array(
+    ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com", "proton.me", "comcast.net"]
+)
 TYPO_DOMAINS = np.array(["gmial.com", "gmai.com", "yaho.com", "hotmial.com", "outlok.com", "icloud.co"])
 ROLE_LOCALS = np.array(["info", "sales", "support", "admin", "contact", "office"])
 
+
 def _disposable_domains() -> np.ndarray:
     """Well-known throwaway domains, taken from the `disposable-email-domains` blocklist when it is installed."""
-    wanted = ["mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail.com", "sharklasers.com",
-              "trashmail.com"]
+    wanted = [
+        "mailinator.com",
+        "guerrillamail.com",
+        "10minutemail.com",
+        "yopmail.com",
+        "sharklasers.com",
+        "trashmail.com",
+    ]
     try:
         from disposable_email_domains import blocklist
     except ImportError:  # the package is optional at run time; these names are all on its list
@@ -29,11 +94,32 @@ def _disposable_domains() -> np.ndarray:
 DISPOSABLE_DOMAINS = _disposable_domains()
 # Area codes of the three store regions; exchange and line digits are drawn so numbers are valid.
 AREA_CODES = np.array(["212", "646", "718", "312", "773", "214", "415", "213", "310", "206"])
-STORES = pd.DataFrame({
-    "store_id": ["S01", "S02", "S03", "S04", "S05", "S06"],
-    "store_tz": ["America/New_York", "America/New_York", "America/Chicago", "America/Chicago",
-                 "America/Los_Angeles", "America/Los_Angeles"],
-})
+STORES = pd.DataFrame(
+    {
+        "store_id": ["S01", "S02", "S03", "S04", "S05", "S06"],
+        "store_tz": [
+            "America/New_York",
+            "America/New_York",
+            "America/Chicago",
+            "America/Chicago",
+            "America/Los_Angeles",
+            "America/Los_Angeles",
+        ],
+    }
+)
+# Where each area code is: people live near their number's area code and shop at a store in its time zone.
+AREA_TIME_ZONES = {
+    "212": "America/New_York",
+    "646": "America/New_York",
+    "718": "America/New_York",
+    "312": "America/Chicago",
+    "773": "America/Chicago",
+    "214": "America/Chicago",
+    "415": "America/Los_Angeles",
+    "213": "America/Los_Angeles",
+    "310": "America/Los_Angeles",
+    "206": "America/Los_Angeles",
+}
 GUEST_EMAILS = np.array(["guest@store.example.com", "noemail@noemail.com", "none@none.com"])
 JUNK_PHONES = np.array(["000-000-0000", "0000000000"])
 
@@ -114,43 +200,65 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     email = np.where(invalid, np.where(ids % 2 == 0, no_at, double_dot), email)
     status[role], status[disposable], status[typo], status[invalid] = "role", "disposable", "typo", "invalid"
     # Role accounts read as "info1234@", which is how a shared mailbox looks in a customer list.
-    email = np.where(role, np.char.add(np.char.add(ROLE_LOCALS[ids % len(ROLE_LOCALS)], "@"),
-                                       np.char.add(np.char.add("company", ids.astype(str)), ".com")), email)
-    people = pd.DataFrame({
-        "person_id": np.char.add("P", np.char.zfill(ids.astype(str), 7)),
-        "household_id": np.char.add("H", np.char.zfill(household.astype(str), 7)),
-        "first_name": first, "last_name": last,
-        "email": email, "email_status": status,
-        "phone": _phones(rng, n),
-        "birth_date": pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 55, n), unit="D"),
-        "gender": np.where(rng.random(n) < 0.5, "F", "M"),
-        "in_crm": rng.random(n) < 0.8,
-        "has_shop_account": rng.random(n) < 0.65,
-        "has_loyalty": rng.random(n) < 0.45,
-        "has_instagram": rng.random(n) < 0.35,
-        "uses_app": rng.random(n) < 0.5,
-        "home_store": STORES["store_id"].to_numpy()[rng.integers(0, len(STORES), n)],
-        "email_opt_in": rng.random(n) < 0.85,
-        "sms_opt_in": rng.random(n) < 0.55,
-        "push_opt_in": rng.random(n) < 0.6,
-        "activity": rng.gamma(2.0, 0.5, n),  # how often this person shows up at all
-        "is_test_account": at_least_one(rng, n, r["test_account"]),
-    })
+    email = np.where(
+        role,
+        np.char.add(
+            np.char.add(ROLE_LOCALS[ids % len(ROLE_LOCALS)], "@"),
+            np.char.add(np.char.add("company", ids.astype(str)), ".com"),
+        ),
+        email,
+    )
+    people = pd.DataFrame(
+        {
+            "person_id": np.char.add("P", np.char.zfill(ids.astype(str), 7)),
+            "household_id": np.char.add("H", np.char.zfill(household.astype(str), 7)),
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "email_status": status,
+            "phone": _phones(rng, n),
+            "birth_date": pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 55, n), unit="D"),
+            "gender": np.where(rng.random(n) < 0.5, "F", "M"),
+            "in_crm": rng.random(n) < 0.8,
+            "has_shop_account": rng.random(n) < 0.65,
+            "has_loyalty": rng.random(n) < 0.45,
+            "has_instagram": rng.random(n) < 0.35,
+            "uses_app": rng.random(n) < 0.5,
+            "home_store": STORES["store_id"].to_numpy()[rng.integers(0, len(STORES), n)],
+            "email_opt_in": rng.random(n) < 0.85,
+            "sms_opt_in": rng.random(n) < 0.55,
+            "push_opt_in": rng.random(n) < 0.6,
+            "activity": rng.gamma(2.0, 0.5, n),  # how often this person shows up at all
+            "is_test_account": at_least_one(rng, n, r["test_account"]),
+        }
+    )
+    # The home store is one of the stores in the time zone of the person's area code (the draw above picks which).
+    zone = pd.Series(people["phone"].str[2:5]).map(AREA_TIME_ZONES).to_numpy()
+    pick = pd.Index(STORES["store_id"]).get_indexer(people["home_store"]) % 2
+    in_zone = {tz: g["store_id"].to_numpy() for tz, g in STORES.groupby("store_tz")}
+    people["home_store"] = [in_zone[z][i % len(in_zone[z])] for z, i in zip(zone, pick)]
     people["customer_id"] = np.where(people["in_crm"], np.char.add("C", np.char.zfill(ids.astype(str), 7)), None)
     people["shop_customer_id"] = np.where(people["has_shop_account"], (7_000_000_000 + ids * 7).astype(str), None)
     people["loyalty_id"] = np.where(people["has_loyalty"], np.char.add("L", np.char.zfill(ids.astype(str), 8)), None)
     people["instagram_handle"] = np.where(
-        people["has_instagram"], np.char.add("@", np.char.add(np.char.lower(first), ids.astype(str))), None)
-    people.loc[people["is_test_account"], "email"] = np.char.add("test", ids[people["is_test_account"]].astype(str)) + "@test.example.com"
+        people["has_instagram"], np.char.add("@", np.char.add(np.char.lower(first), ids.astype(str))), None
+    )
+    people.loc[people["is_test_account"], "email"] = (
+        np.char.add("test", ids[people["is_test_account"]].astype(str)) + "@test.example.com"
+    )
     people.loc[people["is_test_account"], "email_status"] = "valid"
 
     # Devices: phones for app users; some households share one family tablet.
     app_people = people.index[people["uses_app"]].to_numpy()
     device_ids = _hex(rng, len(app_people), 16)
-    devices = pd.DataFrame({
-        "device_id": np.char.add("dev-", device_ids), "person_id": people["person_id"].to_numpy()[app_people],
-        "device_type": np.where(rng.random(len(app_people)) < 0.55, "ios", "android"), "shared": False,
-    })
+    devices = pd.DataFrame(
+        {
+            "device_id": np.char.add("dev-", device_ids),
+            "person_id": people["person_id"].to_numpy()[app_people],
+            "device_type": np.where(rng.random(len(app_people)) < 0.55, "ios", "android"),
+            "shared": False,
+        }
+    )
     households = people.groupby("household_id")["person_id"].agg(list)
     multi = households[households.map(len) > 1]
     share = multi[rng.random(len(multi)) < r["shared_device"] * 10]
@@ -169,12 +277,14 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     receivers = others[rng.permutation(len(others))[: len(donors)]]
     donors = donors[: len(receivers)]
     switch_day = rng.integers(1, max(2, days - 1), len(donors))
-    recycled = pd.DataFrame({
-        "phone_e164": people["phone"].to_numpy()[donors],
-        "old_person_id": people["person_id"].to_numpy()[donors],
-        "new_person_id": people["person_id"].to_numpy()[receivers],
-        "switch_day": switch_day,
-    })
+    recycled = pd.DataFrame(
+        {
+            "phone_e164": people["phone"].to_numpy()[donors],
+            "old_person_id": people["person_id"].to_numpy()[donors],
+            "new_person_id": people["person_id"].to_numpy()[receivers],
+            "switch_day": switch_day,
+        }
+    )
     # The old owner stops using the number on the switch day; the new owner uses it from then on.
     people["phone_from_day"] = 0
     people["phone_until_day"] = days

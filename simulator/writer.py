@@ -5,6 +5,7 @@ File names: `<source>/<day>/<stem>-<day>-<k>.<ext>[.gz]` (k = 0, 1, ... when a d
 a day however long they are, as the contract names them.
 Whether a file is gzipped is a hash of its name, so it does not depend on the random stream.
 """
+
 import gzip
 import hashlib
 import json
@@ -40,8 +41,9 @@ def _gzip_it(share: float, *parts: str) -> bool:
     return digest[0] / 256 < share
 
 
-def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float,
-          rows_per_file: int = ROWS_PER_FILE) -> list[dict]:
+def write(
+    out: Path, name: str, delivered: pd.DataFrame, gzip_share: float, rows_per_file: int = ROWS_PER_FILE
+) -> list[dict]:
     """Write one table's delivered lines; returns the manifest rows of its dirty and tagged lines."""
     source, stem, fmt, header = LAYOUT[name]
     order = delivered.assign(_k=(~delivered["kind"].isin(INTACT)).astype(int))
@@ -62,7 +64,7 @@ def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float,
         n_files = 1 if source == "crm" else max(1, -(-len(group) // rows_per_file))
         size = -(-len(group) // n_files)
         for k in range(n_files):
-            chunk = group.iloc[k * size:(k + 1) * size]
+            chunk = group.iloc[k * size : (k + 1) * size]
             base = f"{stem}.{fmt}" if source == "crm" else f"{stem}-{day_text}-{k}.{fmt}"
             compress = _gzip_it(gzip_share, name, day_text, str(k))
             path = folder / (base + (".gz" if compress else ""))
@@ -75,12 +77,30 @@ def write(out: Path, name: str, delivered: pd.DataFrame, gzip_share: float,
             tag = chunk["tag"].to_numpy()
             event_ids = chunk["event_id"].to_numpy()
             for i in np.flatnonzero(kind != "event"):
-                manifest.append({"kind": kind[i], "source": source, "table": name, "file": rel,
-                                 "line": int(first_line + i), "event_id": event_ids[i], "day": day_text})
+                manifest.append(
+                    {
+                        "kind": kind[i],
+                        "source": source,
+                        "table": name,
+                        "file": rel,
+                        "line": int(first_line + i),
+                        "event_id": event_ids[i],
+                        "day": day_text,
+                    }
+                )
             tagged = np.flatnonzero(pd.notna(tag) & np.isin(kind, INTACT))
             for i in tagged:
-                manifest.append({"kind": tag[i], "source": source, "table": name, "file": rel,
-                                 "line": int(first_line + i), "event_id": event_ids[i], "day": day_text})
+                manifest.append(
+                    {
+                        "kind": tag[i],
+                        "source": source,
+                        "table": name,
+                        "file": rel,
+                        "line": int(first_line + i),
+                        "event_id": event_ids[i],
+                        "day": day_text,
+                    }
+                )
     return manifest
 
 
@@ -90,11 +110,25 @@ def control_totals(name: str, lines: pd.DataFrame) -> pd.DataFrame:
     if name == "orders":
         first = frame[frame["version"] == 1]
         counts = first.groupby("date").size().rename("value").reset_index().assign(kind="count", metric="orders")
-        sums = first.groupby("date")["amount"].sum().round(2).rename("value").reset_index().assign(kind="sum", metric="total_price")
+        sums = (
+            first.groupby("date")["amount"]
+            .sum()
+            .round(2)
+            .rename("value")
+            .reset_index()
+            .assign(kind="sum", metric="total_price")
+        )
         return pd.concat([counts, sums])
     counts = frame.groupby(["date", "metric"]).size().rename("value").reset_index().assign(kind="count")
     if name == "pos":
-        sums = frame.groupby("date")["amount"].sum().round(2).rename("value").reset_index().assign(kind="sum", metric="total")
+        sums = (
+            frame.groupby("date")["amount"]
+            .sum()
+            .round(2)
+            .rename("value")
+            .reset_index()
+            .assign(kind="sum", metric="total")
+        )
         return pd.concat([counts, sums])
     return counts
 
@@ -104,9 +138,12 @@ def write_control(out: Path, source: str, totals: pd.DataFrame) -> None:
         day = str(np.datetime64(date, "D"))
         counts = group[group["kind"] == "count"].sort_values("metric")
         sums = group[group["kind"] == "sum"].sort_values("metric")
-        doc = {"source": source, "date": day,
-               "counts": {m: int(v) for m, v in counts[["metric", "value"]].itertuples(index=False)},
-               "sums": {m: round(float(v), 2) for m, v in sums[["metric", "value"]].itertuples(index=False)}}
+        doc = {
+            "source": source,
+            "date": day,
+            "counts": {m: int(v) for m, v in counts[["metric", "value"]].itertuples(index=False)},
+            "sums": {m: round(float(v), 2) for m, v in sums[["metric", "value"]].itertuples(index=False)},
+        }
         path = out / "_control" / source / f"{day}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, sort_keys=True) + "\n")

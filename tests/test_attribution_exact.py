@@ -6,6 +6,7 @@ models' input tables, and dbt runs just the two Python models over them. Edge ca
 the pure functions. The references below share no code with the project: Markov by exact rational Gaussian
 elimination, Shapley by averaging marginal contributions over every ordering of the channels.
 """
+
 import itertools
 import os
 import random
@@ -116,29 +117,65 @@ def build_attribution(paths, warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPy
     touches, conversions = [], []
     for i, (path, converted) in enumerate(paths):
         for j, channel in enumerate(path):
-            touches.append({"touchpoint_id": f"t{i}-{j}", "customer_id": f"c{i}", "occurred_at": start + timedelta(hours=j),
-                            "engagement_channel": channel, "campaign_id": None, "device_type": None})
+            touches.append(
+                {
+                    "touchpoint_id": f"t{i}-{j}",
+                    "customer_id": f"c{i}",
+                    "occurred_at": start + timedelta(hours=j),
+                    "engagement_channel": channel,
+                    "campaign_id": None,
+                    "device_type": None,
+                }
+            )
         if converted:
-            conversions.append({"conversion_id": f"p{i}", "customer_id": f"c{i}",
-                                "converted_at": start + timedelta(hours=len(path) - 1, minutes=1),
-                                "revenue": 10, "purchase_channel": "web"})
+            conversions.append(
+                {
+                    "conversion_id": f"p{i}",
+                    "customer_id": f"c{i}",
+                    "converted_at": start + timedelta(hours=len(path) - 1, minutes=1),
+                    "revenue": 10,
+                    "purchase_channel": "web",
+                }
+            )
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema marts")
-        frame = pd.DataFrame(touches)  # noqa: F841 (read by DuckDB below)
-        con.execute("create table marts.fct_touchpoint as select * from frame")
-        frame = pd.DataFrame(conversions)
-        con.execute("create table marts.fct_conversion as select conversion_id, customer_id, converted_at, "
-                    "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from frame")
-    run_dbt(["int_journey_touches+"], warehouse, tmp_path)
+        con.register("touches", pd.DataFrame(touches))
+        con.execute("create table marts.fct_touchpoint as select * from touches")
+        con.register("conversions", pd.DataFrame(conversions))
+        con.execute(
+            "create table marts.fct_conversion as select conversion_id, customer_id, converted_at, "
+            "cast(revenue as decimal(18, 2)) as revenue, purchase_channel from conversions"
+        )
+    # Journeys and attribution only: the metrics marts downstream need tables these synthetic touches lack.
+    run_dbt(
+        ["int_journey_touches+", "--exclude", "path:models/marts/metrics", "path:models/intermediate/metrics"],
+        warehouse,
+        tmp_path,
+    )
     return duckdb.connect(str(warehouse), read_only=True)
 
 
 def run_dbt(select: list[str], warehouse: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "run", "--select", *select,
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)}, capture_output=True, text=True, timeout=600)
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "run",
+            "--select",
+            *select,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
@@ -151,31 +188,42 @@ def attributed(tmp_path_factory):
     con.close()
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_markov_removal_effects_match_an_exact_rational_solve(attributed):
     paths, con = attributed
     expected = brute_markov(paths)
-    got = dict(con.execute("select channel, removal_effect from intermediate.int_attribution_markov_effects").fetchall())
+    got = dict(
+        con.execute("select channel, removal_effect from intermediate.int_attribution_markov_effects").fetchall()
+    )
     assert set(got) == set(expected)
     for channel, effect in expected.items():
         assert got[channel] == pytest.approx(effect, abs=1e-9), channel
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_shapley_values_match_every_ordering_averaged(attributed):
     paths, con = attributed
     expected = brute_shapley(paths)
-    got = {(s, c): v for s, c, v in con.execute(
-        "select channel_set, channel, shapley_value from intermediate.int_attribution_shapley_shares").fetchall()}
+    got = {
+        (s, c): v
+        for s, c, v in con.execute(
+            "select channel_set, channel, shapley_value from intermediate.int_attribution_shapley_shares"
+        ).fetchall()
+    }
     assert set(got) == set(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, abs=1e-9), key
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_each_conversion_gets_the_markov_and_shapley_shares_of_its_own_channels(attributed):
     paths, con = attributed
     effects = brute_markov(paths)
     shapley = brute_shapley(paths)
-    credits = con.execute("select conversion_id, model, channel, sum(credit) from marts.fct_attribution "
-                          "where model in ('markov', 'shapley') group by all").fetchall()
+    credits = con.execute(
+        "select conversion_id, model, channel, sum(credit) from marts.fct_attribution "
+        "where model in ('markov', 'shapley') group by all"
+    ).fetchall()
     by_conversion = {(conversion, model, channel): credit for conversion, model, channel, credit in credits}
     checked = 0
     for i, (path, converted) in enumerate(paths):
@@ -187,7 +235,8 @@ def test_each_conversion_gets_the_markov_and_shapley_shares_of_its_own_channels(
         for c in members:
             assert by_conversion[(f"p{i}", "markov", c)] == pytest.approx(effects[c] / total_effect, abs=1e-9)
             assert by_conversion[(f"p{i}", "shapley", c)] == pytest.approx(
-                shapley[(",".join(members), c)] / total_value, abs=1e-9)
+                shapley[(",".join(members), c)] / total_value, abs=1e-9
+            )
         checked += 1
     assert checked > 100
 
@@ -197,10 +246,13 @@ def test_hand_computed_markov_and_shapley_on_two_paths():
     # start -> email (1/2), start -> sms (1/2); email -> sms (1); sms -> conversion (1/2), sms -> null (1/2).
     # P(conv) = 1/2 * 1/2 + 1/2 * 1/2 = 1/2. Without email: start -> null 1/2, start -> sms 1/2 -> 1/4, effect 1/2.
     # Without sms: nothing converts, effect 1.
-    transitions = pd.DataFrame({
-        "from_state": ["(start)", "(start)", "email", "sms", "sms"],
-        "to_state": ["email", "sms", "sms", "(conversion)", "(null)"],
-        "transitions": [1, 1, 1, 1, 1]})
+    transitions = pd.DataFrame(
+        {
+            "from_state": ["(start)", "(start)", "email", "sms", "sms"],
+            "to_state": ["email", "sms", "sms", "(conversion)", "(null)"],
+            "transitions": [1, 1, 1, 1, 1],
+        }
+    )
     effects = removal_effects(transitions).set_index("channel")
     assert effects.loc["email", "removal_effect"] == pytest.approx(0.5)
     assert effects.loc["sms", "removal_effect"] == pytest.approx(1.0)
@@ -218,8 +270,16 @@ def test_hand_computed_markov_and_shapley_on_two_paths():
 JOURNEY_CHANNELS = ["email", "sms", "push", "web", "app", "ads", "social", "store", "support", "affiliate"]
 JOURNEY_WEIGHTS = [24, 8, 10, 22, 12, 12, 6, 3, 3, 2]
 # Added to a path's conversion odds per channel on it; social lowers them, so some Shapley values come out negative.
-CONVERSION_LIFT = {"email": 0.12, "sms": 0.04, "push": 0.02, "web": 0.05, "app": 0.06, "ads": 0.10, "social": -0.03,
-                   "store": 0.03}
+CONVERSION_LIFT = {
+    "email": 0.12,
+    "sms": 0.04,
+    "push": 0.02,
+    "web": 0.05,
+    "app": 0.06,
+    "ads": 0.10,
+    "social": -0.03,
+    "store": 0.03,
+}
 
 
 def journey_paths(seed: int, count: int) -> list[tuple[list[str], bool]]:
@@ -242,10 +302,20 @@ def journey_paths(seed: int, count: int) -> list[tuple[list[str], bool]]:
 
 def aggregate_paths(con: duckdb.DuckDBPyConnection, paths) -> None:
     """The two models' inputs, aggregated from the paths in SQL as the contract describes them."""
-    touches = pd.DataFrame([(i, j, c) for i, (path, _) in enumerate(paths) for j, c in enumerate(path, start=1)],  # noqa: F841
-                           columns=["path_id", "step", "channel"])
-    outcomes = pd.DataFrame([(i, converted, len(path)) for i, (path, converted) in enumerate(paths)],  # noqa: F841
-                            columns=["path_id", "is_converted", "touches"])
+    con.register(
+        "touches",
+        pd.DataFrame(
+            [(i, j, c) for i, (path, _) in enumerate(paths) for j, c in enumerate(path, start=1)],
+            columns=["path_id", "step", "channel"],
+        ),
+    )
+    con.register(
+        "outcomes",
+        pd.DataFrame(
+            [(i, converted, len(path)) for i, (path, converted) in enumerate(paths)],
+            columns=["path_id", "is_converted", "touches"],
+        ),
+    )
     con.execute("create schema if not exists intermediate")
     con.execute("""
         create or replace table intermediate.int_attribution_transitions as
@@ -280,8 +350,10 @@ def aggregate_paths(con: duckdb.DuckDBPyConnection, paths) -> None:
 def inputs(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     with duckdb.connect() as con:
         aggregate_paths(con, paths)
-        return (con.execute("select * from intermediate.int_attribution_transitions").df(),
-                con.execute("select * from intermediate.int_attribution_channel_sets").df())
+        return (
+            con.execute("select * from intermediate.int_attribution_transitions").df(),
+            con.execute("select * from intermediate.int_attribution_channel_sets").df(),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -296,12 +368,17 @@ def solved(tmp_path_factory):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         effects = con.execute("select * from intermediate.int_attribution_markov_effects").df()
         shares = con.execute("select * from intermediate.int_attribution_shapley_shares").df()
-        types = dict(con.execute("select table_name || '.' || column_name, data_type from information_schema.columns "
-                                 "where table_name in ('int_attribution_markov_effects', "
-                                 "'int_attribution_shapley_shares')").fetchall())
+        types = dict(
+            con.execute(
+                "select table_name || '.' || column_name, data_type from information_schema.columns "
+                "where table_name in ('int_attribution_markov_effects', "
+                "'int_attribution_shapley_shares')"
+            ).fetchall()
+        )
     return paths, effects, shares, types
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_the_models_write_the_documented_columns(solved):
     _, _, _, types = solved
     assert types == {
@@ -315,6 +392,7 @@ def test_the_models_write_the_documented_columns(solved):
     }
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_markov_model_matches_the_rational_solve_on_ten_channels(solved):
     paths, effects, _, _ = solved
     expected = brute_markov(paths)
@@ -329,6 +407,7 @@ def test_markov_model_matches_the_rational_solve_on_ten_channels(solved):
     assert got.loc["affiliate", "removal_effect"] > 0
 
 
+@pytest.mark.slow  # dbt runs the models in a subprocess
 def test_shapley_model_matches_every_ordering_on_ten_channels(solved):
     paths, _, shares, _ = solved
     expected = brute_shapley(paths)
@@ -346,11 +425,21 @@ def test_shapley_model_matches_every_ordering_on_ten_channels(solved):
 
 # ---- edge cases of the pure functions, against the same references -------------------------------------------
 EDGE_CASES = {
-    "one channel, repeated": [(["email"], True), (["email", "email"], False), (["email"] * 3, True), (["email"], False)],
+    "one channel, repeated": [
+        (["email"], True),
+        (["email", "email"], False),
+        (["email"] * 3, True),
+        (["email"], False),
+    ],
     "no conversion at all": [(["email", "sms"], False), (["sms"], False), (["web", "web", "email"], False)],
     "single-channel sets only": [(["email"], True), (["sms"], False), (["sms"], True), (["web"], False)],
     "a channel only on paths that do not convert": [
-        (["email", "ads"], True), (["ads"], True), (["social", "email"], False), (["social"], False), (["email"], False)],
+        (["email", "ads"], True),
+        (["ads"], True),
+        (["social", "email"], False),
+        (["social"], False),
+        (["email"], False),
+    ],
 }
 
 
@@ -401,13 +490,22 @@ def test_hand_computed_shapley_with_a_negative_value():
     #   sms   = 1/3 * 0.1 + 1/6 * (0 - 0) + 1/6 * (0.05 - 0.2) + 1/3 * (0.5 - 0) = 0.175
     #   sum 0.5 = v(ads, email, sms); shares 0.2, 0.45, 0.35.
     # {ads, email} has no conversion: no rows. A one-channel set takes all its credit.
-    channel_sets = pd.DataFrame({
-        "channel_set": ["sms", "ads,email,sms", "email", "ads,email", "email,sms"],
-        "paths": [10, 4, 10, 5, 20],
-        "conversions": [1, 2, 2, 0, 1]})
+    channel_sets = pd.DataFrame(
+        {
+            "channel_set": ["sms", "ads,email,sms", "email", "ads,email", "email,sms"],
+            "paths": [10, 4, 10, 5, 20],
+            "conversions": [1, 2, 2, 0, 1],
+        }
+    )
     shares = shapley_shares(channel_sets)
     assert [tuple(row) for row in shares[["channel_set", "channel"]].itertuples(index=False)] == [
-        ("ads,email,sms", "ads"), ("ads,email,sms", "email"), ("ads,email,sms", "sms"),
-        ("email", "email"), ("email,sms", "email"), ("email,sms", "sms"), ("sms", "sms")]
+        ("ads,email,sms", "ads"),
+        ("ads,email,sms", "email"),
+        ("ads,email,sms", "sms"),
+        ("email", "email"),
+        ("email,sms", "email"),
+        ("email,sms", "sms"),
+        ("sms", "sms"),
+    ]
     assert list(shares["shapley_value"]) == pytest.approx([0.1, 0.225, 0.175, 0.2, 0.075, -0.025, 0.1], abs=1e-12)
     assert list(shares["share"]) == pytest.approx([0.2, 0.45, 0.35, 1.0, 1.5, -0.5, 1.0], abs=1e-12)

@@ -4,6 +4,7 @@ The CDNOW fixture (tests/fixtures/cdnow_sample_transactions.csv) is the 2,357-cu
 Lee (2005): every purchase of the customers who first bought from CDNOW in the first quarter of 1997, as the
 lifetimes package ships it (CDNOW_sample.txt: customer, day, CDs, dollars), public research data.
 """
+
 import json
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import pandas as pd
 import pytest
 
 from data_quality.gx_runner import SuiteRunner
-from data_quality.suites.marts import MART_SUITES
+from data_quality.suites.marts import metrics_suites
 from data_quality.validate import validate_batch
+from orchestration.channels import registry
 from orchestration.metrics import clv
 
 CDNOW = Path(__file__).parent / "fixtures" / "cdnow_sample_transactions.csv"
@@ -75,8 +77,9 @@ def test_gamma_gamma_reproduces_the_published_maximum_likelihood_estimates_on_cd
 
 def test_bgnbd_conditional_expectation_matches_the_paper_for_its_example_customer(cdnow_models):
     # The paper's worked example: x = 2, t_x = 30.43, T = 38.86 weeks expects 1.226 purchases in the next 39 weeks.
-    example = pd.DataFrame({"customer_id": ["example"], "frequency": [2.0], "recency": [30.43], "T": [38.86],
-                            "monetary_value": [0.0]})
+    example = pd.DataFrame(
+        {"customer_id": ["example"], "frequency": [2.0], "recency": [30.43], "T": [38.86], "monetary_value": [0.0]}
+    )
     predicted = clv.predict(cdnow_models, example, horizon=39.0)
     assert round(float(predicted["predicted_purchases"].iloc[0]), 3) == 1.226
 
@@ -93,17 +96,19 @@ def test_cdnow_predictions_are_complete_and_sane(cdnow, cdnow_models):
     p, q, v = (cdnow_models.spend_parameters[k] for k in ("p", "q", "v"))
     first_timers = predicted.loc[data["frequency"] == 0, "predicted_average_value"]
     assert np.allclose(first_timers, p * v / (q - 1))
-    assert np.allclose(predicted["predicted_value"], predicted["predicted_purchases"] * predicted["predicted_average_value"])
+    assert np.allclose(
+        predicted["predicted_value"], predicted["predicted_purchases"] * predicted["predicted_average_value"]
+    )
 
 
 def _summary(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["customer_id", "repeat_purchases", "days_first_to_last", "tenure_days",
-                                       "repeat_average_revenue"])
+    return pd.DataFrame(
+        rows, columns=["customer_id", "repeat_purchases", "days_first_to_last", "tenure_days", "repeat_average_revenue"]
+    )
 
 
 def test_too_few_repeat_customers_give_null_predictions_with_the_reason():
-    summary = _summary([(f"c{i}", 1 if i < 3 else 0, 2 if i < 3 else 0, 5, 10.0 if i < 3 else None)
-                        for i in range(40)])
+    summary = _summary([(f"c{i}", 1 if i < 3 else 0, 2 if i < 3 else 0, 5, 10.0 if i < 3 else None) for i in range(40)])
     out = clv.predict_lifetime_value(summary, horizon_days=365.25, min_repeat_customers=20)
     assert len(out) == 40 and set(out["prediction_status"]) == {clv.TOO_FEW_REPEAT_CUSTOMERS}
     assert out[list(clv.PREDICTION_COLUMNS)].isna().all().all()
@@ -155,8 +160,9 @@ def _bgnbd_world(customers: int, days: int, seed: int, homogeneous: bool = False
         bought[:, day] |= purchase
         alive &= ~(purchase & (rng.random(customers) < dropout))
     person, day = np.nonzero(bought)
-    return pd.DataFrame({"customer_id": [f"c{p}" for p in person], "purchase_date": day,
-                         "revenue": rng.gamma(4.0, 10.0, len(day))})
+    return pd.DataFrame(
+        {"customer_id": [f"c{p}" for p in person], "purchase_date": day, "revenue": rng.gamma(4.0, 10.0, len(day))}
+    )
 
 
 def _backtest_frame(days: pd.DataFrame, calibration_end: int, last_day: int) -> pd.DataFrame:
@@ -164,21 +170,24 @@ def _backtest_frame(days: pd.DataFrame, calibration_end: int, last_day: int) -> 
     calibration = days[days["purchase_date"] <= calibration_end].sort_values(["customer_id", "purchase_date"])
     calibration = calibration.assign(n=calibration.groupby("customer_id").cumcount())
     summary = calibration.groupby("customer_id").agg(
-        first=("purchase_date", "min"), last=("purchase_date", "max"), purchase_days=("purchase_date", "size"))
+        first=("purchase_date", "min"), last=("purchase_date", "max"), purchase_days=("purchase_date", "size")
+    )
     repeat_spend = calibration[calibration["n"] > 0].groupby("customer_id")["revenue"].mean()
     holdout = days[days["purchase_date"] > calibration_end].groupby("customer_id").size()
-    return pd.DataFrame({
-        "customer_id": summary.index,
-        "repeat_purchases": summary["purchase_days"] - 1,
-        "days_first_to_last": summary["last"] - summary["first"],
-        "tenure_days": calibration_end - summary["first"],
-        "repeat_average_revenue": repeat_spend.reindex(summary.index).to_numpy(),
-        "calibration_end": pd.Timestamp("2026-03-01") + pd.to_timedelta(calibration_end, unit="D"),
-        "holdout_days": last_day - calibration_end,
-        "holdout_purchase_days": holdout.reindex(summary.index, fill_value=0).to_numpy(),
-        "tolerated_total_error": 0.25,
-        "frequency_cap": 5,
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "customer_id": summary.index,
+            "repeat_purchases": summary["purchase_days"] - 1,
+            "days_first_to_last": summary["last"] - summary["first"],
+            "tenure_days": calibration_end - summary["first"],
+            "repeat_average_revenue": repeat_spend.reindex(summary.index).to_numpy(),
+            "calibration_end": pd.Timestamp("2026-03-01") + pd.to_timedelta(calibration_end, unit="D"),
+            "holdout_days": last_day - calibration_end,
+            "holdout_purchase_days": holdout.reindex(summary.index, fill_value=0).to_numpy(),
+            "tolerated_total_error": 0.25,
+            "frequency_cap": 5,
+        }
+    ).reset_index(drop=True)
 
 
 def test_backtest_on_a_bgnbd_world_predicts_the_holdout_and_tabulates_by_frequency():
@@ -205,8 +214,9 @@ def test_backtest_on_a_bgnbd_world_predicts_the_holdout_and_tabulates_by_frequen
 def test_a_short_homogeneous_history_fits_at_the_shape_bound_and_still_forecasts():
     # Unbounded, r and alpha ran to ~1e5 and ~4e6 on such a world and every forecast was NaN (scipy's hyp2f1).
     days = _bgnbd_world(customers=2000, days=30, seed=5, homogeneous=True)
-    predictions = clv.backtest_predictions(_backtest_frame(days, calibration_end=14, last_day=29),
-                                           min_repeat_customers=20)
+    predictions = clv.backtest_predictions(
+        _backtest_frame(days, calibration_end=14, last_day=29), min_repeat_customers=20
+    )
     report = clv.backtest_report(predictions, frequency_cap=5)
     assert report.status == clv.PREDICTED and report.predicted_customers == report.customers
     assert report.relative_total_error < 0.15, report
@@ -215,48 +225,77 @@ def test_a_short_homogeneous_history_fits_at_the_shape_bound_and_still_forecasts
 
 
 def test_backtest_report_measures_error_against_hand_counted_rows():
-    rows = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d"],
-        "calibration_repeat_purchases": [0, 0, 2, 7],
-        "predicted_holdout_purchases": [0.5, 0.25, 2.0, np.nan],
-        "actual_holdout_purchases": [0, 1, 3, 4],
-        "prediction_status": ["predicted", "predicted", "predicted", "not_finite"],
-    })
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "calibration_repeat_purchases": [0, 0, 2, 7],
+            "predicted_holdout_purchases": [0.5, 0.25, 2.0, np.nan],
+            "actual_holdout_purchases": [0, 1, 3, 4],
+            "prediction_status": ["predicted", "predicted", "predicted", "not_finite"],
+        }
+    )
     report = clv.backtest_report(rows, frequency_cap=2)
     assert report.customers == 4 and report.predicted_customers == 3
     assert report.mae == pytest.approx((0.5 + 0.75 + 1.0) / 3)
     assert report.predicted_total == pytest.approx(2.75) and report.actual_total == 4
     assert report.relative_total_error == pytest.approx(1.25 / 4)
     assert report.by_frequency == [
-        {"calibration_repeat_purchases": "0", "customers": 2, "mean_predicted": 0.375, "mean_actual": 0.5,
-         "predicted_total": 0.75, "actual_total": 1},
-        {"calibration_repeat_purchases": "2+", "customers": 1, "mean_predicted": 2.0, "mean_actual": 3.0,
-         "predicted_total": 2.0, "actual_total": 3},
+        {
+            "calibration_repeat_purchases": "0",
+            "customers": 2,
+            "mean_predicted": 0.375,
+            "mean_actual": 0.5,
+            "predicted_total": 0.75,
+            "actual_total": 1,
+        },
+        {
+            "calibration_repeat_purchases": "2+",
+            "customers": 1,
+            "mean_predicted": 2.0,
+            "mean_actual": 3.0,
+            "predicted_total": 2.0,
+            "actual_total": 3,
+        },
     ]
 
 
 # ---- the marts on the test world ----------------------------------------------------------------------------
 
+
 def test_every_purchasing_customer_has_one_lifetime_value_row(world):
-    purchasers, = world.query("select count(distinct customer_id) from marts.fct_conversion "
-                              "where customer_id is not null and not is_cancelled")[0]
+    (purchasers,) = world.query(
+        "select count(distinct customer_id) from marts.fct_conversion "
+        "where customer_id is not null and not is_cancelled"
+    )[0]
     rows, distinct, revenue = world.query(
-        "select count(*), count(distinct customer_id), sum(historical_revenue) from marts.customer_lifetime_value")[0]
+        "select count(*), count(distinct customer_id), sum(historical_revenue) from marts.customer_lifetime_value"
+    )[0]
     assert rows == distinct == purchasers > 0
-    net, = world.query("select sum(revenue) from marts.fct_conversion where customer_id is not null "
-                       "and not is_cancelled")[0]
+    (net,) = world.query(
+        "select sum(revenue) from marts.fct_conversion where customer_id is not null and not is_cancelled"
+    )[0]
     assert revenue == net
-    statuses = {s for s, in world.query("select distinct prediction_status from marts.customer_lifetime_value")}
+    statuses = {s for (s,) in world.query("select distinct prediction_status from marts.customer_lifetime_value")}
     assert statuses <= set(clv.STATUSES)
 
 
 def test_channel_value_splits_every_customer_whole_under_every_model(world):
-    customers, = world.query("select count(*) from marts.customer_lifetime_value")[0]
-    per_model = world.query("select model, sum(customer_weight), sum(historical_revenue) "
-                            "from marts.agg_channel_lifetime_value group by model order by model")
-    revenue, = world.query("select sum(historical_revenue) from marts.customer_lifetime_value")[0]
-    assert {m for m, _, _ in per_model} == {"acquisition", "first_touch", "last_touch", "linear", "time_decay",
-                                          "position_based", "markov", "shapley"}
+    (customers,) = world.query("select count(*) from marts.customer_lifetime_value")[0]
+    per_model = world.query(
+        "select model, sum(customer_weight), sum(historical_revenue) "
+        "from marts.agg_channel_lifetime_value group by model order by model"
+    )
+    (revenue,) = world.query("select sum(historical_revenue) from marts.customer_lifetime_value")[0]
+    assert {m for m, _, _ in per_model} == {
+        "acquisition",
+        "first_touch",
+        "last_touch",
+        "linear",
+        "time_decay",
+        "position_based",
+        "markov",
+        "shapley",
+    }
     for model, weight, split_revenue in per_model:
         assert weight == pytest.approx(customers), model
         assert float(split_revenue) == pytest.approx(float(revenue), abs=0.01 * 8), model
@@ -264,25 +303,32 @@ def test_channel_value_splits_every_customer_whole_under_every_model(world):
 
 @pytest.mark.parametrize("mart", ["customer_lifetime_value", "agg_channel_lifetime_value"])
 def test_lifetime_value_suites_pass_on_the_test_world_and_fail_on_a_broken_row(world, tmp_path, mart):
+    suite = metrics_suites(registry().touchpoint_channels())[mart]
     with duckdb.connect() as con:
         con.execute("create schema marts")
         con.execute(f"attach '{world.warehouse}' as world (read_only)")
         for table in ("customer_lifetime_value", "agg_channel_lifetime_value"):
             con.execute(f"create table marts.{table} as select * from world.marts.{table}")
         con.execute("detach world")
-        outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES[mart], "all")
+        outcome = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
         assert outcome.rows > 0 and outcome.success, [f.describe() for f in outcome.failures]
         if mart == "customer_lifetime_value":
-            con.execute("update marts.customer_lifetime_value set recency_days = tenure_days + 1, rfm_segment = null "
-                        "where customer_id = (select min(customer_id) from marts.customer_lifetime_value)")
-            expected = {(None, "expect_column_pair_values_a_to_be_greater_than_b"),
-                        ("rfm_segment", "expect_column_values_to_not_be_null")}
+            con.execute(
+                "update marts.customer_lifetime_value set recency_days = tenure_days + 1, rfm_segment = null "
+                "where customer_id = (select min(customer_id) from marts.customer_lifetime_value)"
+            )
+            expected = {
+                (None, "expect_column_pair_values_a_to_be_greater_than_b"),
+                ("rfm_segment", "expect_column_values_to_not_be_null"),
+            }
         else:
-            con.execute("update marts.agg_channel_lifetime_value set customer_weight = customer_weight + 1 "
-                        "where model = 'linear' and channel = (select min(channel) "
-                        "from marts.agg_channel_lifetime_value where model = 'linear')")
+            con.execute(
+                "update marts.agg_channel_lifetime_value set customer_weight = customer_weight + 1 "
+                "where model = 'linear' and channel = (select min(channel) "
+                "from marts.agg_channel_lifetime_value where model = 'linear')"
+            )
             expected = {("model_not_summing_to_customers", "expect_column_values_to_be_null")}
-        broken = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES[mart], "all")
+        broken = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
     assert {(f.column, f.expectation) for f in broken.failures} == expected, [f.describe() for f in broken.failures]
 
 
@@ -296,7 +342,8 @@ def test_backtest_check_reports_metadata_on_the_test_world(world, tmp_path):
     assert isinstance(result, dg.AssetCheckResult)
     assert result.severity == dg.AssetCheckSeverity.WARN
     assert {"customers", "calibration_end", "holdout_days", "actual_holdout_purchases", "model_fit"} <= set(
-        result.metadata)
+        result.metadata
+    )
     if "mae" in result.metadata:
         assert {"predicted_holdout_purchases", "by_calibration_frequency"} <= set(result.metadata)
     else:

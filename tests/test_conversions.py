@@ -1,4 +1,5 @@
 """fct_conversion against the simulator's true purchases: each purchase once, revenue to the cent, the right buyer."""
+
 from decimal import Decimal
 
 # The simulator's purchases with its money as decimal(18, 2): it keeps dollars as doubles rounded to cents.
@@ -37,7 +38,8 @@ def _truth(world) -> str:
 
 
 def test_every_true_purchase_is_one_conversion(world):
-    rows = world.query(f"""
+    rows = world.query(
+        f"""
         with truth as ({TRUTH_SQL})
         select
             count(*) filter (where f.order_ref is null) as missing,
@@ -48,13 +50,16 @@ def test_every_true_purchase_is_one_conversion(world):
             count(*) filter (where f.currency <> t.currency) as wrong_currency
         from marts.fct_conversion as f
         full outer join truth as t on f.order_ref = t.order_ref
-    """, [_truth(world)])
+    """,
+        [_truth(world)],
+    )
     missing, extra, matched, wrong_channel, wrong_time, wrong_currency = rows[0]
     assert matched > 50
     assert (missing, extra) == (0, 0)
     assert (wrong_channel, wrong_time, wrong_currency) == (0, 0, 0)
     ((conversions, ids, refs),) = world.query(
-        "select count(*), count(distinct conversion_id), count(distinct order_ref) from marts.fct_conversion")
+        "select count(*), count(distinct conversion_id), count(distinct order_ref) from marts.fct_conversion"
+    )
     assert conversions == ids == refs == matched
     # Orders and their Order Completed events were both delivered and merged: seen twice, counted once.
     merged = world.query("""
@@ -66,7 +71,8 @@ def test_every_true_purchase_is_one_conversion(world):
 
 
 def test_revenue_equals_the_true_purchase_revenue_exactly(world):
-    totals = world.query(f"""
+    totals = world.query(
+        f"""
         with truth as ({TRUTH_SQL})
         select
             coalesce(t.purchase_channel, f.purchase_channel) as purchase_channel,
@@ -80,7 +86,9 @@ def test_revenue_equals_the_true_purchase_revenue_exactly(world):
         full outer join truth as t on f.order_ref = t.order_ref
         group by rollup (1)
         order by 1 nulls last
-    """, [_truth(world)])
+    """,
+        [_truth(world)],
+    )
     by_channel = {channel: row for channel, *row in totals}
     assert set(by_channel) == {"web", "app", "store", None}
     for channel, (true_revenue, revenue, true_gross, gross, orders_off, refunds_off) in by_channel.items():
@@ -99,7 +107,8 @@ def test_revenue_equals_the_true_purchase_revenue_exactly(world):
 
 
 def test_conversions_belong_to_the_true_buyer(world):
-    rows = world.query(f"""
+    rows = world.query(
+        f"""
         with truth as ({TRUTH_SQL}),
         customer_person as ({CUSTOMER_PERSON_SQL})
         select
@@ -112,7 +121,9 @@ def test_conversions_belong_to_the_true_buyer(world):
         left join customer_person as cp on f.customer_id = cp.customer_id
         group by all
         order by 1
-    """, [_truth(world), str(world.truth / "identifiers.parquet")])
+    """,
+        [_truth(world), str(world.truth / "identifiers.parquet")],
+    )
     print("\nconversions assigned to their true buyer (channel, purchases, with a customer, right person):")
     for row in rows:
         print("  ", *row)

@@ -1,4 +1,5 @@
 """Ingestion on hand-made landing files: quarantine reasons, duplicate flags, reconciliation, atomic re-runs."""
+
 import gzip
 import json
 from datetime import datetime
@@ -17,8 +18,9 @@ LOADED_AT = datetime(2026, 3, 10, 12, 0)
 
 
 def _email(event_id, event="open", **extra):
-    return json.dumps({"sg_event_id": event_id, "email": "Jane@Example.com", "timestamp": 1773483721,
-                       "event": event, **extra})
+    return json.dumps(
+        {"sg_event_id": event_id, "email": "Jane@Example.com", "timestamp": 1773483721, "event": event, **extra}
+    )
 
 
 @pytest.fixture
@@ -27,14 +29,19 @@ def landing(tmp_path: Path) -> Path:
     day1, day2 = root / "email" / "2026-03-14", root / "email" / "2026-03-15"
     day1.mkdir(parents=True)
     day2.mkdir(parents=True)
-    (day1 / "a.jsonl").write_text("\n".join([
-        _email("e1"),
-        _email("e2", "click"),
-        _email("e1"),                                     # at-least-once delivery: same event again
-        "",                                               # a blank line
-        json.dumps({"sg_event_id": "e3", "email": "x@y.com", "timestamp": 1}),  # no `event`
-        '{"sg_event_id": "e4", "email": "x@y.c',          # export cut short mid-line
-    ]) + "\n")
+    (day1 / "a.jsonl").write_text(
+        "\n".join(
+            [
+                _email("e1"),
+                _email("e2", "click"),
+                _email("e1"),  # at-least-once delivery: same event again
+                "",  # a blank line
+                json.dumps({"sg_event_id": "e3", "email": "x@y.com", "timestamp": 1}),  # no `event`
+                '{"sg_event_id": "e4", "email": "x@y.c',  # export cut short mid-line
+            ]
+        )
+        + "\n"
+    )
     with gzip.open(day2 / "b.jsonl.gz", "wt") as f:
         f.write(_email("e2", "click") + "\n" + _email("e5", "open", brand_new_field=1) + "\n")
     pos = root / "pos" / "2026-03-14"
@@ -48,8 +55,9 @@ def landing(tmp_path: Path) -> Path:
     )
     control = root / "_control" / "email"
     control.mkdir(parents=True)
-    (control / "2026-03-14.json").write_text(json.dumps(
-        {"source": "email", "date": "2026-03-14", "counts": {"open": 2, "click": 1}, "sums": {}}))
+    (control / "2026-03-14.json").write_text(
+        json.dumps({"source": "email", "date": "2026-03-14", "counts": {"open": 2, "click": 1}, "sums": {}})
+    )
     return root
 
 
@@ -85,12 +93,17 @@ def test_duplicates_across_days_keep_the_first_copy_whatever_the_load_order(con,
     load_partition(con, TABLES["email"], landing, "2026-03-14", LOADED_AT)
     flags = _table(con, "select _event_id, _delivery_date::varchar, _line, _is_duplicate from raw.email order by all")
     assert flags == [
-        ("e1", "2026-03-14", 1, False), ("e1", "2026-03-14", 3, True),
-        ("e2", "2026-03-14", 2, False), ("e2", "2026-03-15", 1, True),
+        ("e1", "2026-03-14", 1, False),
+        ("e1", "2026-03-14", 3, True),
+        ("e2", "2026-03-14", 2, False),
+        ("e2", "2026-03-15", 1, True),
         ("e5", "2026-03-15", 2, False),
     ]
-    log = _table(con, "select _delivery_date::varchar, lines_read, rows_loaded, duplicates, quarantined "
-                      "from raw.ingest_log order by 1")
+    log = _table(
+        con,
+        "select _delivery_date::varchar, lines_read, rows_loaded, duplicates, quarantined "
+        "from raw.ingest_log order by 1",
+    )
     assert log == [("2026-03-14", 6, 2, 1, 3), ("2026-03-15", 2, 1, 1, 0)]
     unknown_field = _table(con, "select record->>'$.brand_new_field' from raw.email where _event_id = 'e5'")
     assert unknown_field == [("1",)]
@@ -136,15 +149,18 @@ def test_control_totals_become_one_row_per_metric(con, landing):
     assert rows == [("email", "2026-03-14", "count", "click", 1), ("email", "2026-03-14", "count", "open", 2)]
 
 
-@pytest.mark.parametrize("typed,region,expected", [
-    ("+14155550132", "US", "+14155550132"),
-    ("(415) 555-0132", "US", "+14155550132"),
-    ("415 555 0132", "US", "+14155550132"),
-    ("020 7946 0018", "GB", "+442079460018"),
-    ("000-000-0000", "US", None),        # all-zero junk parses but is no number
-    ("555-0132", "US", None),            # too short to be valid
-    ("not a phone", "US", None),
-])
+@pytest.mark.parametrize(
+    "typed,region,expected",
+    [
+        ("+14155550132", "US", "+14155550132"),
+        ("(415) 555-0132", "US", "+14155550132"),
+        ("415 555 0132", "US", "+14155550132"),
+        ("020 7946 0018", "GB", "+442079460018"),
+        ("000-000-0000", "US", None),  # all-zero junk parses but is no number
+        ("555-0132", "US", None),  # too short to be valid
+        ("not a phone", "US", None),
+    ],
+)
 def test_phones_normalize_to_e164_only_when_valid(typed, region, expected):
     assert to_e164(typed, region) == expected
 

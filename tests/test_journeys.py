@@ -1,4 +1,5 @@
 """Touchpoints, journeys and attribution on the simulated test world."""
+
 import duckdb
 import pytest
 
@@ -6,12 +7,16 @@ from simulator.scoring.attribution import ONLINE_PURCHASES, score
 
 
 def test_bots_are_excluded_from_touchpoints_and_counted(world):
-    staged_bot_events = sum(world.query(
-        f"select count(*) from staging.stg_{source}__events where is_bot_user_agent")[0][0] for source in ("web", "app"))
+    staged_bot_events = sum(
+        world.query(f"select count(*) from staging.stg_{source}__events where is_bot_user_agent")[0][0]
+        for source in ("web", "app")
+    )
     assert staged_bot_events > 0  # the world has bots
-    counted = world.query("select sum(bot_touches), sum(staged_touches), "
-                          "sum(included_touches + bot_touches + unresolved_touches) "
-                          "from marts.agg_touchpoint_coverage")[0]
+    counted = world.query(
+        "select sum(bot_touches), sum(staged_touches), "
+        "sum(included_touches + bot_touches + unresolved_touches) "
+        "from marts.agg_touchpoint_coverage"
+    )[0]
     assert counted[0] == staged_bot_events
     assert counted[1] == counted[2]  # every staged contact is included, a bot or unresolved
     included = world.query("select sum(included_touches) from marts.agg_touchpoint_coverage")[0][0]
@@ -24,14 +29,17 @@ def test_bots_are_excluded_from_touchpoints_and_counted(world):
 
 def test_every_conversion_has_one_journey_and_credits_sum_to_one_per_model(world):
     conversions = world.query("select count(*) from marts.fct_conversion")[0][0]
-    journeys = world.query("select count(*), count(distinct conversion_id) from marts.fct_journey where is_converted")[0]
+    journeys = world.query("select count(*), count(distinct conversion_id) from marts.fct_journey where is_converted")[
+        0
+    ]
     assert journeys == (conversions, conversions)
     assert world.query("select count(*) from marts.fct_journey where not is_converted")[0][0] > 0  # open paths kept
     sums = world.query("""select model, min(total), max(total), count(*) from (
             select model, conversion_id, sum(credit) as total from marts.fct_attribution group by all)
         group by model order by model""")
     assert [row[0] for row in sums] == sorted(
-        ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"])
+        ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
+    )
     for model, low, high, credited in sums:
         assert credited == conversions, model
         assert low == pytest.approx(1.0, abs=1e-9) and high == pytest.approx(1.0, abs=1e-9), model

@@ -1,4 +1,5 @@
 """The foundation end to end on a simulated world: nothing lost, bad lines named, late events on their day."""
+
 import gzip
 import json
 import subprocess
@@ -25,8 +26,10 @@ def _faults(world) -> list[dict]:
 
 def test_every_source_and_day_reconciles_lines_read(world):
     """lines read = rows loaded + duplicates + quarantined, and lines read is what the files really hold."""
-    log = world.query("select table_name, _delivery_date::varchar, lines_read, rows_loaded, duplicates, quarantined "
-                      "from raw.ingest_log")
+    log = world.query(
+        "select table_name, _delivery_date::varchar, lines_read, rows_loaded, duplicates, quarantined "
+        "from raw.ingest_log"
+    )
     assert log, "nothing was ingested"
     for table, day, read, loaded, duplicates, quarantined in log:
         assert read == loaded + duplicates + quarantined, (table, day)
@@ -42,8 +45,9 @@ def test_every_source_and_day_reconciles_lines_read(world):
         counts = dict(world.query(f"select _delivery_date::varchar, count(*) from raw.{table.table} group by 1"))
         for (name, day), read in by_partition.items():
             if name == table.table:
-                quarantined = world.query("select count(*) from raw.quarantine where table_name = ? "
-                                          "and _delivery_date = ?::date", [name, day])[0][0]
+                quarantined = world.query(
+                    "select count(*) from raw.quarantine where table_name = ? and _delivery_date = ?::date", [name, day]
+                )[0][0]
                 assert counts.get(day, 0) + quarantined == read, (name, day)
 
 
@@ -51,7 +55,9 @@ def test_injected_bad_lines_are_quarantined_with_file_line_and_reason(world):
     bad_kinds = {"malformed_json", "truncated", "missing_required"}
     injected = [f for f in _faults(world) if f.get("kind") in bad_kinds]
     assert injected, "the default world injects malformed, truncated and incomplete lines"
-    quarantined = {(f, line): reason for f, line, reason in world.query("select _file, _line, reason from raw.quarantine")}
+    quarantined = {
+        (f, line): reason for f, line, reason in world.query("select _file, _line, reason from raw.quarantine")
+    }
     for fault in injected:
         reason = quarantined.get((fault["file"], fault["line"]))
         assert reason, f"not quarantined: {fault}"
@@ -74,17 +80,23 @@ def test_late_events_land_under_their_event_day_in_staging(world):
     assert late > 0, "the default world delivers some web events late"
     # Counted by event day, staging agrees with the source's own totals, which count by event day too:
     # had late events landed on their delivery day, the days would disagree.
-    control = dict(world.query(
-        "select date::varchar || ':' || metric, value::bigint from raw.control_totals where source = 'web'"))
-    staged = dict(world.query(
-        "select event_date::varchar || ':' || event_type, count(*) from staging.stg_web__events group by 1"))
+    control = dict(
+        world.query("select date::varchar || ':' || metric, value::bigint from raw.control_totals where source = 'web'")
+    )
+    staged = dict(
+        world.query("select event_date::varchar || ':' || event_type, count(*) from staging.stg_web__events group by 1")
+    )
     assert control and staged == {k: v for k, v in control.items() if v}
 
 
+@pytest.mark.slow  # loads the code location in a subprocess
 def test_dagster_definitions_validate():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -93,8 +105,11 @@ def test_dagster_definitions_validate():
 def test_layers_are_populated(world, layer):
     tables = world.query("select table_name from information_schema.tables where table_schema = ?", [layer])
     assert tables
-    empty = [t for (t,) in tables if world.query(f'select count(*) from {layer}."{t}"')[0][0] == 0
-             and t not in {"quarantine"}]
+    empty = [
+        t
+        for (t,) in tables
+        if world.query(f'select count(*) from {layer}."{t}"')[0][0] == 0 and t not in {"quarantine"}
+    ]
     assert not empty, empty
 
 
@@ -114,6 +129,10 @@ def test_rerunning_a_delivery_day_through_dagster_leaves_identical_tables(world)
     day = world.query("select max(_delivery_date)::varchar from raw.ingest_log")[0][0]
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DELIVERY_DAY, [day])
-    result = build_definitions().resolve_job_def("ingest_delivery_day").execute_in_process(partition_key=day, instance=instance)
+    result = (
+        build_definitions()
+        .resolve_job_def("ingest_delivery_day")
+        .execute_in_process(partition_key=day, instance=instance)
+    )
     assert result.success
     assert snapshot() == before

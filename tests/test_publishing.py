@@ -1,11 +1,12 @@
 """Publishing mechanics on a hand-made marts schema: hashing, the leak scan, atomic swap, untouched on failure."""
+
 import json
 import os
 
 import duckdb
 import pytest
 
-from orchestration.publishing.release import Release, swap_in, write_release
+from orchestration.publishing.release import swap_in, write_release
 
 
 @pytest.fixture
@@ -42,7 +43,8 @@ def test_turning_hashing_off_publishes_in_the_clear(con, tmp_path):
     release = write_release(con, tmp_path / "pub", "r1", {}, salt=None)
     published = duckdb.connect(str(release.path / "omnichannel.duckdb"), read_only=True)
     assert published.execute("select primary_email from marts.dim_person where customer_id = 'cus_1'").fetchall() == [
-        ("jane@example.com",)]
+        ("jane@example.com",)
+    ]
 
 
 def test_swap_replaces_current_atomically_and_keeps_recent_releases(con, tmp_path):

@@ -1,11 +1,12 @@
 """The simulator: deterministic for a seed, writes the contract's shapes, control totals that reconcile, faults."""
+
 import csv
 import gzip
 import hashlib
 import io
 import json
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -49,8 +50,7 @@ def test_same_seed_same_bytes_other_seed_other_world(tmp_path, landing):
 
 def _faulty_lines(landing: Path) -> set[tuple[str, int]]:
     faults = json.loads((landing / "_truth" / "faults.json").read_text())
-    return {(f["file"], f["line"]) for f in faults
-            if f["kind"] in {"malformed_json", "truncated", "missing_required"}}
+    return {(f["file"], f["line"]) for f in faults if f["kind"] in {"malformed_json", "truncated", "missing_required"}}
 
 
 def _records(landing: Path, table) -> list[tuple[str, int, dict]]:
@@ -97,18 +97,38 @@ def test_injected_corrupt_lines_really_are_corrupt(landing):
 
 def _event_day(table, record) -> str:
     if table.table == "email":
-        return datetime.fromtimestamp(int(record["timestamp"]), timezone.utc).date().isoformat()
+        return datetime.fromtimestamp(int(record["timestamp"]), UTC).date().isoformat()
     if table.table == "sms":
-        return pd.Timestamp(datetime.strptime(record["date_sent"], "%a, %d %b %Y %H:%M:%S %z")).tz_convert("UTC").date().isoformat()
-    field = {"push": "event_time", "web": "timestamp", "app": "timestamp", "ads": "click_time",
-             "social": "created_time", "support": "created_at"}[table.table]
+        return (
+            pd.Timestamp(datetime.strptime(record["date_sent"], "%a, %d %b %Y %H:%M:%S %z"))
+            .tz_convert("UTC")
+            .date()
+            .isoformat()
+        )
+    field = {
+        "push": "event_time",
+        "web": "timestamp",
+        "app": "timestamp",
+        "ads": "click_time",
+        "social": "created_time",
+        "support": "created_at",
+    }[table.table]
     return pd.Timestamp(record[field]).tz_convert("UTC").date().isoformat()
 
 
-@pytest.mark.parametrize("name,metric_field", [
-    ("email", "event"), ("sms", "status"), ("push", "event"), ("web", "type"), ("app", "type"),
-    ("social", "action"), ("support", None), ("ads", None),
-])
+@pytest.mark.parametrize(
+    "name,metric_field",
+    [
+        ("email", "event"),
+        ("sms", "status"),
+        ("push", "event"),
+        ("web", "type"),
+        ("app", "type"),
+        ("social", "action"),
+        ("support", None),
+        ("ads", None),
+    ],
+)
 def test_control_counts_are_distinct_events_by_utc_event_day(landing, name, metric_field):
     table = next(t for t in RAW_TABLES if t.table == name)
     seen, counts = set(), Counter()
@@ -133,9 +153,16 @@ def test_pos_control_sums_are_net_takings_and_stores_span_three_zones(landing):
     rows = [r for _, _, r in _records(landing, table)]
     assert {r["store_tz"] for r in rows} <= set(STORES["store_tz"])
     assert len(set(STORES["store_tz"])) == 3
-    net = sum((int(r["total_cents"]) if r["type"] == "sale" else -int(r["total_cents"]))
-              for r in {r["receipt_id"]: r for r in rows}.values()) / 100
-    control = sum(json.loads(p.read_text())["sums"].get("total", 0) for p in (landing / "_control" / "pos").glob("*.json"))
+    net = (
+        sum(
+            (int(r["total_cents"]) if r["type"] == "sale" else -int(r["total_cents"]))
+            for r in {r["receipt_id"]: r for r in rows}.values()
+        )
+        / 100
+    )
+    control = sum(
+        json.loads(p.read_text())["sums"].get("total", 0) for p in (landing / "_control" / "pos").glob("*.json")
+    )
     assert control == pytest.approx(net, abs=0.01)
 
 
@@ -156,8 +183,18 @@ def test_truth_covers_people_and_purchase_revenue_matches_the_exports(landing):
     ids = pd.read_parquet(truth / "identifiers.parquet")
     persons = pd.read_parquet(truth / "persons.parquet")
     assert set(persons["person_id"]) <= set(ids["person_id"].dropna())
-    assert set(ids["identifier_type"]) <= {"email", "phone", "cookie", "device", "push_player", "crm_id",
-                                           "shop_customer_id", "loyalty_id", "social_handle", "click_id"}
+    assert set(ids["identifier_type"]) <= {
+        "email",
+        "phone",
+        "cookie",
+        "device",
+        "push_player",
+        "crm_id",
+        "shop_customer_id",
+        "loyalty_id",
+        "social_handle",
+        "click_id",
+    }
     statuses = set(pd.read_parquet(truth / "emails.parquet")["email_status"])
     assert statuses <= {"valid", "role", "disposable", "typo", "invalid"}
     purchases = pd.read_parquet(truth / "purchases.parquet")
@@ -165,8 +202,15 @@ def test_truth_covers_people_and_purchase_revenue_matches_the_exports(landing):
     for _, _, r in _records(landing, next(t for t in RAW_TABLES if t.table == "orders")):
         if str(r["id"]) not in orders or r["updated_at"] > orders[str(r["id"])]["updated_at"]:
             orders[str(r["id"])] = r
-    refunded = {k: sum(float(t["amount"]) for rf in r["refunds"] for t in rf["transactions"]
-                       if t["kind"] == "refund" and t["status"] == "success") for k, r in orders.items()}
+    refunded = {
+        k: sum(
+            float(t["amount"])
+            for rf in r["refunds"]
+            for t in rf["transactions"]
+            if t["kind"] == "refund" and t["status"] == "success"
+        )
+        for k, r in orders.items()
+    }
     online = purchases[purchases["purchase_channel"] != "store"].set_index("order_ref")["net_revenue"]
     for order_id, record in orders.items():
         net = 0.0 if record["cancelled_at"] else float(record["total_price"]) - refunded[order_id]
@@ -181,13 +225,29 @@ CSV_HEADERS = {
     "crm": "customer_id,email,phone,first_name,last_name,birth_date,gender,loyalty_id,instagram_handle,created_at",
 }
 CONTROL_KEYS = {
-    "email": {"processed", "dropped", "deferred", "delivered", "bounce", "open", "click", "unsubscribe",
-              "group_unsubscribe", "spamreport", "group_resubscribe"},
+    "email": {
+        "processed",
+        "dropped",
+        "deferred",
+        "delivered",
+        "bounce",
+        "open",
+        "click",
+        "unsubscribe",
+        "group_unsubscribe",
+        "spamreport",
+        "group_resubscribe",
+    },
     "sms": {"queued", "sent", "delivered", "undelivered", "failed", "received"},
     "push": {"sent", "delivered", "opened", "failed"},
-    "web": {"page", "track", "identify", "screen", "alias"}, "app": {"page", "track", "identify", "screen", "alias"},
-    "ads": {"click"}, "social": {"like", "comment", "share", "dm", "lead_submit", "save"},
-    "orders": {"orders"}, "pos": {"sale", "return"}, "support": {"ticket"}, "crm": {"customers"},
+    "web": {"page", "track", "identify", "screen", "alias"},
+    "app": {"page", "track", "identify", "screen", "alias"},
+    "ads": {"click"},
+    "social": {"like", "comment", "share", "dm", "lead_submit", "save"},
+    "orders": {"orders"},
+    "pos": {"sale", "return"},
+    "support": {"ticket"},
+    "crm": {"customers"},
 }
 CONTROL_SUMS = {"orders": {"total_price"}, "pos": {"total"}}
 
@@ -253,12 +313,32 @@ def test_orders_control_counts_orders_created_that_day_as_first_placed(landing):
 def test_manifest_lists_every_kind_of_dirt_with_file_and_line(landing):
     faults = json.loads((landing / "_truth" / "faults.json").read_text())
     kinds = Counter(f["kind"] for f in faults)
-    for kind in ("duplicate", "late", "malformed_json", "truncated", "missing_required", "unknown_field",
-                 "unknown_event_type", "shared_device", "recycled_phone", "guest_email", "bot", "test_account"):
+    for kind in (
+        "duplicate",
+        "late",
+        "malformed_json",
+        "truncated",
+        "missing_required",
+        "unknown_field",
+        "unknown_event_type",
+        "shared_device",
+        "recycled_phone",
+        "guest_email",
+        "bot",
+        "test_account",
+    ):
         assert kinds[kind] > 0, kind
     for f in faults:
-        if f["kind"] in {"duplicate", "late", "malformed_json", "truncated", "missing_required", "unknown_field",
-                         "unknown_event_type", "guest_email"}:
+        if f["kind"] in {
+            "duplicate",
+            "late",
+            "malformed_json",
+            "truncated",
+            "missing_required",
+            "unknown_field",
+            "unknown_event_type",
+            "guest_email",
+        }:
             assert (landing / f["file"]).is_file() and f["line"] >= 1, f
     # Duplicates are exact re-sends: the same line text appears more than once.
     dup = next(f for f in faults if f["kind"] == "duplicate")
@@ -328,9 +408,26 @@ def test_command_line_options_run_the_simulator(tmp_path, capsys):
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--out", str(tmp_path / "cli"), "--customers", "40", "--days", "2", "--seed", "5",
-                              "--start", "2026-04-01", "--fault", "drop:web:2026-04-01:0.5",
-                              "--rate", "duplicate=0", "--rate", "late=0"])
+    args = parser.parse_args(
+        [
+            "--out",
+            str(tmp_path / "cli"),
+            "--customers",
+            "40",
+            "--days",
+            "2",
+            "--seed",
+            "5",
+            "--start",
+            "2026-04-01",
+            "--fault",
+            "drop:web:2026-04-01:0.5",
+            "--rate",
+            "duplicate=0",
+            "--rate",
+            "late=0",
+        ]
+    )
     assert run_from_args(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["faults"]["drop"] > 0 and "duplicate" not in summary["faults"] and "late" not in summary["faults"]
@@ -410,3 +507,88 @@ def test_pos_returns_across_a_daylight_saving_change_count_on_their_utc_day(tmp_
             control[(doc["date"], metric)] += value
     assert any(day >= "2026-03-08" and kind == "return" for day, kind in days)
     assert +control == +days
+
+
+def _crm_rows(landing: Path) -> list[tuple[str, dict]]:
+    """Every CRM customers.csv row with its delivery day."""
+    return [
+        (path.parent.name, row)
+        for path in sorted((landing / "crm").glob("*/customers.csv*"))
+        for row in csv.DictReader(io.StringIO(_text(path)))
+    ]
+
+
+def _sends(landing: Path) -> list[dict]:
+    table = next(t for t in RAW_TABLES if t.table == "email")
+    return [r for _, _, r in _records(landing, table) if r["event"] == "processed"]
+
+
+def _normal(email: str) -> str:
+    local, _, domain = email.strip().lower().partition("@")
+    return local.split("+")[0] + "@" + domain
+
+
+def test_the_esp_mails_second_and_stale_addresses_tagged_with_the_crm_id_and_the_truth_lists_them(landing):
+    truth = landing / "_truth"
+    esp = pd.read_parquet(truth / "esp_addresses.parquet")
+    faults = json.loads((truth / "faults.json").read_text())
+    second = {f["event_id"] for f in faults if f["kind"] == "second_email"}
+    stale = {f["event_id"] for f in faults if f["kind"] == "stale_email"}
+    assert second and stale and not second & stale
+    assert set(esp.loc[esp["kind"] == "second", "email"]) == second
+    assert set(esp.loc[esp["kind"] == "stale", "email"]) <= stale
+    owner = dict(zip(esp["email"], esp["customer_id"]))
+    crm = _crm_rows(landing)
+    crm_emails = {_normal(r["email"]) for _, r in crm if r["email"]}
+    sends = _sends(landing)
+    to_second = [r for r in sends if _normal(r["email"]) in second]
+    assert to_second and not second & crm_emails  # the CRM never learns them
+    assert all(r.get("customer_id") == owner[_normal(r["email"])] for r in to_second)
+    for address in stale:
+        customer = owner[address]
+        listed = sorted((day, _normal(r["email"])) for day, r in crm if r["customer_id"] == customer)
+        assert listed[0][1] == address and listed[-1][1] != address  # the CRM had it, then changed it
+        changed_on = next(day for day, email in listed if email != address)
+        late = [
+            r
+            for r in sends
+            if _normal(r["email"]) == address
+            and datetime.fromtimestamp(int(r["timestamp"]), UTC).date().isoformat() > changed_on
+        ]
+        assert late and all(r.get("customer_id") == customer for r in late)
+    # Both are the person's: identity truth and email statuses list them.
+    ids = pd.read_parquet(truth / "identifiers.parquet")
+    emails = ids[ids["identifier_type"] == "email"]
+    assert (second | stale) <= set(emails["identifier_value"])
+    statuses = pd.read_parquet(truth / "emails.parquet").set_index("email")["email_status"]
+    assert set(statuses.reindex(sorted(second | stale))) == {"valid"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_every_kind_of_esp_address_appears_in_any_world_of_200_customers(tmp_path, seed):
+    simulate(tmp_path / "landing", customers=200, days=3, seed=seed)
+    kinds = set(pd.read_parquet(tmp_path / "landing" / "_truth" / "esp_addresses.parquet")["kind"])
+    assert kinds == {"crm", "second", "stale"}
+
+
+def test_a_misaddress_fault_sends_mail_for_one_customer_to_another_and_changes_no_count(tmp_path, landing):
+    root = tmp_path / "misaddressed"
+    simulate(root, **SMALL, faults=["misaddress:email:2026-03-03:0.05"])
+    faults = [f for f in json.loads((root / "_truth" / "faults.json").read_text()) if f["kind"] == "misaddress"]
+    esp = pd.read_parquet(root / "_truth" / "esp_addresses.parquet")
+    wrong = esp[esp["kind"] == "other_customer"]
+    assert faults and wrong["messages"].sum() == len(faults) and {f["day"] for f in faults} == {"2026-03-03"}
+    assert set(wrong["sent_date"].astype(str)) == {"2026-03-03"}
+    # The address is another CRM customer's, the tag is the intended customer's.
+    holders = {}
+    for _, row in _crm_rows(root):
+        holders.setdefault(_normal(row["email"]), set()).add(row["customer_id"])
+    sends = {r["sg_message_id"]: r for r in _sends(root)}
+    for fault in faults:
+        send = sends[fault["event_id"]]
+        assert send["customer_id"] and send["customer_id"] not in holders[_normal(send["email"])]
+    # Every count still matches: the control totals are the clean world's.
+    assert _tree_digest(root / "_control") == _tree_digest(landing / "_control")
+    for spec in ("misaddress:sms:2026-03-03:0.05", "misaddress:email:2026-03-03:1.5"):
+        with pytest.raises(ValueError):
+            simulate(tmp_path / "x", **SMALL, faults=[spec])

@@ -1,12 +1,13 @@
 """The GX suites catch what they promise to, and name the offending values."""
+
 import duckdb
 import pytest
 
 from data_quality.gx_runner import SuiteRunner
-from data_quality.suites.marts import MART_SUITES
 from data_quality.suites.raw import raw_suites
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.validate import validate_batch
+from orchestration.defs.quality import MART_SUITES
 
 
 @pytest.fixture
@@ -47,14 +48,61 @@ def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
     assert [f.expectation for f in outcome.failures] == ["expect_column_values_to_be_unique"]
 
 
+def test_a_suite_registered_once_still_checks_each_batch_against_its_own_day_and_each_gets_its_page(con, tmp_path):
+    con.execute("""create table raw.email as select * from (values
+        ('e1', '{}'::json, false, 'f', 1, date '2026-03-14'), ('e2', '{}'::json, false, 'f', 2, date '2026-03-14'))
+        t(_event_id, record, _is_duplicate, _file, _line, _delivery_date)""")
+    suite = raw_suites(["email"])["email"]
+    frame = con.execute(suite.batch_sql(), ["2026-03-14"]).df()
+    runner = SuiteRunner(tmp_path)
+    right = runner.validate(
+        suite.table, "2026-03-14", frame, suite.expectations("2026-03-14"), suite.parameters("2026-03-14")
+    )
+    # The same rows handed over as the next day's batch: the delivery-day expectation names the day they hold.
+    wrong = runner.validate(
+        suite.table, "2026-03-15", frame, suite.expectations("2026-03-15"), suite.parameters("2026-03-15")
+    )
+    assert right.success
+    assert [(f.expectation, f.examples) for f in wrong.failures] == [
+        ("expect_column_values_to_be_in_set", ["2026-03-14", "2026-03-14"])
+    ]
+    assert right.page != wrong.page and "2026-03-15" in str(wrong.page)
+    assert not right.page.exists()
+    runner.render_pages()
+    assert right.page.exists() and wrong.page.exists()
+    # A runner in another step (sharing the process's GX context) builds the index: it lists both pages.
+    other = SuiteRunner(tmp_path)
+    index = other.build_docs().read_text()
+    for outcome in (right, wrong):
+        assert outcome.page.relative_to(tmp_path).as_posix() in index
+
+
+def test_the_world_has_a_data_docs_page_for_every_validation_and_an_index_listing_them(world):
+    docs = world.root / "data_docs"
+    index = (docs / "index.html").read_text()
+    pages = sorted(docs.glob("validations/**/*.html"))
+    layers = {p.relative_to(docs / "validations").parts[0] for p in pages}
+    assert layers == {"raw", "staging", "marts"}
+    # The index is rebuilt once per transform run: it lists every page rendered before it (a delivery day
+    # ingested again since, by another test, is listed from the next transform on).
+    indexed_at = (docs / "index.html").stat().st_mtime
+    unlisted = [p for p in pages if p.stat().st_mtime <= indexed_at and p.relative_to(docs).as_posix() not in index]
+    assert unlisted == []
+    # Every raw table was validated on every delivery day it was loaded, in each of the world's two runs.
+    loaded = world.query("select count(*) from raw.ingest_log")[0][0]
+    assert len([p for p in pages if "/raw/" in p.as_posix()]) >= loaded
+
+
 def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_path):
     con.execute("""create table marts.agg_sync_accuracy as select * from (values
         ('email', date '2026-03-14', 'count', 'open', 10.0, 'ok', 0.0, 1.0),
         ('email', date '2026-03-15', 'count', 'open', 10.0, 'fine', -1.0, 0.0))
         t(source, event_date, metric_kind, metric, control_value, status, abs_difference, erased_value)""")
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all")
-    assert {f.expectation for f in outcome.failures} == {"expect_column_values_to_be_in_set",
-                                                         "expect_column_values_to_be_between"}
+    assert {f.expectation for f in outcome.failures} == {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_between",
+    }
 
 
 @pytest.fixture
@@ -76,15 +124,17 @@ def test_identity_mart_suites_pass_on_the_test_world(world_marts, tmp_path, mart
 
 def test_dim_customer_suite_fails_on_a_duplicated_customer_and_a_made_up_email_status(world_marts, tmp_path):
     con = world_marts
-    duplicated, = con.execute("select customer_id from marts.dim_customer order by customer_id limit 1").fetchall()[0]
+    (duplicated,) = con.execute("select customer_id from marts.dim_customer order by customer_id limit 1").fetchall()[0]
     con.execute("insert into marts.dim_customer select * from marts.dim_customer where customer_id = ?", [duplicated])
     con.execute("""update marts.dim_customer set email_status = 'probably_fine', first_seen_at = last_seen_at + interval 1 day
                    where customer_id = (select max(customer_id) from marts.dim_customer where primary_email is not null)""")
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["dim_customer"], "all")
     failed = {(f.expectation, f.column): f for f in outcome.failures}
-    assert set(failed) == {("expect_column_values_to_be_unique", "customer_id"),
-                           ("expect_column_values_to_be_in_set", "email_status"),
-                           ("expect_column_pair_values_a_to_be_greater_than_b", None)}
+    assert set(failed) == {
+        ("expect_column_values_to_be_unique", "customer_id"),
+        ("expect_column_values_to_be_in_set", "email_status"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", None),
+    }
     assert failed["expect_column_values_to_be_unique", "customer_id"].examples == [duplicated, duplicated]
     assert failed["expect_column_values_to_be_in_set", "email_status"].examples == ["probably_fine"]
 
@@ -101,19 +151,26 @@ def test_customer_identifier_suite_names_a_second_owner_an_unknown_type_and_a_ba
         and identifier_value = (select min(identifier_value) from marts.customer_identifier where identifier_type = 'device')""")
     con.execute("""update marts.customer_identifier set ownership_period = 2 where identifier_type = 'cookie'
         and identifier_value = (select min(identifier_value) from marts.customer_identifier where identifier_type = 'cookie')""")
-    assert con.execute("""update marts.customer_identifier set valid_to = valid_from - interval 1 day
-        where identifier_type = 'phone' and ownership_period > 1 and valid_to is null""").fetchall()[0][0] > 0
+    assert (
+        con.execute("""update marts.customer_identifier set valid_to = valid_from - interval 1 day
+        where identifier_type = 'phone' and ownership_period > 1 and valid_to is null""").fetchall()[0][0]
+        > 0
+    )
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["customer_identifier"], "all")
     failed = {(f.expectation, f.column): f for f in outcome.failures}
-    assert set(failed) == {("expect_compound_columns_to_be_unique", None),
-                           ("expect_column_values_to_be_in_set", "identifier_type"),
-                           ("expect_column_values_to_be_null", "non_phone_with_period"),
-                           ("expect_column_values_to_be_null", "later_period_without_start"),  # that cookie again
-                           ("expect_column_pair_values_a_to_be_greater_than_b", None)}
+    assert set(failed) == {
+        ("expect_compound_columns_to_be_unique", None),
+        ("expect_column_values_to_be_in_set", "identifier_type"),
+        ("expect_column_values_to_be_null", "non_phone_with_period"),
+        ("expect_column_values_to_be_null", "later_period_without_start"),  # that cookie again
+        ("expect_column_pair_values_a_to_be_greater_than_b", None),
+    }
     assert failed["expect_column_values_to_be_in_set", "identifier_type"].examples == ["fax"]
     assert failed["expect_compound_columns_to_be_unique", None].unexpected_count == 2
     cookie = failed["expect_column_values_to_be_null", "non_phone_with_period"].examples
-    assert len(cookie) == 1 and failed["expect_column_values_to_be_null", "later_period_without_start"].examples == cookie
+    assert (
+        len(cookie) == 1 and failed["expect_column_values_to_be_null", "later_period_without_start"].examples == cookie
+    )
 
 
 def test_conversion_suite_rejects_revenue_above_what_was_paid_and_an_unknown_channel(con, tmp_path):
@@ -128,5 +185,34 @@ def test_conversion_suite_rejects_revenue_above_what_was_paid_and_an_unknown_cha
     outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["fct_conversion"], "2026-03-14")
     failed = {f.expectation: f for f in outcome.failures}
     assert failed["expect_column_values_to_be_in_set"].examples == ["kiosk"]  # the batch is the day of c1 and c2
-    assert set(failed) == {"expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
-                           "expect_column_pair_values_a_to_be_greater_than_b"}
+    assert set(failed) == {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+    }
+
+
+def test_agreement_suite_passes_on_the_test_world_and_names_a_misflagged_row_and_an_impossible_share(
+    con, world, tmp_path
+):
+    con.execute(f"attach '{world.warehouse}' as world (read_only)")
+    con.execute("create table marts.agg_cross_system_agreement as select * from world.marts.agg_cross_system_agreement")
+    con.execute("detach world")
+    suite = MART_SUITES["agg_cross_system_agreement"]
+    outcome = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
+    assert outcome.rows > 10 and outcome.success, [f.describe() for f in outcome.failures]
+    # A watched metric flagged as an error (only what matters may block), and more sends off than were sent.
+    con.execute("""update marts.agg_cross_system_agreement set status = 'error'
+                   where metric = 'esp_address_stale' and event_date = (select min(event_date) from marts.agg_cross_system_agreement)""")
+    con.execute("""update marts.agg_cross_system_agreement set numerator = denominator + 1, rate = 1.5
+                   where metric = 'esp_address_unknown_to_crm' and event_date = (select max(event_date)
+                       from marts.agg_cross_system_agreement where metric = 'esp_address_unknown_to_crm')""")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), suite, "all")
+    failed = {(f.expectation, f.column): f for f in outcome.failures}
+    assert set(failed) == {
+        ("expect_column_values_to_be_null", "flag_not_its_severity"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", None),
+        ("expect_column_values_to_be_between", "rate"),
+    }
+    (flag,) = failed["expect_column_values_to_be_null", "flag_not_its_severity"].examples
+    assert flag.startswith("email ") and flag.endswith(" esp_address_stale")

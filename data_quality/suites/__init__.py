@@ -1,8 +1,13 @@
 """great-expectations suites as code, one module per layer; each suite says how to read its bounded batch."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import great_expectations as gx
+
+# The key of the batch being validated, as an expectation's value set: `{"$PARAMETER": ...}` is filled in when
+# each batch is validated, so the suite itself is the same for every batch and registered with GX only once.
+BATCH_KEY_SET = {"$PARAMETER": "batch_key_set"}
 
 
 @dataclass(frozen=True)
@@ -11,8 +16,15 @@ class Suite:
 
     table: str  # schema-qualified
     batch_column: str | None  # the day column that bounds a batch; None for a small aggregate read whole
-    expectations: Callable[[str], list[gx.expectations.Expectation]]  # built fresh for each batch key
+    # Built fresh for each batch key (GX binds an expectation to its suite); a suite whose expectations name the
+    # key itself, rather than through BATCH_KEY_SET, is registered with GX again for every batch.
+    expectations: Callable[[str], list[gx.expectations.Expectation]]
     columns: str = "*"  # what to read: only what the expectations need
+
+    @staticmethod
+    def parameters(batch_key: str) -> dict:
+        """The values of the suite's parameters (`BATCH_KEY_SET`) for one batch."""
+        return {"batch_key_set": [batch_key]}
 
     def batch_sql(self) -> str:
         if self.batch_column is None:

@@ -1,4 +1,5 @@
 """Staging layer: typed, deduplicated, normalized. Validated on the latest delivery day's rows."""
+
 import great_expectations as gx
 
 from data_quality.suites import Suite
@@ -15,8 +16,9 @@ def _common(day: str) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectColumnValuesToBeUnique(column="event_id"),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="event_at"),
         # Timestamps inside the partition's window: not after delivery, not absurdly before it.
-        gx.expectations.ExpectColumnValuesToBeBetween(column="days_before_delivery", min_value=0,
-                                                      max_value=MAX_LATENESS_DAYS),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="days_before_delivery", min_value=0, max_value=MAX_LATENESS_DAYS
+        ),
     ]
 
 
@@ -35,35 +37,73 @@ def _suite(model: str, extra, columns: str) -> Suite:
         batch_column="delivery_date",
         expectations=lambda day: _common(day) + extra(),
         columns=f"event_id, event_at, date_diff('day', cast(event_at as date), delivery_date) as days_before_delivery, "
-                f"{columns}",
+        f"{columns}",
     )
 
 
 STAGING_SUITES = {
-    "stg_email__events": _suite("stg_email__events", lambda: [
-        _email("email"),
-        gx.expectations.ExpectColumnValuesToBeInSet(
-            column="event_type", value_set=["processed", "delivered", "deferred", "bounce", "dropped", "open", "click",
-                                            "unsubscribe", "group_unsubscribe", "group_resubscribe", "spamreport"]),
-    ], "email, event_type"),
-    "stg_sms__messages": _suite("stg_sms__messages", lambda: [
-        _phone("customer_phone"),
-        gx.expectations.ExpectColumnValuesToBeInSet(
-            column="status", value_set=["queued", "sent", "delivered", "undelivered", "failed", "received"]),
-    ], "customer_phone, status"),
-    "stg_web__events": _suite("stg_web__events", lambda: [
-        _email("email"), _phone("phone"),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="event_type", value_set=["page", "track", "identify", "screen", "alias"]),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="revenue", min_value=0),
-    ], "email, phone, event_type, revenue"),
-    "stg_orders__order_versions": _suite("stg_orders__order_versions", lambda: [
-        _email("email"), _phone("phone"),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="total_price", min_value=0),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="refunded_amount", min_value=0),
-    ], "email, phone, total_price, refunded_amount"),
-    "stg_pos__transactions": _suite("stg_pos__transactions", lambda: [
-        _phone("phone"),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="transaction_type", value_set=["sale", "return"]),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="total_cents", min_value=0),
-    ], "phone, transaction_type, total_cents"),
+    "stg_email__events": _suite(
+        "stg_email__events",
+        lambda: [
+            _email("email"),
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="event_type",
+                value_set=[
+                    "processed",
+                    "delivered",
+                    "deferred",
+                    "bounce",
+                    "dropped",
+                    "open",
+                    "click",
+                    "unsubscribe",
+                    "group_unsubscribe",
+                    "group_resubscribe",
+                    "spamreport",
+                ],
+            ),
+        ],
+        "email, event_type",
+    ),
+    "stg_sms__messages": _suite(
+        "stg_sms__messages",
+        lambda: [
+            _phone("customer_phone"),
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="status", value_set=["queued", "sent", "delivered", "undelivered", "failed", "received"]
+            ),
+        ],
+        "customer_phone, status",
+    ),
+    "stg_web__events": _suite(
+        "stg_web__events",
+        lambda: [
+            _email("email"),
+            _phone("phone"),
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="event_type", value_set=["page", "track", "identify", "screen", "alias"]
+            ),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="revenue", min_value=0),
+        ],
+        "email, phone, event_type, revenue",
+    ),
+    "stg_orders__order_versions": _suite(
+        "stg_orders__order_versions",
+        lambda: [
+            _email("email"),
+            _phone("phone"),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="total_price", min_value=0),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="refunded_amount", min_value=0),
+        ],
+        "email, phone, total_price, refunded_amount",
+    ),
+    "stg_pos__transactions": _suite(
+        "stg_pos__transactions",
+        lambda: [
+            _phone("phone"),
+            gx.expectations.ExpectColumnValuesToBeInSet(column="transaction_type", value_set=["sale", "return"]),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="total_cents", min_value=0),
+        ],
+        "phone, transaction_type, total_cents",
+    ),
 }

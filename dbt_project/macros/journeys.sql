@@ -1,9 +1,9 @@
 {#- The channel that brought a web or app event, from its campaign signals, or NULL when it has none:
-    a click id means ads; utm_medium maps through the var traffic_channel_by_utm_medium. -#}
+    a click id means ads; utm_medium maps to the channel registry entry that lists it in touchpoints.utm_mediums. -#}
 {% macro traffic_channel(utm_medium, gclid, fbclid) -%}
     case
         when {{ gclid }} is not null or {{ fbclid }} is not null then 'ads'
-        {%- for medium, channel in var('traffic_channel_by_utm_medium').items() %}
+        {%- for medium, channel in traffic_channel_by_utm_medium().items() %}
         when lower({{ utm_medium }}) = '{{ medium }}' then '{{ channel }}'
         {%- endfor %}
     end
@@ -14,10 +14,20 @@
     lower(replace(trim({{ expr }}), ' ', '_'))
 {%- endmacro %}
 
-{#- True when (channel, touch_type) is engagement by the var attribution_engagement_touches. -#}
+{#- A Segment event's touch type: a track call's snake-cased event name, else the call type (page, identify). -#}
+{% macro segment_touch_type(event_type, event_name) -%}
+    case when {{ event_type }} = 'track' then {{ snake_event_name(event_name) }} else {{ event_type }} end
+{%- endmacro %}
+
+{#- A browser's device type from its user agent. -#}
+{% macro device_type_from_user_agent(user_agent) -%}
+    case when {{ regex_matches(user_agent, '(Mobile|Android|iPhone|iPad)') }} then 'mobile_web' else 'desktop' end
+{%- endmacro %}
+
+{#- True when (channel, touch_type) is engagement by the channel registry (touchpoints.engagement). -#}
 {% macro is_engagement(channel, touch_type) -%}
     {%- set pairs = [] -%}
-    {%- for c, types in var('attribution_engagement_touches').items() -%}
+    {%- for c, types in engagement_touches().items() -%}
         {%- for t in types -%}{%- do pairs.append("'" ~ c ~ ":" ~ t ~ "'") -%}{%- endfor -%}
     {%- endfor -%}
     {%- if pairs -%}

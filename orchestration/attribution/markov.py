@@ -10,6 +10,7 @@ stacked into one numpy call: no simulated walks, so the result is the same on ev
 Removing a channel can only lower P(conversion), so effects lie in [0, 1] (up to float rounding, about 1e-16): 0 for a
 channel on no converting path, 1 for a channel every conversion passes through.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -48,8 +49,10 @@ def removal_effects(transitions: pd.DataFrame) -> pd.DataFrame:
     effects = 1.0 - without / base if base > 0 else np.zeros(len(channels))
     total = effects.sum()
     weights = effects / total if total > 0 else np.zeros(len(channels))
-    return pd.DataFrame({
-        "channel": pd.Series(channels, dtype="string"),
-        "removal_effect": pd.Series(effects, dtype="float64"),
-        "weight": pd.Series(weights, dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "channel": pd.Series(channels, dtype="string"),
+            "removal_effect": pd.Series(effects, dtype="float64"),
+            "weight": pd.Series(weights, dtype="float64"),
+        }
+    )

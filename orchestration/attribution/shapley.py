@@ -15,6 +15,7 @@ Values can be negative: a channel whose presence lowers the conversion rate (say
 v({email, sms}) = 0.1) gets a negative marginal contribution. The values of S still sum to v(S) > 0 (efficiency), so
 the shares, value / v(S), sum to 1 per set; a negative share takes credit away from the other channels of the set.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -45,7 +46,9 @@ def shapley_shares(channel_sets: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("channel_set must name at least one channel, with no empty names")
     channels = sorted(set(members["channel"]))
     if len(channels) > MAX_CHANNELS:
-        raise ValueError(f"{len(channels)} channels: exact Shapley holds 2^k coalitions, at most {MAX_CHANNELS} channels")
+        raise ValueError(
+            f"{len(channels)} channels: exact Shapley holds 2^k coalitions, at most {MAX_CHANNELS} channels"
+        )
     bits = len(channels)
     code = pd.Categorical(members["channel"], categories=channels).codes.astype(np.int64)
     # The bits of one set's (distinct) channels do not overlap, so their sum is their OR.
@@ -72,10 +75,13 @@ def shapley_shares(channel_sets: pd.DataFrame) -> pd.DataFrame:
     rows = converting[set_index]
     values = shapley[channel_index, masks[rows]]
     totals = np.bincount(set_index, weights=values, minlength=len(converting))
-    result = pd.DataFrame({
-        "channel_set": pd.Series(channel_sets["channel_set"].to_numpy()[rows], dtype="string"),
-        "channel": pd.Series(np.array(channels, dtype=object)[channel_index], dtype="string"),
-        "shapley_value": pd.Series(values, dtype="float64"),
-        "share": pd.Series(values / totals[set_index], dtype="float64"),
-    }, columns=COLUMNS)
+    result = pd.DataFrame(
+        {
+            "channel_set": pd.Series(channel_sets["channel_set"].to_numpy()[rows], dtype="string"),
+            "channel": pd.Series(np.array(channels, dtype=object)[channel_index], dtype="string"),
+            "shapley_value": pd.Series(values, dtype="float64"),
+            "share": pd.Series(values / totals[set_index], dtype="float64"),
+        },
+        columns=COLUMNS,
+    )
     return result.sort_values(["channel_set", "channel"], ignore_index=True)

@@ -1,4 +1,5 @@
 """The dbt project's models and tests, as one multi-asset wired to the raw assets by source name."""
+
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -7,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration import settings
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 
@@ -44,8 +46,12 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, phones: PhoneNumbering):
     """Builds and tests the dbt models: staging, identity, journeys and marts."""
+    try:
+        dbt_vars = settings.dbt_vars()
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
     with _environment({**warehouse.dbt_environment(), "OMNI_PHONE_REGION": phones.default_region}):
-        invocation = dbt.cli(["build"], context=context)
+        invocation = dbt.cli(["build", *(["--vars", dbt_vars] if dbt_vars else [])], context=context)
     yield from invocation.stream()
     # dbt holds the DuckDB file until its process exits; the next step opens that file.
     invocation.process.wait()

@@ -4,6 +4,7 @@ Blocking asset checks stop downstream steps only inside one run. This gate reads
 holds however the publish run was started (UI, CLI, schedule, sensor, backfill): a check counts only if its
 latest evaluation passed and came after the latest materialization of the asset it checks.
 """
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 class GateResult:
     passed: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)  # warned check -> what was off (its description)
     failed: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
 
@@ -56,8 +58,11 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
     for key in sorted(check_keys, key=_name):
         record = latest_checks.get(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
-        if record is None or evaluation is None or record.status not in (
-                AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED):
+        if (
+            record is None
+            or evaluation is None
+            or record.status not in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
+        ):
             result.unchecked.append(_name(key))
             continue
         if not _checked_current_data(evaluation, record.event, _latest_materialization(instance, key.asset_key)):
@@ -66,7 +71,9 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
         if evaluation.passed:
             result.passed.append(_name(key))
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            # A warning is worth watching, not wrong data: it is published, and said so.
             result.warned.append(_name(key))
+            result.warnings[_name(key)] = evaluation.description or "failed with severity WARN"
         else:
             result.failed.append(_name(key))
     return result
@@ -82,7 +89,10 @@ def upstream_check_keys(asset_graph, roots: Sequence[dg.AssetKey]) -> list[dg.As
                 covered.add(parent)
                 frontier.append(parent)
     return sorted(
-        (key for key in asset_graph.asset_check_keys
-         if key.asset_key in covered and asset_graph.get(key.asset_key).partitions_def is None),
+        (
+            key
+            for key in asset_graph.asset_check_keys
+            if key.asset_key in covered and asset_graph.get(key.asset_key).partitions_def is None
+        ),
         key=_name,
     )

@@ -1,5 +1,6 @@
 """One partitioned asset per landing source, plus the sources' own control totals."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -10,6 +11,7 @@ from orchestration.defs.partitions import delivery_days
 from orchestration.defs.quality import suite_check_result
 from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
 from orchestration.ingestion.control import load_control_day
+from orchestration.ingestion.layout import check_control_folder, check_source_folder, unknown_folders
 from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import RAW_TABLES, SOURCES, tables_for
 
@@ -19,7 +21,7 @@ RAW_SUITES = raw_suites(t.table for t in RAW_TABLES)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def raw_source_asset(source: str) -> dg.AssetsDefinition:
@@ -36,25 +38,39 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
     ]
 
     checks = [
-        dg.AssetCheckSpec(RAW_SUITE_CHECK, asset=spec.key, blocking=True,
-                          description="great-expectations raw suite on the loaded delivery day")
+        dg.AssetCheckSpec(
+            RAW_SUITE_CHECK,
+            asset=spec.key,
+            blocking=True,
+            description="great-expectations raw suite on the loaded delivery day",
+        )
         for spec in specs
     ]
 
-    @dg.multi_asset(name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days,
-                    pool=WAREHOUSE_POOL)
+    @dg.multi_asset(
+        name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days, pool=WAREHOUSE_POOL
+    )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
+        # A misnamed day folder's files cannot be dated: this source stops here, the other sources load.
+        check_source_folder(landing.root, source)
+        unknown = unknown_folders(landing.root)
         runner = SuiteRunner(data_docs.folder)
-        with warehouse.get_connection() as con:
-            for table in tables:
-                key = dg.AssetKey(["raw", table.table])
-                stats = load_partition(con, table, landing.root, context.partition_key, loaded_at)
-                context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                yield dg.MaterializeResult(asset_key=key, metadata=stats.as_metadata())
-                outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
-                yield suite_check_result(outcome, key, RAW_SUITE_CHECK, runner.docs_index)
-        runner.build_docs()
+        try:
+            with warehouse.get_connection() as con:
+                for table in tables:
+                    key = dg.AssetKey(["raw", table.table])
+                    stats = load_partition(
+                        con, table, landing.root, context.partition_key, loaded_at, landing.max_line_bytes
+                    )
+                    context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
+                    metadata = {**stats.as_metadata(), "unknown_folders": dg.MetadataValue.json(unknown)}
+                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+                    outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
+                    yield suite_check_result(outcome, key, RAW_SUITE_CHECK)
+        finally:
+            # Only this step's validation pages: the site's index and suite pages are built once per transform run.
+            runner.render_pages()
 
     _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
     return _ingest
@@ -72,6 +88,11 @@ raw_source_assets = [raw_source_asset(source) for source in SOURCES]
 )
 def control_totals(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
     """The source systems' own daily totals (`_control`), the yardstick of sync accuracy."""
+    check_control_folder(landing.root)
+    # Once per run, here: the landing zone's own asset (each source's materialization carries the list too).
+    unknown = unknown_folders(landing.root)
+    if unknown:
+        context.log.warning(f"landing folders the contract does not know, not read: {', '.join(unknown)}")
     with warehouse.get_connection() as con:
         metrics = load_control_day(con, landing.root, context.partition_key, _utc_now())
-    return dg.MaterializeResult(metadata={"metrics": metrics})
+    return dg.MaterializeResult(metadata={"metrics": metrics, "unknown_folders": dg.MetadataValue.json(unknown)})

@@ -1,4 +1,5 @@
 """Jobs and schedules: ingest a delivery day, transform and check everything, publish behind the gate."""
+
 import dagster as dg
 
 from orchestration.defs.ingestion import RAW_GROUP
@@ -23,8 +24,16 @@ publish = dg.define_asset_job(
 )
 
 schedules = [
-    dg.ScheduleDefinition(name="daily_transform", job=transform, cron_schedule="0 6 * * *",
-                          description="Builds, checks and publishes every morning."),
-    dg.ScheduleDefinition(name="daily_publish", job=publish, cron_schedule="30 6 * * *",
-                          description="Retries publication; the gate holds whatever ran before."),
+    dg.ScheduleDefinition(
+        name="daily_transform",
+        job=transform,
+        cron_schedule="0 6 * * *",
+        description="Builds, checks and publishes every morning.",
+    ),
+    dg.ScheduleDefinition(
+        name="daily_publish",
+        job=publish,
+        cron_schedule="30 6 * * *",
+        description="Retries publication; the gate holds whatever ran before.",
+    ),
 ]

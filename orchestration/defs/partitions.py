@@ -1,4 +1,5 @@
 """Delivery days: one dynamic partition per landing folder day, added as folders appear."""
+
 import dagster as dg
 
 DELIVERY_DAY = "delivery_day"

@@ -1,12 +1,14 @@
 """The published, BI-safe copy of the marts, behind the gate of every upstream check."""
+
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from orchestration.defs.gate import evaluate_gate
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
+from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -14,11 +16,14 @@ PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 def _days_covered(con) -> dict:
     row = con.execute(
         "select min(_delivery_date)::varchar, max(_delivery_date)::varchar, count(distinct _delivery_date) "
-        "from raw.ingest_log").fetchall()[0]
+        "from raw.ingest_log"
+    ).fetchall()[0]
     return {"first_delivery_day": row[0], "last_delivery_day": row[1], "delivery_days": row[2]}
 
 
-def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
+def build_published_marts(
+    upstream: Sequence[dg.AssetKey], gate_checks: Sequence[dg.AssetCheckKey]
+) -> dg.AssetsDefinition:
     """The publish asset, downstream of every mart it copies, gated on `gate_checks` (every check upstream of
     it, which `orchestration.definitions` works out from the assembled graph and passes in)."""
     check_keys = sorted(gate_checks, key=lambda k: (k.asset_key.to_user_string(), k.name))
@@ -32,24 +37,39 @@ def build_published_marts(upstream: Sequence[dg.AssetKey], gate_checks: Sequence
                 description=f"not published, the last publication is untouched: {gate.summary()}",
                 metadata={"failed": gate.failed, "unchecked": gate.unchecked},
             )
+        if gate.warned:
+            context.log.warning(
+                f"publishing with {len(gate.warned)} warning(s): "
+                + "; ".join(f"{name}: {what}" for name, what in gate.warnings.items())
+            )
         publish_dir = publication.folder
         publish_dir.mkdir(parents=True, exist_ok=True)
         release_id = new_release_id(context.run.run_id)
+        # Drops acknowledged against the release this one replaces: recorded here, then spent.
+        acknowledged = list(pending_acknowledgements(publish_dir).values())
         with warehouse.get_connection() as con:
             manifest = {
-                "published_at": datetime.now(timezone.utc).isoformat(),
+                "published_at": datetime.now(UTC).isoformat(),
                 "run_id": context.run.run_id,
                 **_days_covered(con),
-                "checks": {"passed": gate.passed, "warned": gate.warned},
+                "checks": {
+                    "passed": gate.passed,
+                    "warned": gate.warned,
+                    "warnings": [{"check": name, "what": what} for name, what in gate.warnings.items()],
+                },
+                "acknowledged_drops": acknowledged,
             }
             release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
         swap_in(publish_dir, release)
-        return dg.MaterializeResult(metadata={
-            "release": release_id,
-            "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
-            "tables": dg.MetadataValue.json(release.tables),
-            "checks_passed": len(gate.passed),
-            "checks_warned": dg.MetadataValue.json(gate.warned),
-        })
+        clear_acknowledgements(publish_dir)
+        return dg.MaterializeResult(
+            metadata={
+                "release": release_id,
+                "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
+                "tables": dg.MetadataValue.json(release.tables),
+                "checks_passed": len(gate.passed),
+                "checks_warned": dg.MetadataValue.json(gate.warnings),
+            }
+        )
 
     return published_marts

@@ -1,4 +1,5 @@
 """Reference data derived from raw with Python libraries, which staging joins instead of calling Python per row."""
+
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse

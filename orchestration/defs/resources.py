@@ -3,6 +3,7 @@
 A variable that is not set falls back to its default in `orchestration.settings` (under `.omnichannel/`), read
 when the definitions are built; nothing here writes the environment or creates a folder.
 """
+
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,9 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
+from orchestration.publishing.row_drops import DEFAULT_MAX_DROP, parse_max_drop
 
 # DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
 WAREHOUSE_POOL = "warehouse"
@@ -37,14 +40,18 @@ class Warehouse(dg.ConfigurableResource):
 
     def dbt_environment(self) -> dict[str, str]:
         """What dbt's profile reads (`dbt_project/profiles.yml`), as absolute paths: dbt runs in its own folder."""
-        return {"OMNI_WAREHOUSE": str(Path(self.path).resolve()), "OMNI_DUCKDB_MEMORY_LIMIT": self.memory_limit,
-                "OMNI_DUCKDB_THREADS": str(self.threads)}
+        return {
+            "OMNI_WAREHOUSE": str(Path(self.path).resolve()),
+            "OMNI_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+            "OMNI_DUCKDB_THREADS": str(self.threads),
+        }
 
 
 class LandingZone(dg.ConfigurableResource):
     """Where the channels' exports land: `<path>/<source>/<YYYY-MM-DD>/...` and `<path>/_control/...`."""
 
     path: str
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # longer landing lines are quarantined, not loaded
 
     @property
     def root(self) -> Path:
@@ -74,10 +81,16 @@ class Publication(dg.ConfigurableResource):
     home: str  # where a generated salt is kept when none is configured
     salt: str | None = None
     hash_identifiers: bool = True
+    # The share of its published rows a mart may lose before publication stops (`omnichannel acknowledge-drop`).
+    max_row_drop: str = str(DEFAULT_MAX_DROP)
 
     @property
     def folder(self) -> Path:
         return Path(self.path)
+
+    @property
+    def max_drop(self) -> float:
+        return parse_max_drop(self.max_row_drop)
 
     def identifier_salt(self) -> str | None:
         """The salt of published identifier hashes; None publishes them in the clear."""
@@ -89,20 +102,27 @@ def _from_env(name: str):
     return dg.EnvVar(name) if os.environ.get(name) else settings.get(name)
 
 
+def _int_from_env(name: str):
+    return dg.EnvVar.int(name) if os.environ.get(name) else int(settings.get(name))
+
+
 def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
     """Every resource but dbt's, keyed as the assets ask for them."""
-    threads = dg.EnvVar.int("OMNI_DUCKDB_THREADS") if os.environ.get("OMNI_DUCKDB_THREADS") else int(
-        settings.get("OMNI_DUCKDB_THREADS"))
     hash_flag = os.environ.get("OMNI_PUBLISH_HASH_IDENTIFIERS", "true").strip().lower()
     return {
-        "warehouse": Warehouse(path=_from_env("OMNI_WAREHOUSE"), memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
-                               threads=threads),
-        "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR")),
+        "warehouse": Warehouse(
+            path=_from_env("OMNI_WAREHOUSE"),
+            memory_limit=_from_env("OMNI_DUCKDB_MEMORY_LIMIT"),
+            threads=_int_from_env("OMNI_DUCKDB_THREADS"),
+        ),
+        "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR"), max_line_bytes=_int_from_env("OMNI_MAX_LINE_BYTES")),
         "phones": PhoneNumbering(default_region=_from_env("OMNI_PHONE_REGION")),
         "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR")),
         "publication": Publication(
-            path=_from_env("OMNI_PUBLISH_DIR"), home=_from_env("OMNI_HOME"),
+            path=_from_env("OMNI_PUBLISH_DIR"),
+            home=_from_env("OMNI_HOME"),
             salt=dg.EnvVar("OMNI_PUBLISH_SALT") if os.environ.get("OMNI_PUBLISH_SALT") else None,
             hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
+            max_row_drop=_from_env("OMNI_PUBLISH_MAX_ROW_DROP"),
         ),
     }

@@ -6,6 +6,7 @@ counts and sums only: no identifier, file or line. The rows are tallied through 
 `intermediate.int_warehouse_event_metrics` (what each staged row counts toward, by lineage), so the metric
 definitions stay in one place, dbt's.
 """
+
 import duckdb
 
 from orchestration.warehouse import tables_in

@@ -1,10 +1,11 @@
 """Loads the source systems' own daily totals (`_control/<source>/<day>.json`) into `raw.control_totals`."""
+
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from orchestration.ingestion.reader import LandingFileError
+from orchestration.ingestion.errors import LandingFileError, duckdb_failure
 
 CONTROL_DDL = """
 create schema if not exists raw;
@@ -36,7 +37,7 @@ def load_control_day(con: duckdb.DuckDBPyConnection, landing_dir: Path, day: str
                 [str(path), relative, loaded_at],
             )
         except duckdb.Error as exc:
-            raise LandingFileError(f"{path}: not a valid control-totals file: {exc}") from exc
+            raise duckdb_failure(path, "not a valid control-totals file", exc) from None
         expected_source = path.parent.name
         wrong = con.execute(
             "select count(*) from _control_rows where _file = ? and (source <> ? or date <> ?)",

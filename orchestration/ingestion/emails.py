@@ -5,11 +5,12 @@ Statuses, first match wins: `invalid` (syntax, by `email-validator` with deliver
 `disposable-email-domains` blocklist), `role` (a shared mailbox such as info@ or sales@), else `valid`.
 Like phones, only addresses not yet verified are checked, so a daily run checks a day's new addresses.
 """
+
 from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
-from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS  # noqa: N812 (a constant set)
 from email_validator import EmailNotValidError, validate_email
 
 from orchestration.identifiers import NORMALIZE_EMAIL_SQL
@@ -22,16 +23,66 @@ create table if not exists raw.email_addresses (email varchar, email_status varc
 """
 
 # Mailbox providers whose near-misses are typos rather than real domains.
-COMMON_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
-    "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "comcast.net", "verizon.net",
-    "att.net", "sbcglobal.net", "yahoo.co.uk", "hotmail.co.uk", "gmx.com", "gmx.de", "web.de", "mail.com",
-})
-ROLE_LOCAL_PARTS = frozenset({
-    "info", "sales", "support", "admin", "contact", "office", "hello", "help", "billing", "accounts", "marketing",
-    "team", "hr", "jobs", "careers", "enquiries", "inquiries", "webmaster", "postmaster", "hostmaster", "abuse",
-    "noreply", "no-reply", "orders", "service", "customerservice", "reception",
-})
+COMMON_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "yahoo.co.uk",
+        "hotmail.co.uk",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "mail.com",
+    }
+)
+ROLE_LOCAL_PARTS = frozenset(
+    {
+        "info",
+        "sales",
+        "support",
+        "admin",
+        "contact",
+        "office",
+        "hello",
+        "help",
+        "billing",
+        "accounts",
+        "marketing",
+        "team",
+        "hr",
+        "jobs",
+        "careers",
+        "enquiries",
+        "inquiries",
+        "webmaster",
+        "postmaster",
+        "hostmaster",
+        "abuse",
+        "noreply",
+        "no-reply",
+        "orders",
+        "service",
+        "customerservice",
+        "reception",
+    }
+)
+
 
 def _edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
@@ -83,17 +134,22 @@ def verify_new_emails(con: duckdb.DuckDBPyConnection) -> dict:
     con.execute(EMAIL_DDL)
     seen = raw_field_values_sql(tables_in(con, "raw"), lambda t: t.email_fields)
     # A wildcard (lead-form answers) lists every answer; the ones with an @ are the addresses.
-    new = [r[0] for r in con.execute(
-        f"""select distinct email from (
-                select {NORMALIZE_EMAIL_SQL.format(expr='value')} as email from ({seen})
+    new = [
+        r[0]
+        for r in con.execute(
+            f"""select distinct email from (
+                select {NORMALIZE_EMAIL_SQL.format(expr="value")} as email from ({seen})
                 where not from_list or value like '%@%')
             where email is not null and email not in (select email from raw.email_addresses)
-            order by email""").fetchall()]
+            order by email"""
+        ).fetchall()
+    ]
     results = [classify(e) for e in new]
     batch = pa.table({"email": new, "email_status": [r[0] for r in results], "reason": [r[1] for r in results]})
     con.register("_new_emails", batch)
     con.execute("insert into raw.email_addresses select * from _new_emails")
     con.unregister("_new_emails")
-    by_status = dict(con.execute(
-        "select email_status, count(*) from raw.email_addresses group by 1 order by 1").fetchall())
+    by_status = dict(
+        con.execute("select email_status, count(*) from raw.email_addresses group by 1 order by 1").fetchall()
+    )
     return {"new_email_addresses": len(new), **{f"email_{status}": n for status, n in by_status.items()}}

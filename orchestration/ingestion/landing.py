@@ -1,9 +1,17 @@
 """What the landing zone holds: its delivery days (one folder per day and source, plus `_control` files)."""
+
 from pathlib import Path
+
+from orchestration.ingestion.layout import delivery_days as _delivery_days
+
+
+class NoDeliveryDays(LookupError):
+    """Nothing to run: the landing folder is missing, or holds no delivery day in the range asked for."""
 
 
 def landing_days(landing_dir: Path) -> list[str]:
-    """Every day with a delivery folder or a control-totals file, sorted."""
-    days = {p.name for p in landing_dir.glob("*/????-??-??") if p.is_dir() and not p.parent.name.startswith("_")}
-    days |= {p.stem for p in landing_dir.glob("_control/*/????-??-??.json")}
-    return sorted(days)
+    """Every day with a delivery folder of a registered source or a control-totals file, sorted.
+
+    Folders that are not real days (`2026-13-45`, `March`) never become partitions: the source's step refuses them.
+    """
+    return _delivery_days(landing_dir)

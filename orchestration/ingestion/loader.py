@@ -3,15 +3,18 @@
 Every line read ends up loaded (first copy of its event id), flagged duplicate, or quarantined with
 its reason; `raw.ingest_log` records the counts, and they reconcile by construction.
 """
+
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from orchestration.privacy.suppression import suppress_staged_rows
+from orchestration.ingestion.layout import LandingLayoutError, is_delivery_day
+from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.ingestion.reader import LandingFileError, classify_file
 from orchestration.ingestion.sources import RawTable
+from orchestration.privacy.suppression import suppress_staged_rows
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -36,8 +39,11 @@ class PartitionStats:
 
     def as_metadata(self) -> dict:
         return {
-            "files": self.files, "lines_read": self.lines_read, "rows_loaded": self.rows_loaded,
-            "duplicates": self.duplicates, "quarantined": self.quarantined,
+            "files": self.files,
+            "lines_read": self.lines_read,
+            "rows_loaded": self.rows_loaded,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
         }
 
 
@@ -56,19 +62,35 @@ def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
     return sorted(p for p in folder.glob(table.file_glob) if p.is_file())
 
 
-def _stage_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path,
-                     files: list[Path]) -> None:
+def _stage_partition(
+    con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, files: list[Path], max_line_bytes: int
+) -> None:
     """Classify every file's lines into temp table `_partition_rows` (outside the transaction)."""
     con.execute(
         "create or replace temp table _partition_rows "
         "(_file varchar, _line bigint, line varchar, record json, event_id varchar, reason varchar)"
     )
     for path in files:
-        classify_file(con, table, path, path.relative_to(landing_dir).as_posix())
+        classify_file(con, table, path, path.relative_to(landing_dir).as_posix(), max_line_bytes)
+    # The last file's lines would otherwise stay in memory until the next partition.
+    con.execute("drop table if exists _file_lines; drop table if exists _csv_lines")
 
 
-def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: date,
-                       loaded_at: datetime) -> None:
+def _assert_loadable(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> None:
+    """Refuse the partition if a row to load lacks its record or event id: it would poison every later run."""
+    bad = con.execute(
+        """select _file, min(_line), count(*) from _partition_rows
+           where reason is null and (record is null or event_id is null) group by _file order by _file limit 1"""
+    ).fetchall()
+    if bad:
+        file, line, rows = bad[0]
+        raise LandingFileError(
+            f"{landing_dir / file}, line {line}: {rows} row(s) would load without a record or an event id; "
+            "the partition was left as it was"
+        )
+
+
+def _replace_partition(con: duckdb.DuckDBPyConnection, table: RawTable, day: date, loaded_at: datetime) -> None:
     raw = f"raw.{table.table}"
     con.execute(
         f"create or replace temp table _previous_ids as select distinct _event_id from {raw} where _delivery_date = ?",
@@ -118,8 +140,9 @@ def _flag_duplicates(con: duckdb.DuckDBPyConnection, raw: str, day: date) -> Non
     )
 
 
-def _refresh_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable, day: date, files: int,
-                        loaded_at: datetime) -> None:
+def _refresh_ingest_log(
+    con: duckdb.DuckDBPyConnection, table: RawTable, day: date, files: int, loaded_at: datetime
+) -> None:
     con.execute("delete from raw.ingest_log where table_name = ? and _delivery_date = ?", [table.table, day])
     con.execute(
         "insert into raw.ingest_log select ?, ?, ?, ?, (select count(*) from _partition_rows), 0, 0, 0, ?",
@@ -146,15 +169,24 @@ def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
     )
 
 
-def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, day: str,
-                   loaded_at: datetime) -> PartitionStats:
+def load_partition(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    landing_dir: Path,
+    day: str,
+    loaded_at: datetime,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> PartitionStats:
     """Replace delivery day `day` of `raw.<table>` from the landing files, atomically."""
+    if not is_delivery_day(day):
+        raise LandingLayoutError(f"{landing_dir / table.source / day}: not a delivery day (expected YYYY-MM-DD)")
     ensure_raw_schema(con, table)
     files = partition_files(landing_dir, table, day)
     delivery_date = date.fromisoformat(day)
-    _stage_partition(con, table, landing_dir, files)
+    _stage_partition(con, table, landing_dir, files, max_line_bytes)
     # Lines of people erased by `omnichannel forget` never load again, whatever file they come back in.
     suppress_staged_rows(con, table)
+    _assert_loadable(con, landing_dir)
     con.execute("begin transaction")
     try:
         _replace_partition(con, table, delivery_date, loaded_at)
@@ -171,5 +203,11 @@ def load_partition(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir:
     return PartitionStats(table.table, delivery_date, *row)
 
 
-__all__ = ["LandingFileError", "PartitionStats", "ensure_raw_schema", "load_partition", "partition_files",
-           "recount_ingest_log"]
+__all__ = [
+    "LandingFileError",
+    "PartitionStats",
+    "ensure_raw_schema",
+    "load_partition",
+    "partition_files",
+    "recount_ingest_log",
+]

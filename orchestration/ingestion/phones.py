@@ -3,6 +3,7 @@
 Staging joins to this table instead of calling Python per row: distinct strings are few next to events,
 and only strings not yet normalized for the configured region are parsed.
 """
+
 import duckdb
 import pyarrow as pa
 
@@ -30,10 +31,14 @@ def normalize_new_phones(con: duckdb.DuckDBPyConnection, region: str) -> dict:
     ).fetchall()
     raw_values = [r[0] for r in new]
     e164 = [to_e164(v, region) for v in raw_values]
-    batch = pa.table({
-        "raw_phone": raw_values, "region": [region] * len(raw_values),
-        "e164": pa.array(e164, pa.string()), "is_valid": [v is not None for v in e164],
-    })
+    batch = pa.table(
+        {
+            "raw_phone": raw_values,
+            "region": [region] * len(raw_values),
+            "e164": pa.array(e164, pa.string()),
+            "is_valid": [v is not None for v in e164],
+        }
+    )
     con.register("_new_phones", batch)
     con.execute("insert into raw.phone_numbers select * from _new_phones")
     con.unregister("_new_phones")

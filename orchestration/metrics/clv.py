@@ -15,6 +15,7 @@ reason in `prediction_status` instead of numbers nobody should act on.
 
 pymc-marketing is imported inside the functions: it takes seconds to import, and nothing happens at import time.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,7 @@ PURCHASE_MODEL_FAILED = "purchase_model_failed"  # nothing predicted: the fit ga
 SPEND_MODEL_UNAVAILABLE = "spend_model_unavailable"  # purchases and P(alive) predicted, value not
 NOT_FINITE = "not_finite"  # the formulas overflowed for this customer
 NO_HOLDOUT = "no_holdout_period"  # back-test only: the history ends at the calibration date
-STATUSES = (PREDICTED, TOO_FEW_REPEAT_CUSTOMERS, PURCHASE_MODEL_FAILED, SPEND_MODEL_UNAVAILABLE, NOT_FINITE,
-            NO_HOLDOUT)
+STATUSES = (PREDICTED, TOO_FEW_REPEAT_CUSTOMERS, PURCHASE_MODEL_FAILED, SPEND_MODEL_UNAVAILABLE, NOT_FINITE, NO_HOLDOUT)
 
 PREDICTION_COLUMNS = ("predicted_purchases", "probability_alive", "predicted_average_value", "predicted_value")
 
@@ -61,20 +61,26 @@ class LifetimeModels:
     spend_problem: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"purchase_parameters": self.purchase_parameters, "spend_parameters": self.spend_parameters,
-                "purchase_problem": self.purchase_problem, "spend_problem": self.spend_problem}
+        return {
+            "purchase_parameters": self.purchase_parameters,
+            "spend_parameters": self.spend_parameters,
+            "purchase_problem": self.purchase_problem,
+            "spend_problem": self.spend_problem,
+        }
 
 
 def model_data(summary: pd.DataFrame) -> pd.DataFrame:
     """The models' columns from the warehouse's purchase summary (int_customer_purchase_summary's names)."""
     monetary = pd.to_numeric(summary["repeat_average_revenue"], errors="coerce").astype(float)
-    return pd.DataFrame({
-        "customer_id": summary["customer_id"].astype(str).to_numpy(),
-        "frequency": summary["repeat_purchases"].astype(float).to_numpy(),
-        "recency": summary["days_first_to_last"].astype(float).to_numpy(),
-        "T": summary["tenure_days"].astype(float).to_numpy(),
-        "monetary_value": monetary.fillna(0.0).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].astype(str).to_numpy(),
+            "frequency": summary["repeat_purchases"].astype(float).to_numpy(),
+            "recency": summary["days_first_to_last"].astype(float).to_numpy(),
+            "T": summary["tenure_days"].astype(float).to_numpy(),
+            "monetary_value": monetary.fillna(0.0).to_numpy(),
+        }
+    )
 
 
 @contextmanager
@@ -102,8 +108,10 @@ def fit_purchase_model(data: pd.DataFrame):
         from pymc_marketing.clv import BetaGeoModel
 
         # Flat priors, the shapes flat on (0, SHAPE_BOUND): see the module docstring.
-        config = {"alpha": Prior("HalfFlat"),
-                  **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")}}
+        config = {
+            "alpha": Prior("HalfFlat"),
+            **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")},
+        }
         model = BetaGeoModel(data=data[["customer_id", "frequency", "recency", "T"]], model_config=config)
         # The middle of (0, SHAPE_BOUND) is no place to start from: its likelihood can underflow.
         model.fit(method="map", progressbar=False, start={name: 1.0 for name in PURCHASE_PARAMETERS})
@@ -116,8 +124,10 @@ def fit_spend_model(data: pd.DataFrame):
         from pymc_extras.prior import Prior
         from pymc_marketing.clv import GammaGammaModel
 
-        model = GammaGammaModel(data=data[["customer_id", "frequency", "monetary_value"]],
-                                model_config={name: Prior("HalfFlat") for name in SPEND_PARAMETERS})
+        model = GammaGammaModel(
+            data=data[["customer_id", "frequency", "monetary_value"]],
+            model_config={name: Prior("HalfFlat") for name in SPEND_PARAMETERS},
+        )
         model.fit(method="map", progressbar=False)
     return model
 
@@ -127,8 +137,10 @@ def fit_lifetime_models(data: pd.DataFrame, min_repeat_customers: int) -> Lifeti
     models = LifetimeModels()
     repeaters = int((data["frequency"] > 0).sum())
     if repeaters < min_repeat_customers:
-        models.purchase_problem = (f"{TOO_FEW_REPEAT_CUSTOMERS}: {repeaters} of {len(data)} customers bought more "
-                                   f"than once, {min_repeat_customers} needed")
+        models.purchase_problem = (
+            f"{TOO_FEW_REPEAT_CUSTOMERS}: {repeaters} of {len(data)} customers bought more "
+            f"than once, {min_repeat_customers} needed"
+        )
         return models
     try:
         purchase = fit_purchase_model(data)
@@ -144,8 +156,10 @@ def fit_lifetime_models(data: pd.DataFrame, min_repeat_customers: int) -> Lifeti
     # A repeat customer whose repeat purchases were all refunded has no spend to fit (log 0); predicted, not fitted.
     spenders = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
     if len(spenders) < min_repeat_customers:
-        models.spend_problem = (f"{SPEND_MODEL_UNAVAILABLE}: {len(spenders)} repeat customers with a positive "
-                                f"spend, {min_repeat_customers} needed")
+        models.spend_problem = (
+            f"{SPEND_MODEL_UNAVAILABLE}: {len(spenders)} repeat customers with a positive "
+            f"spend, {min_repeat_customers} needed"
+        )
         return models
     try:
         spend = fit_spend_model(spenders)
@@ -191,8 +205,9 @@ def predict(models: LifetimeModels, data: pd.DataFrame, horizon: float) -> pd.Da
     wanted = list(PREDICTION_COLUMNS) if models.spend is not None else ["predicted_purchases", "probability_alive"]
     broken = ~np.isfinite(out[wanted].to_numpy()).all(axis=1)
     out.loc[broken, list(PREDICTION_COLUMNS)] = np.nan
-    out["prediction_status"] = np.where(broken, NOT_FINITE, PREDICTED if models.spend is not None
-                                        else SPEND_MODEL_UNAVAILABLE)
+    out["prediction_status"] = np.where(
+        broken, NOT_FINITE, PREDICTED if models.spend is not None else SPEND_MODEL_UNAVAILABLE
+    )
     out["prediction_note"] = np.where(broken, "a prediction overflowed for this history", models.spend_problem)
     return out
 
@@ -200,8 +215,11 @@ def predict(models: LifetimeModels, data: pd.DataFrame, horizon: float) -> pd.Da
 def predict_lifetime_value(summary: pd.DataFrame, horizon_days: float, min_repeat_customers: int) -> pd.DataFrame:
     """The dbt model's output: fit on every customer's history, predict the next `horizon_days`."""
     data = model_data(summary)
-    models = fit_lifetime_models(data, min_repeat_customers) if len(data) else LifetimeModels(
-        purchase_problem=f"{TOO_FEW_REPEAT_CUSTOMERS}: no purchases")
+    models = (
+        fit_lifetime_models(data, min_repeat_customers)
+        if len(data)
+        else LifetimeModels(purchase_problem=f"{TOO_FEW_REPEAT_CUSTOMERS}: no purchases")
+    )
     predictions = predict(models, data, horizon_days)
     predictions["model_fit"] = pd.Series([_fit_summary(models)] * len(data), dtype="string")
     return _typed(predictions)
@@ -216,17 +234,19 @@ def backtest_predictions(backtest: pd.DataFrame, min_repeat_customers: int) -> p
     else:
         models = fit_lifetime_models(data, min_repeat_customers)
     predictions = predict(models, data, holdout_days)
-    out = pd.DataFrame({
-        "customer_id": predictions["customer_id"],
-        "calibration_repeat_purchases": data["frequency"].astype("int64").to_numpy(),
-        "predicted_holdout_purchases": predictions["predicted_purchases"].to_numpy(),
-        "actual_holdout_purchases": backtest["holdout_purchase_days"].astype("int64").to_numpy(),
-        "prediction_status": predictions["prediction_status"].astype("string"),
-        "prediction_note": predictions["prediction_note"].astype("string"),
-        "holdout_days": backtest["holdout_days"].astype("int64").to_numpy(),
-        "calibration_end": pd.to_datetime(backtest["calibration_end"]).dt.date.to_numpy(),
-        "model_fit": pd.Series([_fit_summary(models)] * len(data), dtype="string"),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": predictions["customer_id"],
+            "calibration_repeat_purchases": data["frequency"].astype("int64").to_numpy(),
+            "predicted_holdout_purchases": predictions["predicted_purchases"].to_numpy(),
+            "actual_holdout_purchases": backtest["holdout_purchase_days"].astype("int64").to_numpy(),
+            "prediction_status": predictions["prediction_status"].astype("string"),
+            "prediction_note": predictions["prediction_note"].astype("string"),
+            "holdout_days": backtest["holdout_days"].astype("int64").to_numpy(),
+            "calibration_end": pd.to_datetime(backtest["calibration_end"]).dt.date.to_numpy(),
+            "model_fit": pd.Series([_fit_summary(models)] * len(data), dtype="string"),
+        }
+    )
     # The back-test's own settings (dbt vars) pass through, so its check reads what the build used.
     for column in ("tolerated_total_error", "frequency_cap"):
         if column in backtest:
@@ -268,24 +288,37 @@ def backtest_report(predictions: pd.DataFrame, frequency_cap: int) -> BacktestRe
     statuses = predictions["prediction_status"].value_counts()
     status = str(statuses.index[0]) if len(statuses) else TOO_FEW_REPEAT_CUSTOMERS
     if predicted.empty:
-        return BacktestReport(len(predictions), 0, status, None, None,
-                              int(predictions["actual_holdout_purchases"].sum()), None, [])
+        return BacktestReport(
+            len(predictions), 0, status, None, None, int(predictions["actual_holdout_purchases"].sum()), None, []
+        )
     error = (predicted["predicted_holdout_purchases"] - predicted["actual_holdout_purchases"]).abs()
     actual_total = int(predicted["actual_holdout_purchases"].sum())
     predicted_total = float(predicted["predicted_holdout_purchases"].sum())
     capped = predicted["calibration_repeat_purchases"].clip(upper=frequency_cap)
-    table = (predicted.assign(bucket=capped)
-             .groupby("bucket")
-             .agg(customers=("customer_id", "size"),
-                  mean_predicted=("predicted_holdout_purchases", "mean"),
-                  mean_actual=("actual_holdout_purchases", "mean"),
-                  predicted_total=("predicted_holdout_purchases", "sum"),
-                  actual_total=("actual_holdout_purchases", "sum"))
-             .reset_index())
-    rows = [{"calibration_repeat_purchases": f"{int(r.bucket)}+" if r.bucket >= frequency_cap else str(int(r.bucket)),
-             "customers": int(r.customers), "mean_predicted": round(float(r.mean_predicted), 4),
-             "mean_actual": round(float(r.mean_actual), 4), "predicted_total": round(float(r.predicted_total), 2),
-             "actual_total": int(r.actual_total)} for r in table.itertuples()]
+    table = (
+        predicted.assign(bucket=capped)
+        .groupby("bucket")
+        .agg(
+            customers=("customer_id", "size"),
+            mean_predicted=("predicted_holdout_purchases", "mean"),
+            mean_actual=("actual_holdout_purchases", "mean"),
+            predicted_total=("predicted_holdout_purchases", "sum"),
+            actual_total=("actual_holdout_purchases", "sum"),
+        )
+        .reset_index()
+    )
+    rows = [
+        {
+            "calibration_repeat_purchases": f"{int(r.bucket)}+" if r.bucket >= frequency_cap else str(int(r.bucket)),
+            "customers": int(r.customers),
+            "mean_predicted": round(float(r.mean_predicted), 4),
+            "mean_actual": round(float(r.mean_actual), 4),
+            "predicted_total": round(float(r.predicted_total), 2),
+            "actual_total": int(r.actual_total),
+        }
+        for r in table.itertuples()
+    ]
     relative = abs(predicted_total - actual_total) / actual_total if actual_total else None
-    return BacktestReport(len(predictions), len(predicted), PREDICTED, float(error.mean()), predicted_total,
-                          actual_total, relative, rows)
+    return BacktestReport(
+        len(predictions), len(predicted), PREDICTED, float(error.mean()), predicted_total, actual_total, relative, rows
+    )

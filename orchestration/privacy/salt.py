@@ -1,4 +1,5 @@
 """The secret salt of hashed identifiers: a configured one (`OMNI_PUBLISH_SALT`), else one generated and kept locally."""
+
 import os
 import secrets
 from pathlib import Path

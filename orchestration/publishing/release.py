@@ -10,11 +10,12 @@ Layout under `OMNI_PUBLISH_DIR`:
 Nothing under the publish dir is touched until the new release is complete, so a failure at any point leaves
 the last good publication exactly as it was.
 """
+
 import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -32,8 +33,9 @@ class Release:
     tables: dict[str, int]
 
 
-def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id: str, manifest: dict,
-                  salt: str | None) -> Release:
+def write_release(
+    con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id: str, manifest: dict, salt: str | None
+) -> Release:
     """Copy every `marts` table into a new release folder; `salt=None` keeps identifiers in the clear."""
     releases = publish_dir / "releases"
     building = releases / f".building-{release_id}"
@@ -55,8 +57,12 @@ def write_release(con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id:
                 raise RuntimeError(f"refusing to publish: clear-text identifiers in {leaks}")
     finally:
         con.execute("detach release_db")
-    manifest = {**manifest, "release_id": release_id, "tables": counts,
-                "identifiers": "salted sha256" if salt is not None else "clear text"}
+    manifest = {
+        **manifest,
+        "release_id": release_id,
+        "tables": counts,
+        "identifiers": "salted sha256" if salt is not None else "clear text",
+    }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     final = releases / release_id
     os.replace(building, final)
@@ -77,15 +83,16 @@ def swap_in(publish_dir: Path, release: Release) -> None:
 
 def _prune(publish_dir: Path, keep: set[str]) -> None:
     """Keep the newest few releases: a BI session may still hold an older file open."""
-    releases = sorted((p for p in (publish_dir / "releases").iterdir() if not p.name.startswith(".")),
-                      key=lambda p: p.name)
+    releases = sorted(
+        (p for p in (publish_dir / "releases").iterdir() if not p.name.startswith(".")), key=lambda p: p.name
+    )
     for old in releases[:-KEEP_RELEASES]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
 
 
 def new_release_id(run_id: str) -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + run_id[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + run_id[:8]
 
 
 def prune_all_but_current(publish_dir: Path) -> None:
@@ -99,33 +106,70 @@ def prune_all_but_current(publish_dir: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
-    """A new release equal to the current one without these customers' rows, swapped in; older ones dropped.
+def _scrubbed_copy(source: Path, database: Path, customer_ids: list[str]) -> dict[str, int]:
+    """Write a fresh database with every table of `source` but these customers' rows; returns row counts.
 
-    `forget` needs this: removing a person's events makes their days disagree with the sources' control
-    totals, so the gate rightly refuses a fresh publication, yet the person must leave BI now.
+    Built anew rather than copied and deleted from: a copy would keep the deleted rows' bytes in its free blocks.
+    """
+    counts = {}
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"attach '{source}' as scrub_source (read_only)")
+        con.execute("create schema marts")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'scrub_source' "
+                "and table_schema = 'marts' order by table_name"
+            ).fetchall()
+        ]
+        for table in tables:
+            columns = {
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'scrub_source' "
+                    "and table_schema = 'marts' and table_name = ?",
+                    [table],
+                ).fetchall()
+            }
+            kept = [
+                f"({c} is null or not list_contains($ids, {c}))"
+                for c in sorted({"customer_id", "old_customer_id", "new_customer_id"} & columns)
+            ]
+            where = " and ".join(kept) or "true"
+            con.execute(
+                f"create table marts.{table} as select * from scrub_source.marts.{table} where {where}",
+                {"ids": customer_ids} if kept else None,
+            )
+            counts[table] = con.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
+        con.execute("detach scrub_source")
+        for table in tables:
+            con.execute(f"copy marts.{table} to '{database.parent / 'parquet' / table}.parquet' (format parquet)")
+    return counts
+
+
+def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
+    """A new release equal to the current one without these customers' rows, swapped in; older ones deleted.
+
+    `forget` needs this: BI must lose the person at once, whatever the next publication's gate decides. The new
+    release's files are written fresh, and every older release is deleted, so no published file keeps the bytes.
     """
     current = publish_dir / "current"
     if not current.exists() or not customer_ids:
         return None
     source = current.resolve()
-    release_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-forget"
+    release_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-forget"
     building = publish_dir / "releases" / f".building-{release_id}"
     shutil.rmtree(building, ignore_errors=True)
-    shutil.copytree(source, building)
-    counts = {}
-    with duckdb.connect(str(building / "omnichannel.duckdb")) as con:
-        for table in tables_in(con, "marts"):
-            columns = {r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
-                [table]).fetchall()}
-            for column in {"customer_id", "old_customer_id", "new_customer_id"} & columns:
-                con.execute(f"delete from marts.{table} where list_contains(?, {column})", [customer_ids])
-            con.execute(f"copy marts.{table} to '{building / 'parquet' / table}.parquet' (format parquet)")
-            counts[table] = con.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
-    manifest = json.loads((building / "manifest.json").read_text())
-    manifest.update(release_id=release_id, tables=counts, scrubbed_from=source.name,
-                    scrubbed_at=datetime.now(timezone.utc).isoformat(), customers_erased=len(customer_ids))
+    (building / "parquet").mkdir(parents=True)
+    counts = _scrubbed_copy(source / "omnichannel.duckdb", building / "omnichannel.duckdb", customer_ids)
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest.update(
+        release_id=release_id,
+        tables=counts,
+        scrubbed_from=source.name,
+        scrubbed_at=datetime.now(UTC).isoformat(),
+        customers_erased=len(customer_ids),
+    )
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     final = publish_dir / "releases" / release_id
     os.replace(building, final)

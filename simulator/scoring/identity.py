@@ -4,6 +4,7 @@ Every true (identifier, person) pair that the warehouse holds is an item. A recy
 one per owner, each matched to the customer whose ownership period overlaps the owner's the most.
 Junk values (guest emails, test accounts) and shared devices belong to no one person, so they are not scored.
 """
+
 from pathlib import Path
 
 import duckdb
@@ -56,12 +57,49 @@ inner join by_person as t using (person_id)
 """
 
 
-def score(con: duckdb.DuckDBPyConnection, truth_dir: Path,
-          customer_identifier: str = "marts.customer_identifier") -> dict[str, dict]:
+_SAME_WORLD_SQL = """
+with held as (select distinct identifier_type, identifier_value from {customer_identifier}),
+truth as (select distinct identifier_type, identifier_value from read_parquet(?))
+select count(*), count(t.identifier_value)
+from held as h
+left join truth as t using (identifier_type, identifier_value)
+"""
+# Every identifier a warehouse holds comes from its world's truth (junk and shared ones included); another world
+# shares only the sequential ids (CRM, loyalty) that every world numbers alike: about a fifth of them.
+MIN_SHARE_IN_TRUTH = 0.5
+
+
+class TruthMismatch(ValueError):
+    """The truth folder is not the world the warehouse was built from."""
+
+
+def check_same_world(
+    con: duckdb.DuckDBPyConnection, truth_dir: Path, customer_identifier: str = "marts.customer_identifier"
+) -> tuple[int, int]:
+    """(identifiers in the warehouse, of them in the truth); `TruthMismatch` when too few are."""
+    truth = Path(truth_dir) / "identifiers.parquet"
+    held, in_truth = con.execute(
+        _SAME_WORLD_SQL.format(customer_identifier=customer_identifier), [str(truth)]
+    ).fetchall()[0]
+    if held == 0:
+        raise TruthMismatch("the warehouse holds no identifiers: nothing to score")
+    if in_truth < MIN_SHARE_IN_TRUTH * held:
+        raise TruthMismatch(
+            f"{truth_dir} is not the truth of this warehouse's world: only {in_truth:,} of the "
+            f"{held:,} identifiers in the warehouse ({in_truth / held:.0%}) are in it"
+        )
+    return held, in_truth
+
+
+def score(
+    con: duckdb.DuckDBPyConnection, truth_dir: Path, customer_identifier: str = "marts.customer_identifier"
+) -> dict[str, dict]:
     """Per group of identifier types: items scored, B-cubed precision and recall."""
     truth = str(Path(truth_dir) / "identifiers.parquet")
-    con.execute("create or replace temp table _matched as " + _MATCH_SQL.format(customer_identifier=customer_identifier),
-                [truth]).fetchall()
+    con.execute(
+        "create or replace temp table _matched as " + _MATCH_SQL.format(customer_identifier=customer_identifier),
+        [truth],
+    ).fetchall()
     results = {}
     for group, types in GROUPS.items():
         quoted = ", ".join(f"'{t}'" for t in types)

@@ -1,4 +1,5 @@
 """Markov removal effects per channel, solved exactly (orchestration.attribution.markov)."""
+
 from orchestration.attribution.markov import removal_effects
 
 

@@ -1,4 +1,5 @@
 """Exact Shapley shares of each channel in each observed converting channel set (orchestration.attribution.shapley)."""
+
 from orchestration.attribution.shapley import shapley_shares
 
 

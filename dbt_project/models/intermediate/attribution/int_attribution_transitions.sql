@@ -9,7 +9,8 @@ with steps as (
 ),
 
 transitions as (
-    select start_state as from_state, channel as to_state from steps where start_state is not null
+    select start_state as from_state, channel as to_state from steps
+    where start_state is not null
     union all
     select channel as from_state, next_state as to_state from steps
 )

@@ -24,7 +24,7 @@ anchors as (
     select
         component_id,
         identifier_type || ':' || identifier_value
-            || case when epoch > 1 then '#' || cast(epoch as {{ dbt.type_string() }}) else '' end as anchor_key,
+        || case when epoch > 1 then '#' || cast(epoch as {{ dbt.type_string() }}) else '' end as anchor_key,
         row_number() over (
             partition by component_id
             order by
@@ -59,7 +59,7 @@ shared_seen_with as (
     from shared_records as sr
     inner join {{ ref('int_identity_occurrences') }} as other
         on sr.record_id = other.record_id
-        and not (other.identifier_type = sr.identifier_type and other.identifier_value = sr.identifier_value)
+        and not (sr.identifier_type = other.identifier_type and sr.identifier_value = other.identifier_value)
     inner join kept as k
         on other.identifier_type = k.identifier_type and other.identifier_value = k.identifier_value
         and not k.is_shared
@@ -71,8 +71,9 @@ shared_seen_with as (
 shared_owner as (
     select node_id, customer_id
     from (
-        select node_id, customer_id,
-            row_number() over (partition by node_id order by records desc, customer_id) as seen_rank
+        select
+            node_id, customer_id,
+            row_number() over (partition by node_id order by records desc, customer_id asc) as seen_rank
         from shared_seen_with
     ) as ranked
     where seen_rank = 1

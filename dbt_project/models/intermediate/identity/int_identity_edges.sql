@@ -1,7 +1,8 @@
 {#- Links between identifiers seen in one record, as a star from the record's most trusted identifier (enough for
     connectivity, and linear in the record's size). Phones link separately: their ownership can end. -#}
 with occurrences as (
-    select o.record_id, o.occurred_at, i.node_id, i.identifier_type,
+    select
+        o.record_id, o.occurred_at, i.node_id, i.identifier_type,
         cast(i.priority as bigint) * 1000000000000 + i.node_id as anchor_rank
     from {{ ref('int_identity_occurrences') }} as o
     inner join {{ ref('int_identity_identifiers') }} as i

@@ -31,10 +31,10 @@ guarded as (
     select
         *,
         case identifier_type
-        {%- for identifier_type, patterns in blocklist.items() if patterns %}
+            {%- for identifier_type, patterns in blocklist.items() if patterns %}
             when '{{ identifier_type }}' then
                 {%- for pattern in patterns %} {{ regex_matches('identifier_value', pattern) }}{{ " or" if not loop.last }}{% endfor %}
-        {%- endfor %}
+            {%- endfor %}
             else false
         end as is_junk
     from per_identifier
@@ -46,8 +46,8 @@ strong_in_record as (
     inner join guarded as g
         on o.identifier_type = g.identifier_type and o.identifier_value = g.identifier_value
     where o.identifier_type in ({% for t in strong_types %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
-      and o.source in ({% for s in weak_sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
-      and not g.is_junk
+        and o.source in ({% for s in weak_sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
+        and not g.is_junk
 ),
 
 weak_occurrences as (
@@ -64,7 +64,8 @@ strong_direct as (
 ),
 
 weak_neighbours as (
-    select distinct a.identifier_type, a.identifier_value, b.identifier_type as neighbour_type,
+    select distinct
+        a.identifier_type, a.identifier_value, b.identifier_type as neighbour_type,
         b.identifier_value as neighbour_value
     from weak_occurrences as a
     inner join weak_occurrences as b
@@ -93,7 +94,8 @@ shared as (
     select identifier_type, identifier_value, max(strong_values) as most_strong_values
     from strong_seen_with_weak
     where strong_values > case identifier_type
-        {%- for t, limit in limits.items() %} when '{{ t }}' then {{ limit }}{% endfor %} end
+            {%- for t, limit in limits.items() %} when '{{ t }}' then {{ limit }}{% endfor %}
+        end
     group by identifier_type, identifier_value
 )
 
@@ -102,13 +104,14 @@ select
     g.identifier_type,
     g.identifier_value,
     case g.identifier_type
-    {%- for t, p in priority.items() %} when '{{ t }}' then {{ p }}{% endfor %}
+        {%- for t, p in priority.items() %} when '{{ t }}' then {{ p }}{% endfor %}
     end as priority,
     g.first_seen_at,
     g.last_seen_at,
     g.first_delivery_date,
     g.occurrences,
-    concat_ws(','
+    concat_ws(
+        ','
         {%- for source in all_sources %},
         case when g.source_bits & {{ 2 ** loop.index0 }} <> 0 then '{{ source }}' end
         {%- endfor %}
@@ -117,7 +120,7 @@ select
     sh.identifier_value is not null as is_shared,
     coalesce(sh.most_strong_values, 0) as most_strong_values,
     g.is_bot,
-    not (g.is_junk or g.is_bot or sh.identifier_value is not null) as is_bridge
+    not(g.is_junk or g.is_bot or sh.identifier_value is not null) as is_bridge
 from guarded as g
 left join shared as sh
     on g.identifier_type = sh.identifier_type and g.identifier_value = sh.identifier_value

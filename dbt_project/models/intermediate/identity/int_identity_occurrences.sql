@@ -3,9 +3,9 @@
 {%- set specs = identity_record_specs() -%}
 
 with occurrences as (
-{%- for source, model, time_expr, bot_expr, columns in specs %}
-{%- set outer = loop -%}
-{%- for identifier_type, expr in columns %}
+    {%- for source, model, time_expr, bot_expr, columns, checkout_types in specs %}
+    {%- set outer = loop -%}
+    {%- for identifier_type, expr in columns %}
     -- One scan of the staged table per identifier column: a shared CTE per source would be materialized whole.
     select
         '{{ source }}:' || event_id as record_id,
@@ -20,8 +20,8 @@ with occurrences as (
     from {{ ref(model) }}
     where nullif(trim(cast({{ expr }} as {{ dbt.type_string() }})), '') is not null
     {{ "union all" if not (loop.last and outer.last) }}
-{%- endfor %}
-{%- endfor %}
+    {%- endfor %}
+    {%- endfor %}
 ),
 
 order_records as (
@@ -32,10 +32,11 @@ order_records as (
 
 checkout_links as (
     -- The shop order and the Order Completed event of the same checkout are one record: the cookie, device and
-    -- login of the session that bought join the order's email, phone and shop customer id.
-{%- for source, model, time_expr, bot_expr, columns in specs if source in ('web', 'app') %}
-{%- set outer = loop -%}
-{%- for identifier_type, expr in columns if identifier_type in ('cookie', 'device', var('identity_user_id_type')) %}
+    -- login of the session that bought (a registry entry's identity.checkout_links) join the order's email, phone
+    -- and shop customer id.
+    {%- for source, model, time_expr, bot_expr, columns, checkout_types in specs if checkout_types %}
+    {%- set outer = loop -%}
+    {%- for identifier_type, expr in columns if identifier_type in checkout_types %}
     select
         'orders:' || o.event_id as record_id,
         '{{ source }}' as source,
@@ -51,8 +52,8 @@ checkout_links as (
     where e.event_name = 'Order Completed'
         and nullif(trim(cast(e.{{ expr }} as {{ dbt.type_string() }})), '') is not null
     {{ "union all" if not (loop.last and outer.last) }}
-{%- endfor %}
-{%- endfor %}
+    {%- endfor %}
+    {%- endfor %}
 )
 
 select * from occurrences

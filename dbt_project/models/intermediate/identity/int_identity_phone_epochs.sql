@@ -21,7 +21,7 @@ owner_components as (
     from {{ ref('int_identity_base_components') }} as c
     inner join {{ ref('int_identity_identifiers') }} as i on c.node_id = i.node_id
     where i.is_bridge
-      and i.identifier_type in ({% for t in owner_types %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
+        and i.identifier_type in ({% for t in owner_types %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
 ),
 
 owner_links as (

@@ -32,7 +32,7 @@ matched as (
         o.record_id,
         o.source,
         (case when p.is_shared then 100 else 0 end + p.priority) * cast(100000000000000 as bigint)
-            + p.period_key as match_key
+        + p.period_key as match_key
     from occurrences as o
     left join identifier_periods as p
         on o.identifier_type = p.identifier_type

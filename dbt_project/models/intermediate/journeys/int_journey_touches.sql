@@ -43,7 +43,8 @@ ordered as (
         -- The cycle of an event is one more than the customer's conversions before it.
         1 + coalesce(sum(is_conversion) over (
             partition by customer_id order by event_at, is_conversion, event_key
-            rows between unbounded preceding and 1 preceding), 0) as cycle,
+            rows between unbounded preceding and 1 preceding
+        ), 0) as cycle,
         lag(is_conversion) over (partition by customer_id order by event_at, is_conversion, event_key)
             as previous_is_conversion,
         lag(channel) over (partition by customer_id order by event_at, is_conversion, event_key) as previous_channel,

@@ -1,5 +1,6 @@
 """The lifetime-value back-test: fitted on the calibration history, each customer's holdout purchases predicted
 beside the actual ones (dbt Python model; orchestration/metrics/clv.py)."""
+
 from orchestration.metrics.clv import backtest_predictions
 
 

@@ -1,4 +1,5 @@
 """BG/NBD and Gamma-Gamma predictions per purchasing customer (dbt Python model; orchestration/metrics/clv.py)."""
+
 from orchestration.metrics.clv import DAYS_PER_MONTH, predict_lifetime_value
 
 

@@ -1,25 +1,25 @@
--- Consent and identity sync between the CRM and the channels' own data.
--- Someone opted out in the CRM must not be messaged on that channel once the grace period has passed;
--- the ESP's customer_id must name the CRM customer whose email it sends to.
-with customers as (
-    select customer_id, email, phone from {{ ref('stg_crm__customers') }}
-),
+-- Opt-outs propagated from the CRM to the channels: per channel and day, the customers whose CRM opt-out was
+-- binding (past the grace period, `consent_grace_hours`) and how many of them the channel still messaged.
 
 -- Only addresses and numbers that ever named exactly one CRM customer map to one: a recycled number held by
 -- two customers in the CRM's history cannot say whose opt-out or whose message it was.
-customer_history as (
+with customer_history as (
     select customer_id, email, phone, delivery_date from {{ ref('stg_crm__customer_rows') }}
 ),
 
 email_owner as (
     select email, min(customer_id) as customer_id from customer_history
-    where email is not null group by email having count(distinct customer_id) = 1
+    where email is not null
+    group by email
+    having count(distinct customer_id) = 1
 ),
 
 phone_owner as (
     select phone, min(customer_id) as customer_id, min(delivery_date) as first_listed_on
     from customer_history
-    where phone is not null group by phone having count(distinct customer_id) = 1
+    where phone is not null
+    group by phone
+    having count(distinct customer_id) = 1
 ),
 
 -- The CRM tells only the day a number reached its owner, not the hour: a number first listed after the first
@@ -30,7 +30,8 @@ phone_ownership as (
         phone,
         customer_id,
         case when first_listed_on > (select min(delivery_date) from customer_history)
-            then {{ dbt.dateadd('day', 1, 'first_listed_on') }} end as owned_from
+                then {{ dbt.dateadd('day', 1, 'first_listed_on') }}
+        end as owned_from
     from phone_owner
 ),
 
@@ -44,24 +45,28 @@ consent_changes as (
 ),
 
 latest_consent as (
-    select customer_id, channel, consent_status, changed_at,
-           row_number() over (partition by customer_id, channel order by changed_at desc) as change_rank
+    select
+        customer_id, channel, consent_status, changed_at,
+        row_number() over (partition by customer_id, channel order by changed_at desc) as change_rank
     from consent_changes
     where customer_id is not null
 ),
 
 opted_out as (
-    select customer_id, channel,
-           {{ dbt.dateadd('hour', var('consent_grace_hours', 24), 'changed_at') }} as binding_from
+    select
+        customer_id, channel,
+        {{ dbt.dateadd('hour', var('consent_grace_hours', 24), 'changed_at') }} as binding_from
     from latest_consent
     where change_rank = 1 and consent_status = 'opt_out'
 ),
 
+-- Mail reaches whoever the CRM says holds the address; an address the CRM never held (a second one) reaches the
+-- customer the ESP tagged.
 sends as (
-    select 'email' as channel, eo.customer_id, e.event_at, e.event_date
+    select 'email' as channel, coalesce(eo.customer_id, e.customer_id) as customer_id, e.event_at, e.event_date
     from {{ ref('stg_email__events') }} as e
-    inner join email_owner as eo on e.email = eo.email
-    where e.event_type = 'processed'
+    left join email_owner as eo on e.email = eo.email
+    where e.event_type = 'processed' and coalesce(eo.customer_id, e.customer_id) is not null
     union all
     select 'sms', po.customer_id, s.event_at, s.event_date
     from {{ ref('stg_sms__messages') }} as s
@@ -82,37 +87,23 @@ bound_per_day as (
     select d.channel, d.event_date, count(o.customer_id) as opted_out_customers
     from send_days as d
     left join opted_out as o
-        on o.channel = d.channel and cast(o.binding_from as date) <= d.event_date
+        on d.channel = o.channel and cast(o.binding_from as date) <= d.event_date
     group by 1, 2
 ),
 
 violations as (
     select s.channel, s.event_date, count(distinct s.customer_id) as messaged_after_opt_out
     from sends as s
-    inner join opted_out as o on o.customer_id = s.customer_id and o.channel = s.channel
+    inner join opted_out as o on s.customer_id = o.customer_id and s.channel = o.channel
     where s.event_at > o.binding_from
     group by 1, 2
-),
-
-consent as (
-    select
-        b.channel as source, b.event_date, 'consent' as metric_kind, 'crm_opt_outs_respected' as metric,
-        b.opted_out_customers as control_value,
-        b.opted_out_customers - coalesce(v.messaged_after_opt_out, 0) as warehouse_value
-    from bound_per_day as b
-    left join violations as v on v.channel = b.channel and v.event_date = b.event_date
-),
-
-identity as (
-    select
-        'email' as source, e.event_date, 'identity' as metric_kind, 'esp_customer_id_matches_crm_email' as metric,
-        count(*) as control_value,
-        count(*) filter (where c.email = e.email) as warehouse_value
-    from {{ ref('stg_email__events') }} as e
-    inner join customers as c on c.customer_id = e.customer_id
-    group by 1, 2, 3, 4
 )
 
-select * from consent
-union all
-select * from identity
+select
+    b.channel,
+    b.event_date,
+    'crm_opt_out_not_respected' as metric,
+    coalesce(v.messaged_after_opt_out, 0) as numerator,
+    b.opted_out_customers as denominator
+from bound_per_day as b
+left join violations as v on b.channel = v.channel and b.event_date = v.event_date

@@ -3,43 +3,59 @@
     tallies the rows it erases with these same definitions. `distinct_key` is set where the source counts distinct
     keys rather than rows (an order's versions count once a day); otherwise `value` adds up. -#}
 {{ config(materialized='view') }}
+{#- One select per metric of every channel registry entry with `sync`: its counts (one per row, or distinct keys),
+    and its sums (of every row, or of each key's first row only: an order as first placed). -#}
+{%- set null_string = 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
+{%- set streams = channel_streams('sync') -%}
 
-with first_placed_orders as (
+with
+{%- for source, entry in streams %}
+{%- for metric, spec in (entry.sync.get('sums') or {}).items() if spec.get('once_per') %}
+{{ source }}_first_{{ metric }} as (
     select
-        source_file, source_line, event_date, total_price,
-        row_number() over (partition by order_id order by updated_at, delivery_date, source_file, source_line) as version
-    from {{ ref('stg_orders__order_versions') }}
+        source_file, source_line, {{ channel_record_sql(entry, 'event_date') }} as event_date,
+        {{ channel_sql(spec.value) }} as value,
+        row_number() over (partition by {{ channel_sql(spec.once_per) }}
+                           order by {{ channel_sql(spec.first_by, 'source_file, source_line') }}) as version
+    from {{ ref(entry.model) }}
 ),
+{%- endfor %}
+{%- endfor %}
 
 metrics as (
-    {%- set counted = [
-        ('email', 'stg_email__events', 'event_date', 'event_type'),
-        ('sms', 'stg_sms__messages', 'event_date', 'status'),
-        ('push', 'stg_push__events', 'event_date', 'event_type'),
-        ('web', 'stg_web__events', 'event_date', 'event_type'),
-        ('app', 'stg_app__events', 'event_date', 'event_type'),
-        ('ads', 'stg_ads__clicks', 'event_date', "'click'"),
-        ('social', 'stg_social__engagements', 'event_date', 'action'),
-        ('support', 'stg_support__tickets', 'event_date', "'ticket'"),
-        ('pos', 'stg_pos__transactions', 'event_date', 'transaction_type'),
-        ('crm', 'stg_crm__customer_rows', 'delivery_date', "'customers'"),
-    ] %}
-    {%- for source, model, day, metric in counted %}
-    select '{{ source }}' as source, source_file, source_line, {{ day }} as event_date, 'count' as metric_kind,
-        {{ metric }} as metric, 1 as value, cast(null as {{ dbt.type_string() }}) as distinct_key
-    from {{ ref(model) }}
-    union all
-    {%- endfor %}
-    -- The CRM counts rows in each day's customers.csv, by delivery day (above); the shop counts orders.
-    select 'orders', source_file, source_line, event_date, 'count', 'orders', null, order_id
-    from {{ ref('stg_orders__order_versions') }}
-    union all
-    select 'orders', source_file, source_line, event_date, 'sum', 'total_price', total_price, null
-    from first_placed_orders
+    {%- set selects = [] -%}
+    {%- for source, entry in streams -%}
+    {%- set counts = entry.sync.get('counts') -%}
+    {%- if counts -%}
+    {%- set select_counts %}
+    select '{{ source }}' as source, source_file, source_line,
+        {{ channel_record_sql(entry, 'event_date') }} as event_date,
+        'count' as metric_kind, {{ channel_sql(counts.metric) }} as metric,
+        {%- if counts.get('distinct_key') is not none %}
+        null as value, cast({{ channel_sql(counts.distinct_key) }} as {{ dbt.type_string() }}) as distinct_key
+        {%- else %}
+        1 as value, {{ null_string }} as distinct_key
+        {%- endif %}
+    from {{ ref(entry.model) }}
+    {%- endset -%}
+    {%- do selects.append(select_counts) -%}
+    {%- endif -%}
+    {%- for metric, spec in (entry.sync.get('sums') or {}).items() -%}
+    {%- set select_sum %}
+    {%- if spec.get('once_per') %}
+    select '{{ source }}', source_file, source_line, event_date, 'sum', '{{ metric }}', value, {{ null_string }}
+    from {{ source }}_first_{{ metric }}
     where version = 1
-    union all
-    select 'pos', source_file, source_line, event_date, 'sum', 'total', amount, null
-    from {{ ref('stg_pos__transactions') }}
+    {%- else %}
+    select '{{ source }}', source_file, source_line, {{ channel_record_sql(entry, 'event_date') }}, 'sum',
+        '{{ metric }}', {{ channel_sql(spec.value) }}, {{ null_string }}
+    from {{ ref(entry.model) }}
+    {%- endif %}
+    {%- endset -%}
+    {%- do selects.append(select_sum) -%}
+    {%- endfor -%}
+    {%- endfor %}
+    {{ selects | join('\n    union all') }}
 )
 
 select

@@ -46,7 +46,7 @@ from changes as ch
 left join surviving as s on ch.old_customer_id = s.customer_id
 {% if is_incremental() %}
 where not exists (
-    select 1 from {{ this }} as h
-    where h.old_customer_id = ch.old_customer_id and h.new_customer_id = ch.new_customer_id
-)
+        select 1 from {{ this }} as h
+        where h.old_customer_id = ch.old_customer_id and h.new_customer_id = ch.new_customer_id
+    )
 {% endif %}

@@ -1,8 +1,13 @@
 {#- One row per unified customer: golden attributes by survivorship (the most trusted, then most recent source),
     when and where they engaged, current consent per channel, and the primary email's verification status. -#}
-{%- set source_trust = ['crm', 'orders', 'pos', 'support', 'web', 'app', 'social', 'crm_consent', 'email', 'sms', 'push', 'ads'] -%}
-{%- set source_channels = {'email': 'email', 'sms': 'sms', 'push': 'push', 'web': 'web', 'orders': 'web', 'app': 'app',
-                           'ads': 'ads', 'social': 'social', 'pos': 'store', 'support': 'support'} -%}
+{#- From the channel registry (var channels): each source's contact trust, the channel a source's records are
+    engagement on, and the channels with a consent status. -#}
+{%- set contact_trust = [] -%}
+{%- for source, entry in channel_streams('identity') if entry.identity.get('contact_trust') is not none -%}
+{%- do contact_trust.append((source, entry.identity.contact_trust)) -%}
+{%- endfor -%}
+{%- set source_channels = engaged_channel_by_source() -%}
+{%- set consented_channels = consent_channels() -%}
 
 with identifiers as (
     select * from {{ ref('customer_identifier') }}
@@ -28,11 +33,12 @@ occurrences as (
 crm_rows as (
     select i.customer_id, r.*
     from {{ ref('stg_crm__customer_rows') }} as r
-    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = r.customer_id
+    inner join identifiers as i on i.identifier_type = 'crm_id' and r.customer_id = i.identifier_value
 ),
 
 golden_crm as (
-    select * from (
+    select *
+    from (
         select
             customer_id, first_name, last_name, birth_date, gender,
             row_number() over (
@@ -51,8 +57,9 @@ contact_ranked as (
         row_number() over (
             partition by customer_id, identifier_type
             order by min(case source
-                {%- for s in source_trust %} when '{{ s }}' then {{ loop.index }}{% endfor %} else 99 end),
-                max(occurred_at) desc, identifier_value
+                {%- for s, trust in contact_trust %} when '{{ s }}' then {{ trust }}{% endfor %} else 99
+            end),
+            max(occurred_at) desc, identifier_value
         ) as contact_rank
     from occurrences
     where identifier_type in ('email', 'phone')
@@ -70,13 +77,15 @@ primary_contacts as (
 ),
 
 channels as (
-    select customer_id, {{ dbt.listagg('channel', "','", "order by channel") }} as channels_engaged,
+    select
+        customer_id, {{ dbt.listagg('channel', "','", "order by channel") }} as channels_engaged,
         count(*) as channel_count
     from (
-        select distinct customer_id,
+        select distinct
+            customer_id,
             case source {%- for s, c in source_channels.items() %} when '{{ s }}' then '{{ c }}'{% endfor %} end as channel
         from occurrences
-        where source in ({% for s in source_channels %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
+        where {{ sql_in('source', source_channels.keys() | list) }}
     ) as d
     group by customer_id
 ),
@@ -85,44 +94,45 @@ consent_changes as (
     -- The CRM's consent log, plus what the channels themselves heard: STOP/START texts and unsubscribes.
     select i.customer_id, c.channel, c.consent_status, c.event_at
     from {{ ref('stg_crm__consents') }} as c
-    inner join identifiers as i on i.identifier_type = 'crm_id' and i.identifier_value = c.customer_id
+    inner join identifiers as i on i.identifier_type = 'crm_id' and c.customer_id = i.identifier_value
     union all
     select i.customer_id, c.channel, c.consent_status, c.event_at
     from {{ ref('stg_crm__consents') }} as c
-    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = c.email
+    inner join identifiers as i on i.identifier_type = 'email' and c.email = i.identifier_value
     where c.customer_id is null
     union all
     select i.customer_id, c.channel, c.consent_status, c.event_at
     from {{ ref('stg_crm__consents') }} as c
     inner join identifiers as i
-        on i.identifier_type = 'phone' and i.identifier_value = c.phone
+        on i.identifier_type = 'phone' and c.phone = i.identifier_value
         and (i.valid_from is null or c.event_at >= i.valid_from) and (i.valid_to is null or c.event_at < i.valid_to)
     where c.customer_id is null and c.email is null
     union all
     select i.customer_id, 'sms', s.consent_change, s.event_at
     from {{ ref('stg_sms__messages') }} as s
     inner join identifiers as i
-        on i.identifier_type = 'phone' and i.identifier_value = s.customer_phone
+        on i.identifier_type = 'phone' and s.customer_phone = i.identifier_value
         and (i.valid_from is null or s.event_at >= i.valid_from) and (i.valid_to is null or s.event_at < i.valid_to)
     where s.consent_change is not null
     union all
-    select i.customer_id, 'email',
+    select
+        i.customer_id, 'email',
         case when e.event_type = 'group_resubscribe' then 'opt_in' else 'opt_out' end, e.event_at
     from {{ ref('stg_email__events') }} as e
-    inner join identifiers as i on i.identifier_type = 'email' and i.identifier_value = e.email
+    inner join identifiers as i on i.identifier_type = 'email' and e.email = i.identifier_value
     where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'group_resubscribe')
 ),
 
 current_consent as (
     select
         customer_id,
-        max(case when channel = 'email' then consent_status end) as email_consent,
-        max(case when channel = 'sms' then consent_status end) as sms_consent,
-        max(case when channel = 'push' then consent_status end) as push_consent,
-        max(case when channel = 'ads' then consent_status end) as ads_consent
+    {%- for channel in consented_channels %}
+    max(case when channel = '{{ channel }}' then consent_status end) as {{ channel }}_consent{{ "," if not loop.last }}
+    {%- endfor %}
     from (
-        select customer_id, channel, consent_status,
-            row_number() over (partition by customer_id, channel order by event_at desc, consent_status) as recency
+        select
+            customer_id, channel, consent_status,
+            row_number() over (partition by customer_id, channel order by event_at desc, consent_status asc) as recency
         from consent_changes
     ) as ranked
     where recency = 1
@@ -136,7 +146,9 @@ customers as (
         max(last_seen_at) as last_seen_at,
         count(*) as identifiers,
         sum(case when identifier_type in ('crm_id', 'shop_customer_id', 'email', 'phone', 'loyalty_id')
-            then 1 else 0 end) > 0 as is_known,
+                then 1
+            else 0
+        end) > 0 as is_known,
         max(case when identifier_type = 'crm_id' then identifier_value end) as crm_id,
         max(case when identifier_type = 'shop_customer_id' then identifier_value end) as shop_customer_id,
         max(case when identifier_type = 'loyalty_id' then identifier_value end) as loyalty_id
@@ -161,11 +173,10 @@ select
     c.first_seen_at,
     c.last_seen_at,
     ch.channels_engaged,
-    coalesce(ch.channel_count, 0) as channel_count,
-    cc.email_consent,
-    cc.sms_consent,
-    cc.push_consent,
-    cc.ads_consent
+    coalesce(ch.channel_count, 0) as channel_count
+    {%- for channel in consented_channels %},
+    cc.{{ channel }}_consent
+{%- endfor %}
 from customers as c
 left join golden_crm as g on c.customer_id = g.customer_id
 left join primary_contacts as p on c.customer_id = p.customer_id

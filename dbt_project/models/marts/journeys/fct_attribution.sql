@@ -61,7 +61,8 @@ credited as (
 
 all_credits as (
     {%- for model in models %}
-    select conversion_id, customer_id, converted_at, purchase_channel, revenue, '{{ model }}' as model, channel,
+    select
+        conversion_id, customer_id, converted_at, purchase_channel, revenue, '{{ model }}' as model, channel,
         campaign_id, {{ model }} as credit
     from credited
     {%- if model in ['first_touch', 'last_touch'] %}
@@ -70,7 +71,8 @@ all_credits as (
     union all
     {%- endfor %}
     {#- A conversion with no touch in its window: all credit to direct, under every model. #}
-    select j.conversion_id, j.customer_id, j.converted_at, j.purchase_channel, j.revenue, m.model,
+    select
+        j.conversion_id, j.customer_id, j.converted_at, j.purchase_channel, j.revenue, m.model,
         'direct' as channel, cast(null as {{ dbt.type_string() }}) as campaign_id, 1.0 as credit
     from journeys as j
     cross join (

@@ -55,7 +55,10 @@ shop_purchases as (
         coalesce(o.is_cancelled, false) as is_cancelled,
         o.record_id as order_record_id
     from orders as o
-    full outer join (select * from completed_events where report_rank = 1) as e
+    full outer join (
+        select * from completed_events
+        where report_rank = 1
+    ) as e
         on o.order_id = e.order_id
 ),
 
@@ -90,7 +93,8 @@ store_purchases as (
         s.amount as gross_revenue,
         -- Returning more than was bought takes the sale to nothing, not below (as a refunded order).
         case when coalesce(r.returned_amount, 0) >= s.amount then cast(0 as decimal(18, 2))
-             else s.amount - coalesce(r.returned_amount, 0) end as revenue,
+            else s.amount - coalesce(r.returned_amount, 0)
+        end as revenue,
         false as is_cancelled,
         s.record_id
     from pos as s

@@ -81,6 +81,6 @@ journeys as (
 select
     j.*,
     case when j.is_converted and j.journey_started_at is not null
-        then {{ dbt.datediff('j.journey_started_at', 'j.converted_at', 'second') }} / 86400.0
+            then {{ dbt.datediff('j.journey_started_at', 'j.converted_at', 'second') }} / 86400.0
     end as days_to_convert
 from journeys as j

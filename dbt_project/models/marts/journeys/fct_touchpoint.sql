@@ -1,10 +1,12 @@
 {#- Every contact between a customer and the brand, stitched to its customer. Web and app events are grouped into
     sessions per customer (so a session spans the customer's cookies and devices): a new session starts after
     var('session_timeout_seconds') without an event, or at a campaign landing. engagement_channel is the channel a
-    journey credits for this touch, or NULL when it is not engagement (see var attribution_engagement_touches):
+    journey credits for this touch, or NULL when it is not engagement (the channel registry's touchpoints.engagement):
     a session counts once, at its start, on the channel that brought it. Bot traffic is excluded here and counted
     in agg_touchpoint_coverage. -#}
 {%- set timeout = var('session_timeout_seconds') | int -%}
+{#- The channels whose touches are grouped into sessions (touchpoints.sessions in the registry): web and app. -#}
+{%- set is_session_channel = sql_in('channel', session_channels()) -%}
 
 with touches as (
     select u.*, r.customer_id
@@ -24,14 +26,16 @@ web_and_app as (
             else 0
         end as starts_session
     from touches
-    where channel in ('web', 'app')
+    where {{ is_session_channel }}
 ),
 
 numbered as (
     select
         *,
-        sum(starts_session) over (partition by customer_id order by occurred_at, record_id
-                                  rows between unbounded preceding and current row) as session_number
+        sum(starts_session) over (
+            partition by customer_id order by occurred_at, record_id
+            rows between unbounded preceding and current row
+        ) as session_number
     from web_and_app
 ),
 
@@ -58,7 +62,7 @@ messages as (
         cast(null as {{ dbt.type_string() }}) as session_id,
         false as is_session_start
     from touches
-    where channel not in ('web', 'app')
+    where not {{ is_session_channel }}
 ),
 
 all_touches as (
@@ -81,7 +85,7 @@ select
     is_session_start,
     case
         when is_session_start and {{ is_engagement('channel', "'session_start'") }} then coalesce(traffic_channel, channel)
-        when not is_session_start and channel in ('web', 'app') then null
+        when not is_session_start and {{ is_session_channel }} then null
         when {{ is_engagement('channel', 'touch_type') }} then channel
     end as engagement_channel
 from all_touches

@@ -6,7 +6,8 @@
     total, so a customer's shares sum to 1 per model; Shapley shares can be negative).
     customer_weight sums those shares (acquired customers count 1); every value column is weighted by them. -#}
 with customers as (
-    select customer_id, acquisition_channel, historical_revenue, predicted_purchases_12m, probability_alive,
+    select
+        customer_id, acquisition_channel, historical_revenue, predicted_purchases_12m, probability_alive,
         predicted_value_12m
     from {{ ref('customer_lifetime_value') }}
 ),
@@ -25,7 +26,8 @@ channel_credits as (
 ),
 
 credit_shares as (
-    select model, customer_id, channel,
+    select
+        model, customer_id, channel,
         credit / sum(credit) over (partition by model, customer_id) as share
     from channel_credits
 ),

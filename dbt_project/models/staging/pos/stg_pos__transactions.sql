@@ -28,8 +28,10 @@ select
     p.e164 as phone,
     -- total_cents is always positive; a return takes money back. Whole cents / 100 as a double is within 1e-15
     -- of the exact value, so the cast to decimal rounds back to exactly those cents.
-    cast(case when t.transaction_type = 'return' then -t.total_cents else t.total_cents end / 100.0
-        as decimal(18, 2)) as amount,
+    cast(
+        case when t.transaction_type = 'return' then -t.total_cents else t.total_cents end / 100.0
+        as decimal(18, 2)
+    ) as amount,
     cast(t.event_at as date) as event_date
 from typed as t
 {{ phone_lookup_join('p', 't.phone_raw') }}

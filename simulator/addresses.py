@@ -1,0 +1,210 @@
+"""Which address the ESP writes each message to: the CRM's, or one the CRM does not hold for that customer.
+
+People hold more than one address, and the ESP's list drifts from the CRM's. Every message below is still tagged,
+rightly, with the intended person's CRM `customer_id`:
+- `second`: some people give the shop a second address that the CRM never learns; the ESP mails it now and then.
+- `stale`: some people's CRM address changes (the CRM re-exports them on the change day) while the ESP keeps
+  mailing the old one for a few more days.
+- `other_customer` (only with `--fault misaddress:email:<day>:<fraction>`): that share of the day's messages goes
+  to another CRM customer's address, as when an ESP merges two contacts: mail for one person reaches another.
+The truth lists every address the ESP used, per person, kind and day (`_truth/esp_addresses.parquet`), and each
+second and stale address and misaddressed message in `faults.json`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simulator.world import EMAIL_DOMAINS
+
+SECOND_ADDRESS_SHARE = 0.35  # of a second-address person's messages, the share the ESP sends to that address
+STALE_EXTRA_DAYS = (1, 3)  # the ESP keeps a changed address this many days (inclusive) past its first stale send
+
+
+@dataclass
+class EspAddresses:
+    """Per email line: the address written to, its kind, and whether the message surely carries the customer id."""
+
+    address: np.ndarray
+    kind: np.ndarray
+    tagged: np.ndarray
+    # Stale people, for the CRM: person (index), old_email, change_day (the day the CRM lists the new address).
+    changes: pd.DataFrame
+    truth: pd.DataFrame  # person, email, kind, sent_date, messages
+    faults: list[dict] = field(default_factory=list)
+
+
+def _pick(rng: np.random.Generator, pool: np.ndarray, n_people: int, rate: float) -> np.ndarray:
+    """About `rate * n_people` of the pool, at least one when the rate is positive and the pool is not empty."""
+    if rate <= 0 or not len(pool):
+        return pool[:0]
+    wanted = min(len(pool), max(1, round(n_people * rate)))
+    return np.sort(rng.choice(pool, wanted, replace=False))
+
+
+def _day(start: pd.Timestamp, index) -> str:
+    return (start + pd.Timedelta(days=int(index))).date().isoformat()
+
+
+def _other_domain(rng: np.random.Generator, email: np.ndarray) -> np.ndarray:
+    """A domain from the usual ones, never the one the person's address already has."""
+    current = pd.Index(EMAIL_DOMAINS).get_indexer(pd.Series(email).str.split("@").str[-1])
+    current = np.where(current < 0, 0, current)
+    return EMAIL_DOMAINS[(current + rng.integers(1, len(EMAIL_DOMAINS), len(email))) % len(EMAIL_DOMAINS)]
+
+
+def assign(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    lines: pd.DataFrame,
+    rates: dict,
+    misaddress_days: dict[str, float],
+    start: pd.Timestamp,
+    keep: np.ndarray,
+) -> EspAddresses:
+    """Decide the ESP's address for every line of `lines` (the email frame: person, sg_message_id, event, at);
+    people in `keep` never change their CRM address."""
+    messages = (
+        lines.loc[lines["event"] == "processed", ["sg_message_id", "person", "at"]]
+        .drop_duplicates("sg_message_id")
+        .sort_values("sg_message_id", kind="mergesort")
+        .reset_index(drop=True)
+    )
+    messages["day"] = ((messages["at"].to_numpy() - np.datetime64(start)) // np.timedelta64(1, "D")).astype(int)
+    person = messages["person"].to_numpy()
+    email = people["email"].to_numpy().astype(str)
+    # Only ordinary, valid addresses of real CRM customers drift (test accounts and role mailboxes stay put).
+    ordinary = (
+        people["in_crm"].to_numpy()
+        & (people["email_status"].to_numpy() == "valid")
+        & ~people["is_test_account"].to_numpy()
+    )
+    mailed = np.unique(person[ordinary[person]])
+    n = len(people)
+
+    ids = people["person_id"].str.slice(1).astype(int).to_numpy().astype(str)
+    first = np.char.lower(people["first_name"].to_numpy().astype(str))
+    last = np.char.lower(people["last_name"].to_numpy().astype(str))
+
+    # Second addresses: "marysmith.12@..." beside the CRM's "mary.smith12@...", never the same text.
+    second = _pick(rng, mailed, n, rates["second_email"])
+    second_address = np.char.add(
+        np.char.add(np.char.add(first[second], last[second]), np.char.add(".", ids[second])),
+        np.char.add("@", _other_domain(rng, email[second])),
+    )
+    # Stale addresses: a person mailed on some day d >= 2 changes address in the CRM on a day k in [1, d - 1];
+    # the ESP keeps the old one through day d and a little after, then catches up.
+    later = messages[(messages["day"] >= 2) & ordinary[person] & ~keep[person] & ~np.isin(person, second)]
+    stale = _pick(rng, np.unique(later["person"].to_numpy()), n, rates["stale_email"])
+    first_stale = (
+        later[later["person"].isin(stale)]
+        .assign(key=lambda f: rng.random(len(f)))
+        .sort_values(["person", "key"], kind="mergesort")
+        .drop_duplicates("person")
+    )
+    stale_day = first_stale["day"].to_numpy()
+    change_day = rng.integers(1, np.maximum(stale_day, 2)).astype(int)  # in [1, d - 1]: d >= 2
+    esp_until = stale_day + rng.integers(STALE_EXTRA_DAYS[0], STALE_EXTRA_DAYS[1] + 1, len(stale))
+    old_address = np.char.add(
+        np.char.add(np.char.add(first[stale], "."), np.char.add(last[stale], ".")),
+        np.char.add(ids[stale], np.char.add("@", _other_domain(rng, email[stale]))),
+    )
+
+    address = email[person].astype(object)
+    kind = np.full(len(messages), "crm", dtype=object)
+    # Second: a share of that person's messages, and at least one of them.
+    is_second = np.isin(person, second)
+    chosen = is_second & (rng.random(len(messages)) < SECOND_ADDRESS_SHARE)
+    draw = pd.DataFrame(
+        {"person": person[is_second], "key": rng.random(is_second.sum()), "row": np.flatnonzero(is_second)}
+    )
+    unmailed = np.setdiff1d(second, person[chosen])
+    forced = draw[draw["person"].isin(unmailed)].sort_values(["person", "key"]).drop_duplicates("person")["row"]
+    chosen[forced.to_numpy()] = True
+    slot = pd.Index(second).get_indexer(person[chosen])
+    address[chosen], kind[chosen] = second_address[slot], "second"
+    # Stale: the old address until the ESP catches up; on and before the CRM's change day it is the CRM's too.
+    slot = pd.Index(stale).get_indexer(person)  # -1, the appended 0 below, for everyone else
+    day = messages["day"].to_numpy()
+    old = day < np.append(esp_until, 0)[slot]
+    address[old] = old_address[slot[old]]
+    kind[old & (day > np.append(change_day, 0)[slot])] = "stale"
+
+    faults = [
+        {
+            "kind": "second_email",
+            "source": "email",
+            "event_id": a,
+            "detail": f"{people['person_id'].iat[p]}'s second address, never in the CRM; mailed with "
+            f"{people['customer_id'].iat[p]}",
+        }
+        for p, a in zip(second, second_address)
+    ]
+    faults += [
+        {
+            "kind": "stale_email",
+            "source": "email",
+            "event_id": a,
+            "detail": f"{people['person_id'].iat[p]}'s CRM address until the CRM lists {email[p]} on "
+            f"{_day(start, k)}; the ESP mails the old one until {_day(start, u - 1)}",
+        }
+        for p, a, k, u in zip(stale, old_address, change_day, esp_until)
+    ]
+    # Misaddressed: another ordinary CRM customer's current address, still tagged with the intended customer.
+    pool = np.flatnonzero(ordinary & ~np.isin(np.arange(n), np.concatenate([second, stale])))
+    for day_text, fraction in sorted(misaddress_days.items()):
+        day = (pd.Timestamp(day_text) - start).days
+        candidates = np.flatnonzero((messages["day"].to_numpy() == day) & (kind == "crm"))
+        if fraction <= 0 or not len(candidates) or len(pool) < 2:
+            faults.append(
+                {
+                    "kind": "misaddress",
+                    "source": "email",
+                    "day": day_text,
+                    "detail": "no message to misaddress that day (the ESP mails every other day)",
+                }
+            )
+            continue
+        hit = np.sort(
+            rng.choice(candidates, min(len(candidates), max(1, round(len(candidates) * fraction))), replace=False)
+        )
+        target = pool[rng.integers(0, len(pool), len(hit))]
+        target = np.where(target == person[hit], pool[(np.searchsorted(pool, target) + 1) % len(pool)], target)
+        address[hit], kind[hit] = email[target], "other_customer"
+        faults += [
+            {
+                "kind": "misaddress",
+                "source": "email",
+                "day": day_text,
+                "event_id": m,
+                "detail": f"tagged {people['customer_id'].iat[p]} ({people['person_id'].iat[p]}) but sent to "
+                f"{people['person_id'].iat[t]}'s address",
+            }
+            for m, p, t in zip(messages["sg_message_id"].to_numpy()[hit], person[hit], target)
+        ]
+
+    per_line = pd.Index(messages["sg_message_id"]).get_indexer(lines["sg_message_id"])
+    line_kind = kind[per_line]
+    truth = (
+        pd.DataFrame(
+            {
+                "person": person,
+                "email": address.astype(str),
+                "kind": kind,
+                "sent_date": messages["at"].to_numpy().astype("datetime64[D]"),
+            }
+        )
+        .groupby(["person", "email", "kind", "sent_date"], sort=True)
+        .size()
+        .rename("messages")
+        .reset_index()
+    )
+    return EspAddresses(
+        address=address[per_line],
+        kind=line_kind,
+        tagged=line_kind != "crm",
+        changes=pd.DataFrame({"person": stale, "old_email": old_address, "change_day": change_day}),
+        truth=truth,
+        faults=faults,
+    )

@@ -1,0 +1,264 @@
+"""A run whose process is killed does not block the next one: it is failed and its warehouse slot freed.
+
+The fast tests kill a small job that holds the `warehouse` slot; the slow one kills `omnichannel run` itself, once
+while it ingests and once while dbt runs, then runs again to success.
+"""
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from orchestration.run_recovery import HOST_TAG, fail_dead_runs, why_gone
+from orchestration.settings import PROJECT_ROOT
+
+# A job with one op in pool "warehouse" that says so once it holds the slot, then waits to be killed.
+_HOLDER = textwrap.dedent("""
+    import sys, time
+    import dagster as dg
+    from orchestration.run_recovery import run_tags
+
+    @dg.op(pool="warehouse")
+    def hold_the_warehouse():
+        print("holding", flush=True)
+        time.sleep(600)
+
+    @dg.job
+    def holder():
+        hold_the_warehouse()
+
+    holder.execute_in_process(instance=dg.DagsterInstance.from_config(sys.argv[1]), tags=run_tags())
+""")
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """An instance configured as the project ships it (orchestration/dagster.yaml)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def holder(instance):
+    """Starts a run that holds the warehouse slot; yields its process; kills it at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, instance.root_directory], stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT
+    )
+    try:
+        assert process.stdout.readline().strip() == "holding"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _only_run(instance) -> dg.RunRecord:
+    (record,) = instance.get_run_records()
+    return record
+
+
+def _claimed(instance) -> list[str]:
+    return [slot.run_id for slot in instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots]
+
+
+def test_a_killed_run_is_marked_failed_and_its_warehouse_slot_freed(instance, holder):
+    run_id = _only_run(instance).dagster_run.run_id
+    assert _claimed(instance) == [run_id]
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED  # what Dagster leaves behind
+
+    log: list[str] = []
+    assert fail_dead_runs(instance, log.append) == [run_id]
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    assert _claimed(instance) == []
+    assert log == [
+        f"marked run {run_id} failed: its process {holder.pid} is gone; freed its warehouse slot (job holder)"
+    ]
+    failure = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    assert f"its process {holder.pid} is gone" in failure[0].event_log_entry.message
+    # Done once: the next run finds nothing to do.
+    log.clear()
+    assert fail_dead_runs(instance, log.append) == [] and log == []
+
+
+def test_a_live_run_is_left_alone_and_the_daemon_fails_it_once_killed(instance, holder):
+    """While the process lives its run keeps the slot; once killed, run monitoring (the daemon's check) fails it,
+    and the slot the failed run still holds is freed by the next `fail_dead_runs`."""
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    record = _only_run(instance)
+    run_id = record.dagster_run.run_id
+    log: list[str] = []
+    assert fail_dead_runs(instance, log.append) == []
+    monitor_started_run(instance, None, record, logging.getLogger("test"))
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+    assert _claimed(instance) == [run_id]
+    assert log == [
+        f"run {run_id} (holder, process {holder.pid}) is in progress and holds a slot in pool warehouse: "
+        "this run's steps wait for it"
+    ]
+
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    monitor_started_run(instance, None, _only_run(instance), logging.getLogger("test"))
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    log.clear()
+    assert fail_dead_runs(instance, log.append) == []
+    assert _claimed(instance) == []
+    assert log == [f"run {run_id} (FAILURE) still held pool slots; freed its warehouse slot"]
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_run_and_other_hosts_runs_are_not_judged(instance):
+    @dg.op
+    def nothing():
+        return None
+
+    @dg.job
+    def here():
+        nothing()
+
+    here.execute_in_process(instance=instance, tags={HOST_TAG: socket.gethostname()})
+    record = _only_run(instance)
+    assert why_gone(instance, record) is None  # this very process: alive, and older than its run
+    # A run that started before this process did cannot be this process's: its pid was reused.
+    before = record._replace(start_time=psutil.Process().create_time() - 3600)
+    assert why_gone(instance, before) == f"its process {os.getpid()} is gone (that pid now belongs to a later process)"
+    elsewhere = before._replace(dagster_run=record.dagster_run.with_tags({HOST_TAG: "another-machine"}))
+    assert why_gone(instance, elsewhere) is None
+
+
+# --- the real pipeline, killed -------------------------------------------------------------------------------------
+
+RUN_TIMEOUT_SECONDS = 1200  # a hang (the bug) fails the test instead of blocking the suite
+
+
+def _pipeline_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNI_", "DAGSTER_"))}
+    return {**env, "OMNI_HOME": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
+
+
+def _start_run(root: Path, end: str, name: str) -> tuple[subprocess.Popen, Path]:
+    """`omnichannel run` in its own process group (killing the group kills its dbt too, as a reboot would)."""
+    output = root / f"{name}.log"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", end],
+        env=_pipeline_env(root),
+        stdout=output.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return process, output
+
+
+def _wait_for(process: subprocess.Popen, output: Path, instance, job: str, with_dbt: bool) -> tuple[str, list[int]]:
+    """Waits until a run of `job` holds the warehouse slot (and dbt runs, if asked); its run id and dbt pids."""
+    import time
+
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the run ended early:\n{output.read_text()[-3000:]}"
+        for run_id in _claimed(instance):
+            run = instance.get_run_by_id(run_id)
+            if run.job_name != job:
+                continue
+            dbt = [child.pid for child in psutil.Process(process.pid).children(recursive=True) if _is_dbt(child)]
+            if dbt or not with_dbt:
+                return run_id, dbt
+        time.sleep(0.2)
+    raise AssertionError(f"no {job} run took the warehouse slot:\n{output.read_text()[-3000:]}")
+
+
+def _is_dbt(process: psutil.Process) -> bool:
+    try:
+        return any(part.endswith("/dbt") for part in process.cmdline()[:2])
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _warehouse_opens_for_writing(root: Path) -> list[str]:
+    """Opens the warehouse read-write (no process left holding it, the file readable); its tables."""
+    import duckdb
+
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        return [
+            r[0]
+            for r in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables order by 1"
+            ).fetchall()
+        ]
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_next(tmp_path):
+    import simulator
+
+    root = tmp_path
+    simulator.simulate(root / "landing", customers=100, days=2, seed=11)
+    first_day = sorted(p.name for p in (root / "landing" / "web").iterdir())[0]
+    (root / "dagster_home").mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
+    processes = []
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        try:
+            ingesting, output = _start_run(root, first_day, "killed_ingesting")
+            processes.append(ingesting)
+            ingest_run, _ = _wait_for(ingesting, output, instance, "ingest_delivery_day", with_dbt=False)
+            _kill_group(ingesting)
+            _warehouse_opens_for_writing(root)
+
+            # The next run frees the slot (else it would wait forever), ingests, and gets as far as dbt.
+            building, output = _start_run(root, first_day, "killed_in_dbt")
+            processes.append(building)
+            transform_run, dbt_pids = _wait_for(building, output, instance, "transform", with_dbt=True)
+            _kill_group(building)
+            assert not [
+                pid
+                for pid in dbt_pids
+                if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            ], "dbt outlived its run"
+            _warehouse_opens_for_writing(root)
+            assert (
+                f"marked run {ingest_run} failed: its process {ingesting.pid} is gone; freed its warehouse slot"
+                in output.read_text()
+            )
+
+            final = subprocess.run(
+                [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", first_day],
+                env=_pipeline_env(root),
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT_SECONDS,
+            )
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    _kill_group(process)
+        assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+        assert (
+            f"marked run {transform_run} failed: its process {building.pid} is gone; freed its warehouse slot"
+            in final.stdout
+        )
+        assert f"published to {root / 'published' / 'current'}" in final.stdout
+        assert (root / "published" / "current").exists()
+        for run_id in (ingest_run, transform_run):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        assert _claimed(instance) == []
+    assert {"raw.ingest_log", "marts.customer_identifier"} <= set(_warehouse_opens_for_writing(root))
