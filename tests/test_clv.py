@@ -75,6 +75,31 @@ def test_gamma_gamma_reproduces_the_published_maximum_likelihood_estimates_on_cd
     assert fitted == {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
+def test_compiled_and_fast_compile_modes_give_the_same_estimates(cdnow, cdnow_models, monkeypatch):
+    # CDNOW's 2,357 customers fit in FAST_COMPILE; with the threshold lowered the same fit runs compiled (FAST_RUN),
+    # as a history of COMPILED_MIN_CUSTOMERS or more does.
+    import pytensor
+    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+
+    assert cdnow_models.pytensor_modes == {"purchase": "FAST_COMPILE", "spend": "FAST_COMPILE"}
+    seen = []
+    for model_class in (BetaGeoModel, GammaGammaModel):
+        fit = model_class.fit
+
+        def spy(self, *args, _fit=fit, **kwargs):
+            seen.append((type(self).__name__, pytensor.config.mode))
+            return _fit(self, *args, **kwargs)
+
+        monkeypatch.setattr(model_class, "fit", spy)
+    monkeypatch.setattr(clv, "COMPILED_MIN_CUSTOMERS", 100)
+    compiled = clv.fit_lifetime_models(clv.model_data(cdnow), min_repeat_customers=20)
+    assert seen == [("BetaGeoModel", "FAST_RUN"), ("GammaGammaModel", "FAST_RUN")]
+    assert compiled.pytensor_modes == {"purchase": "FAST_RUN", "spend": "FAST_RUN"}
+    for name, value in {**cdnow_models.purchase_parameters, **cdnow_models.spend_parameters}.items():
+        fitted = {**compiled.purchase_parameters, **compiled.spend_parameters}[name]
+        assert fitted == pytest.approx(value, rel=1e-6), name
+
+
 def test_bgnbd_conditional_expectation_matches_the_paper_for_its_example_customer(cdnow_models):
     # The paper's worked example: x = 2, t_x = 30.43, T = 38.86 weeks expects 1.226 purchases in the next 39 weeks.
     example = pd.DataFrame(

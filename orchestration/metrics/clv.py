@@ -14,6 +14,7 @@ Input is one row per customer in any time unit (the pipeline uses days): `freque
 reason in `prediction_status` instead of numbers nobody should act on.
 
 pymc-marketing is imported inside the functions: it takes seconds to import, and nothing happens at import time.
+Fits on fewer than COMPILED_MIN_CUSTOMERS customers run pytensor in FAST_COMPILE mode (see there).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ SHAPE_BOUND = 1000.0
 SPEND_PARAMETERS = ("p", "q", "v")
 DAYS_PER_MONTH = 365.25 / 12
 
+# pytensor's default mode compiles C code for each model function, and pymc-marketing builds the data into the graph
+# as constants, so the code is specialised to the number of customers: every new history (a new day, a back-test
+# split, a test world) compiles again. Measured on this 2-core machine with a warm ~/.pytensor cache, BG/NBD plus
+# Gamma-Gamma on a size not seen before: 1,013 customers 11.3 s compiled against 2.6 s in FAST_COMPILE (44 s
+# against 7 s with an empty cache); 20,000: 13.5 s against 9.4 s; 50,000: 7.8 s against 14.6 s; 200,000: 11.4 s
+# against 67 s. FAST_COMPILE (few graph rewrites, numpy per operation, nothing for g++) gives the same estimates,
+# so below this many customers it is used; above it the compiled code pays for itself.
+COMPILED_MIN_CUSTOMERS = 25_000
+
 PREDICTED = "predicted"
 TOO_FEW_REPEAT_CUSTOMERS = "too_few_repeat_customers"  # nothing predicted: the purchase model was not fitted
 PURCHASE_MODEL_FAILED = "purchase_model_failed"  # nothing predicted: the fit gave no usable parameters
@@ -59,6 +69,7 @@ class LifetimeModels:
     spend_parameters: dict[str, float] = field(default_factory=dict)
     purchase_problem: str | None = None  # a status from STATUSES and a sentence, when `purchase` is None
     spend_problem: str | None = None
+    pytensor_modes: dict[str, str] = field(default_factory=dict)  # model -> the pytensor mode it was fitted in
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -66,6 +77,7 @@ class LifetimeModels:
             "spend_parameters": self.spend_parameters,
             "purchase_problem": self.purchase_problem,
             "spend_problem": self.spend_problem,
+            "pytensor_modes": self.pytensor_modes,
         }
 
 
@@ -97,13 +109,26 @@ def _point(model, names: tuple[str, ...]) -> dict[str, float]:
     return {name: float(np.asarray(model.fit_result[name]).ravel()[0]) for name in names}
 
 
+def pytensor_mode(customers: int) -> str:
+    """The pytensor mode a fit on this many customers runs in (COMPILED_MIN_CUSTOMERS says why)."""
+    return "FAST_RUN" if customers >= COMPILED_MIN_CUSTOMERS else "FAST_COMPILE"
+
+
+@contextmanager
+def _compiled_for(customers: int):
+    import pytensor
+
+    with pytensor.config.change_flags(mode=pytensor_mode(customers)):
+        yield
+
+
 def _usable(parameters: dict[str, float]) -> bool:
     return all(np.isfinite(v) and v > 0 for v in parameters.values())
 
 
 def fit_purchase_model(data: pd.DataFrame):
     """BG/NBD fitted by maximum likelihood on customer_id, frequency, recency, T."""
-    with _quiet():
+    with _quiet(), _compiled_for(len(data)):
         from pymc_extras.prior import Prior
         from pymc_marketing.clv import BetaGeoModel
 
@@ -120,7 +145,7 @@ def fit_purchase_model(data: pd.DataFrame):
 
 def fit_spend_model(data: pd.DataFrame):
     """Gamma-Gamma fitted by maximum likelihood on the repeat customers' frequency and mean repeat spend."""
-    with _quiet():
+    with _quiet(), _compiled_for(len(data)):
         from pymc_extras.prior import Prior
         from pymc_marketing.clv import GammaGammaModel
 
@@ -142,6 +167,7 @@ def fit_lifetime_models(data: pd.DataFrame, min_repeat_customers: int) -> Lifeti
             f"than once, {min_repeat_customers} needed"
         )
         return models
+    models.pytensor_modes["purchase"] = pytensor_mode(len(data))
     try:
         purchase = fit_purchase_model(data)
         models.purchase_parameters = _point(purchase, PURCHASE_PARAMETERS)
@@ -161,6 +187,7 @@ def fit_lifetime_models(data: pd.DataFrame, min_repeat_customers: int) -> Lifeti
             f"spend, {min_repeat_customers} needed"
         )
         return models
+    models.pytensor_modes["spend"] = pytensor_mode(len(spenders))
     try:
         spend = fit_spend_model(spenders)
         models.spend_parameters = _point(spend, SPEND_PARAMETERS)
