@@ -60,11 +60,11 @@ select
     s.recency_score,
     s.frequency_score,
     s.monetary_score,
-    {{ dbt.concat([
-        'cast(s.recency_score as ' ~ dbt.type_string() ~ ')',
-        'cast(s.frequency_score as ' ~ dbt.type_string() ~ ')',
-        'cast(s.monetary_score as ' ~ dbt.type_string() ~ ')',
-    ]) }} as rfm_score,
+    concat(
+        cast(s.recency_score as {{ dbt.type_string() }}),
+        cast(s.frequency_score as {{ dbt.type_string() }}),
+        cast(s.monetary_score as {{ dbt.type_string() }})
+    ) as rfm_score,
     {{ rfm_segment('s.recency_score', 's.frequency_score', 's.monetary_score') }} as rfm_segment,
     s.period_end as as_of_date
 from scored as s
