@@ -101,6 +101,8 @@ def simulate(
     parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
     address_rng = rng.spawn(1)[0]  # does not advance `rng`
+    # Sync faults draw from their own stream: a faulted world is the clean one minus the fault, file for file.
+    fault_rng = rng.spawn(1)[0]
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
     behaviour = Behaviour(rng, world, begin, days, rates)
@@ -130,7 +132,7 @@ def simulate(
         lines = dirt.add_unknown_event_types(rng, name, lines, rates["unknown_event_type"])
         if name != "crm_consents":
             writer.write_control(out, source, writer.control_totals(name, lines))
-        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day)
+        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day, fault_rng)
         manifest += fault_rows + writer.write(out, name, delivered, gzip_share, rows_per_file)
         summary["events"][name] = int(len(lines))
         del lines, delivered

@@ -19,8 +19,9 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
         # Only what the sources count themselves: cross-system agreement has its own mart.
         gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="abs_difference", min_value=0),
-        # What `forget` erased is a count or an amount of real events, never a correction the other way.
-        gx.expectations.ExpectColumnValuesToBeBetween(column="erased_value", min_value=0),
+        # What `forget` erased is a number of real events, never a correction the other way. Erased money is
+        # net of the person's refunds and returns, so a day of only a refund erases a negative amount.
+        gx.expectations.ExpectColumnValuesToBeBetween(column="count_erased_value", min_value=0),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source", "event_date", "metric_kind", "metric"]),
         # Counts and money the sources report are never negative; POS net takings can be, so sums are left out.
@@ -126,7 +127,7 @@ MART_SUITES = {
         expectations=_sync_accuracy,
         columns="source, event_date::varchar as event_date, metric_kind, metric, status, abs_difference::double as "
         "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value, "
-        "erased_value::double as erased_value",
+        "case when metric_kind <> 'sum' then erased_value::double end as count_erased_value",
     ),
     "fct_conversion": Suite(
         table="marts.fct_conversion",

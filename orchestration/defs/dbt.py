@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration import settings
+from orchestration.dbt_targets import dbt_targets_dir, keep_parse_state
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 
@@ -50,8 +51,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         dbt_vars = settings.dbt_vars()
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
-    with _environment({**warehouse.dbt_environment(), "OMNI_PHONE_REGION": phones.default_region}):
-        invocation = dbt.cli(["build", *(["--vars", dbt_vars] if dbt_vars else [])], context=context)
+    targets = dbt_targets_dir(warehouse)
+    environment = {
+        **warehouse.dbt_environment(),
+        "OMNI_PHONE_REGION": phones.default_region,
+        # dagster-dbt puts each run's target folder under DBT_TARGET_PATH and starts it from the parse state there.
+        "DBT_TARGET_PATH": str(targets),
+    }
+    with _environment(environment):
+        # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
+        # (tests/test_dbt_unit_tests.py does), not on every production build.
+        build = ["build", "--exclude-resource-type", "unit_test", *(["--vars", dbt_vars] if dbt_vars else [])]
+        invocation = dbt.cli(build, context=context)
     yield from invocation.stream()
     # dbt holds the DuckDB file until its process exits; the next step opens that file.
     invocation.process.wait()
+    keep_parse_state(invocation.target_path, targets)
