@@ -278,10 +278,13 @@ def mass_erased(world, forgotten):
     acknowledged = _cli("acknowledge-drop", *dropped, "--reason", "test: erased every buyer on purpose")
     # Re-run the drop checks and the publication, as the UI's "re-execute" would: nothing else changed. The
     # metrics marts' suites are re-run too: downstream of the blocked purchase marts, their check step was skipped.
+    from orchestration.defs.metrics import BACKTEST_CHECK, LIFETIME_VALUE_ASSET
     from orchestration.defs.quality import GX_CHECK, METRICS_MARTS
 
     keys = [dg.AssetCheckKey(dg.AssetKey(["marts", mart]), DROP_CHECK) for mart in dropped]
     keys += [dg.AssetCheckKey(dg.AssetKey(["marts", mart]), GX_CHECK) for mart in sorted(METRICS_MARTS)]
+    # The lifetime-value back-test sits downstream of the purchase marts too.
+    keys.append(dg.AssetCheckKey(LIFETIME_VALUE_ASSET, BACKTEST_CHECK))
     recheck = dg.define_asset_job(
         "recheck_drops", selection=dg.AssetSelection.checks(*keys) | dg.AssetSelection.assets(PUBLISHED_KEY)
     )

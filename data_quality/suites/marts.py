@@ -329,6 +329,59 @@ def _customer_engagement(_: str) -> list[gx.expectations.Expectation]:
     ]
 
 
+# Attribution's models (fct_attribution.model; macro attribution_models) and the lifetime-value statuses
+# (orchestration/metrics/clv.py STATUSES, without the back-test's own no_holdout_period).
+ATTRIBUTION_MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
+PREDICTION_STATUSES = [
+    "predicted",
+    "too_few_repeat_customers",
+    "purchase_model_failed",
+    "spend_model_unavailable",
+    "not_finite",
+]
+
+
+def _customer_lifetime_value(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
+        # The first touch of the first purchase's journey; 'direct' when it had none.
+        gx.expectations.ExpectColumnValuesToBeInSet(column="acquisition_channel", value_set=[*channels, "direct"]),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="acquisition_channel"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="orders", min_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="frequency", min_value=0),
+        # frequency counts the purchase days after the first; a mismatch names its customer.
+        gx.expectations.ExpectColumnValuesToBeNull(column="frequency_not_repeat_days"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="historical_revenue", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0),
+        _not_after("recency_days", "tenure_days"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="prediction_status", value_set=PREDICTION_STATUSES),
+        # Predicted means every prediction is there; any other status means the value is missing for its reason.
+        gx.expectations.ExpectColumnValuesToBeNull(column="status_contradicts_value"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="probability_alive", min_value=0, max_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_purchases_12m", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_average_value", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_value_12m", min_value=0),
+        *[
+            gx.expectations.ExpectColumnValuesToBeBetween(column=f"{score}_score", min_value=1, max_value=5)
+            for score in ("recency", "frequency", "monetary")
+        ],
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="rfm_segment"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="as_of_date"),
+    ]
+
+
+def _channel_lifetime_value(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="model", value_set=["acquisition", *ATTRIBUTION_MODELS]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="channel", value_set=[*channels, "direct"]),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["model", "channel"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="customers", min_value=1),
+        # Every customer is split whole under every model: the weights of a model add up to the customers.
+        gx.expectations.ExpectColumnValuesToBeNull(column="model_not_summing_to_customers"),
+    ]
+
+
 def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
     """The metrics marts' suites, for fct_touchpoint's channels as the channel registry names them."""
     channels = sorted(set(touchpoint_channels))
@@ -389,6 +442,28 @@ def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
             expectations=lambda _: _purchase_channel_switches(channels),
             columns="from_channel, to_channel, transitions_before_purchase::bigint as transitions_before_purchase, "
             "switch_rank, share_of_switches_before_purchase",
+        ),
+        "customer_lifetime_value": Suite(
+            table="marts.customer_lifetime_value",
+            batch_column=None,  # a snapshot as of the last purchase day, read whole
+            expectations=lambda _: _customer_lifetime_value(channels),
+            columns="customer_id, acquisition_channel, orders, frequency, historical_revenue::double as "
+            "historical_revenue, recency_days, tenure_days, prediction_status, probability_alive, "
+            "predicted_purchases_12m, predicted_average_value, predicted_value_12m, recency_score, frequency_score, "
+            "monetary_score, rfm_segment, as_of_date::varchar as as_of_date, "
+            "case when frequency <> purchase_days - 1 then customer_id end as frequency_not_repeat_days, "
+            "case when (prediction_status = 'predicted') <> (predicted_value_12m is not null) "
+            "or (prediction_status in ('predicted', 'spend_model_unavailable')) <> (probability_alive is not null) "
+            "then customer_id end as status_contradicts_value",
+        ),
+        "agg_channel_lifetime_value": Suite(
+            table="marts.agg_channel_lifetime_value",
+            batch_column=None,
+            expectations=lambda _: _channel_lifetime_value(channels),
+            columns="model, channel, customers, "
+            "case when abs(sum(customer_weight) over (partition by model) "
+            "- (select count(*) from marts.customer_lifetime_value)) > 1e-6 then model end "
+            "as model_not_summing_to_customers",
         ),
     }
 
