@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import faults as sync_faults
+from simulator.world import below_rate
 
 # Sources whose export is a full daily file with no replays: the CRM hands over clean snapshots.
 CLEAN_TABLES = {"crm_customers", "crm_consents"}
@@ -40,7 +41,7 @@ def add_unknown_event_types(rng: np.random.Generator, name: str, lines: pd.DataF
     if name not in UNKNOWN_TYPES or rate <= 0 or lines.empty:
         return lines
     field, value = UNKNOWN_TYPES[name]
-    picked = lines[rng.random(len(lines)) < rate].copy()
+    picked = lines[below_rate(rng.random(len(lines)), rate)].copy()
     if picked.empty:
         return lines
     new_lines = []
@@ -100,7 +101,7 @@ def deliver(
     is_json = name in JSON_TABLES
     for kind in ("malformed_json", "truncated", "missing_required"):
         rate = rates["malformed"] if kind == "malformed_json" else rates[kind]
-        bad = out[rng.random(len(out)) < rate].copy()
+        bad = out[below_rate(rng.random(len(out)), rate)].copy()
         if kind == "malformed_json" and not is_json:
             kind = "truncated"  # a CSV cannot hold bad JSON; a cut-short row is its broken line
         bad["line"] = [corrupt(line, kind, is_json) for line in bad["line"]]  # few lines: rate ~1e-3
@@ -108,7 +109,9 @@ def deliver(
         copies.append(bad)
     delivered = pd.concat(copies, ignore_index=True)
     if is_json:
-        drift = (delivered["kind"] == "event").to_numpy() & (rng.random(len(delivered)) < rates["unknown_field"])
+        events = (delivered["kind"] == "event").to_numpy()
+        drift = np.zeros(len(delivered), bool)
+        drift[events] = below_rate(rng.random(len(delivered))[events], rates["unknown_field"])
         delivered.loc[drift, "line"] = '{"x_schema_drift":"new field",' + delivered.loc[drift, "line"].str.slice(1)
         delivered.loc[drift, "kind"] = "unknown_field"
     delivered = _apply_faults(delivered, out, faulted)

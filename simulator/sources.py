@@ -357,6 +357,14 @@ class SourceBuilder:
         )
         guest = at_least_one(rng, len(s), guest_rate)
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
+        # A guest address is dangerous because several people type it: make sure some world's two people share one
+        # (the next sale by someone else takes the first guest sale's address; no draw more).
+        if guest.any() and not (s.loc[guest].groupby("email")["person"].nunique() > 1).any():
+            first = int(np.flatnonzero(guest)[0])
+            others = np.flatnonzero(~guest & (person != person[first]))
+            if len(others):
+                guest[others[0]] = True
+                s.loc[others[0], "email"] = s.at[first, "email"]
         zero_phone = guest & (rng.random(len(s)) < 0.5)
         s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
         s["tag"] = np.where(guest, "guest_email", None)
