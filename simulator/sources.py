@@ -383,8 +383,19 @@ class SourceBuilder:
             ],
             ignore_index=True,
         )
-        returned = s[rng.random(len(s)) < 0.05].copy()
-        delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
+        end = np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))
+        is_returned = rng.random(len(s)) < 0.05
+        delay_days = rng.integers(1, 4, int(is_returned.sum()))
+        if not (s["at"].to_numpy()[is_returned] + delay_days * np.timedelta64(1, "D") < end).any():
+            # Every world with a store sale a day before its end shows a return, whatever the seed: the first sale
+            # is brought back the next day (the draws above stay as they were).
+            first = int(np.argmin(s["at"].to_numpy())) if len(s) else None
+            if first is not None and s["at"].iat[first] + pd.Timedelta(days=1) < end:
+                days_of = dict(zip(np.flatnonzero(is_returned), delay_days))
+                is_returned[first], days_of[first] = True, 1
+                delay_days = np.array([days_of[i] for i in np.flatnonzero(is_returned)], dtype=int)
+        returned = s[is_returned].copy()
+        delay = pd.to_timedelta(delay_days * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
         returned["receipt_id"] = returned["receipt_id"] + "-RET"
         returned["at"] = returned["at"] + delay
@@ -402,7 +413,7 @@ class SourceBuilder:
                 .to_numpy()
             )
         returned["local_time"] = local
-        returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
+        returned = returned[returned["at"] < end]
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         refunds = returned.set_index("original_receipt_id")["total_cents"]
         net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
