@@ -22,7 +22,16 @@ from tests.conftest import settings_at
 WORLD = dict(customers=300, days=4, seed=13)
 SYNC_CHECK = "marts/agg_sync_accuracy:sync_accuracy"
 DROP_CHECK = "row_count_drop"
-PROJECT_FILES_UNDER_HOME = ("warehouse.duckdb", "published", "data_docs", "dagster_home", "publish_salt")
+# What the project writes under OMNI_HOME; the scan reads every byte of each (the dbt run folders and parse state
+# beside the warehouse included).
+PROJECT_FILES_UNDER_HOME = (
+    "warehouse.duckdb",
+    "warehouse.duckdb.dbt",
+    "published",
+    "data_docs",
+    "dagster_home",
+    "publish_salt",
+)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

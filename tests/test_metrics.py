@@ -177,7 +177,9 @@ def test_customer_time_zones_are_mostly_the_true_ones(metrics_world):
             "select customer_id, time_zone, time_zone_source from intermediate.int_customer_timezones"
         ).df()
     d = zones.merge(persons, on="customer_id").merge(truth, on="person_id", suffixes=("", "_true"))
-    assert (d["time_zone"] == d["time_zone_true"]).mean() > 0.85
+    # 83% in the 300 x 7 world since the contact-policy and every-dirt merges (people without a store sale or a
+    # phone fall back to the default zone); the bar was 85% before them.
+    assert (d["time_zone"] == d["time_zone_true"]).mean() > 0.8
     assert set(d["time_zone_source"]) >= {"store", "phone"}
 
 
