@@ -151,6 +151,11 @@ class PeakMemory:
             self._peak = max(self._peak, total)
             time.sleep(self._interval)
 
+    def sampled_gb(self) -> float:
+        """The peak the sampler saw since `start()`, in GB: unlike `gb()`, without the peaks of what this process
+        or its finished children held before (a simulator run earlier in the same process)."""
+        return self._peak / 1024**3
+
     def gb(self) -> float:
         """The peak so far, in GB."""
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
