@@ -25,9 +25,12 @@ AGREEMENT_KEY = dg.AssetCheckKey(dg.AssetKey(["marts", "agg_cross_system_agreeme
 
 
 def _publication_digest(publish_dir: Path) -> str:
-    """Bytes of everything published, the `current` link's target included."""
+    """Bytes of everything published, the `current` link's target included (not the report of a failed attempt,
+    which is written beside the publication, in `failed/`)."""
     digest = hashlib.sha256()
     for path in sorted(publish_dir.rglob("*")):
+        if path.relative_to(publish_dir).parts[0] == "failed":
+            continue
         digest.update(path.relative_to(publish_dir).as_posix().encode())
         if path.is_symlink():
             digest.update(os.readlink(path).encode())
@@ -165,7 +168,15 @@ def test_dropped_events_fail_the_sync_check_naming_source_and_day_and_nothing_is
     assert not evaluation.passed
     assert f"email {FAULT_DAY}" in evaluation.metadata["failing_source_days"].value
     assert all(day.startswith("email ") for day in evaluation.metadata["failing_source_days"].value)
+    assert f"email {FAULT_DAY}" not in evaluation.metadata["sync_accuracy"].value  # a table: source rows, day columns
+    assert "ERROR" in evaluation.metadata["sync_accuracy"].value
+    assert FAULT_DAY in evaluation.metadata["failing_examples"].value
     assert _publication_digest(gated["root"] / "published") == gated["clean_digest"]
+    # What failed has its own report beside the last good release's, which it links to.
+    failed = (gated["root"] / "published" / "failed" / "report.html").read_text()
+    assert "NOT published" in failed and SYNC_CHECK in failed and FAULT_DAY in failed
+    assert 'href="../current/report.html"' in failed
+    assert (gated["root"] / "published" / "current" / "report.html").exists()
 
 
 def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check(gated):

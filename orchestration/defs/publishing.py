@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration.defs.gate import evaluate_gate
+from orchestration.defs.gate import evaluate_gate, latest_check_outcomes
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
 from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
+from orchestration.reporting.build import REPORT_FILE, clear_failure_report, write_failure_report
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -19,6 +20,21 @@ def _days_covered(con) -> dict:
         "from raw.ingest_log"
     ).fetchall()[0]
     return {"first_delivery_day": row[0], "last_delivery_day": row[1], "delivery_days": row[2]}
+
+
+def _report_failure(context, warehouse: Warehouse, publication: Publication, check_keys, summary, unchecked):
+    """Writes what stopped the publication beside the last good release's report; returns the page's path."""
+    with warehouse.get_connection() as con:
+        report = write_failure_report(
+            publication.folder,
+            con,
+            summary,
+            unchecked,
+            latest_check_outcomes(context.instance, check_keys),
+            datetime.now(UTC).isoformat(),
+        )
+    context.log.info(f"what failed: {report.path}")
+    return report.path.resolve()
 
 
 def build_published_marts(
@@ -33,9 +49,14 @@ def build_published_marts(
         """Publishes the marts atomically, only if every upstream check passed on today's data."""
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
+            report = _report_failure(context, warehouse, publication, check_keys, gate.summary(), gate.unchecked)
             raise dg.Failure(
                 description=f"not published, the last publication is untouched: {gate.summary()}",
-                metadata={"failed": gate.failed, "unchecked": gate.unchecked},
+                metadata={
+                    "failed": gate.failed,
+                    "unchecked": gate.unchecked,
+                    "report": dg.MetadataValue.url(report.as_uri()),
+                },
             )
         if gate.warned:
             context.log.warning(
@@ -62,11 +83,14 @@ def build_published_marts(
             release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
         swap_in(publish_dir, release)
         clear_acknowledgements(publish_dir)
+        clear_failure_report(publish_dir)
         return dg.MaterializeResult(
             metadata={
                 "release": release_id,
                 "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
                 "tables": dg.MetadataValue.json(release.tables),
+                "dagster/row_count": sum(release.tables.values()),
+                "report": dg.MetadataValue.url((publish_dir / "current" / REPORT_FILE).resolve().as_uri()),
                 "checks_passed": len(gate.passed),
                 "checks_warned": dg.MetadataValue.json(gate.warnings),
             }
