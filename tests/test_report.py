@@ -283,3 +283,28 @@ def test_the_report_is_an_asset_downstream_of_the_publication_in_the_transform_a
         node = graph.get(key)
         assert node.group_name == "raw" and node.description and node.kinds == {"duckdb"}, key
     assert not [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "default"]
+
+
+def test_a_release_scrubbed_by_forget_gets_its_report_drawn_again_from_its_own_marts(world, tmp_path):
+    from orchestration.publishing.release import scrub_current
+    from orchestration.reporting.build import redraw_release_report
+
+    publish_dir = tmp_path / "published"
+    shutil.copytree(world.root / "published", publish_dir, symlinks=True)
+    with duckdb.connect(str(publish_dir / "current" / "omnichannel.duckdb"), read_only=True) as con:
+        buyer = con.execute("select min(customer_id) from marts.fct_conversion").fetchall()[0][0]
+    scrubbed = scrub_current(publish_dir, [buyer])
+    assert not (scrubbed.path / "report.html").exists()  # the scrubbed copy holds the marts only
+    report = redraw_release_report(scrubbed.path)
+    page = (publish_dir / "current" / "report.html").read_text()
+    assert report.path == scrubbed.path / "report.html" and scrubbed.release_id in page
+    figures, _ = read_report(report.path)
+    with duckdb.connect(str(scrubbed.path / "omnichannel.duckdb"), read_only=True) as con:
+        credited = dict(
+            con.execute(
+                "select channel, sum(attributed_conversions) from marts.agg_channel_attribution "
+                "where model = 'linear' group by 1"
+            ).fetchall()
+        )
+    linear = points(traces(figures["attribution-conversions"])["linear"])
+    assert {c: y for c, y in linear.items() if y is not None} == pytest.approx(credited)

@@ -165,6 +165,8 @@ def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
     shutil.rmtree(building, ignore_errors=True)
     (building / "parquet").mkdir(parents=True)
     counts = _scrubbed_copy(source / "omnichannel.duckdb", building / "omnichannel.duckdb", customer_ids)
+    if (source / "report_checks.json").exists():  # what the report drew besides the marts; `forget` redraws it
+        shutil.copyfile(source / "report_checks.json", building / "report_checks.json")
     manifest = json.loads((source / "manifest.json").read_text())
     manifest.update(
         release_id=release_id,

@@ -4,8 +4,9 @@ Both read DuckDB read-only and write one HTML file; nothing here knows Dagster: 
 release's manifest and the checks' latest outcomes as plain values.
 """
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,9 @@ from orchestration.reporting.render import render, write_atomically
 from orchestration.reporting.sections import SECTIONS, CheckOutcome, Section, checks_table, sync_accuracy
 
 REPORT_FILE = "report.html"
+# The check outcomes a release's report drew (the back-test among them), kept so the report can be drawn again
+# from the release alone (after `forget` scrubs it).
+REPORT_CHECKS_FILE = "report_checks.json"
 FAILED_FOLDER = "failed"
 
 
@@ -59,7 +63,17 @@ def write_release_report(release: Path, manifest: dict, checks: Sequence[CheckOu
         banner = ("warned", "Published with warnings: " + "; ".join(f"{w['check']}: {w['what']}" for w in warned))
     path = release / REPORT_FILE
     write_atomically(path, render("Omnichannel release report", facts, sections, banner))
+    write_atomically(
+        release / REPORT_CHECKS_FILE, json.dumps([asdict(c) for c in checks], indent=1, sort_keys=True, default=str)
+    )
     return Report(path, sections)
+
+
+def redraw_release_report(release: Path) -> Report:
+    """The release's report drawn again from its own file, manifest and recorded check outcomes."""
+    recorded = release / REPORT_CHECKS_FILE
+    checks = [CheckOutcome(**c) for c in json.loads(recorded.read_text())] if recorded.exists() else []
+    return write_release_report(release, json.loads((release / "manifest.json").read_text()), checks)
 
 
 def _examples(check: CheckOutcome) -> pd.DataFrame | None:
