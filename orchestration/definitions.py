@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt import dbt_models
 from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.failure_report import build_failed_publication_sensor
 from orchestration.defs.gate import upstream_check_keys
 from orchestration.defs.ingestion import bookkeeping_assets, control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, publish, schedules, transform
@@ -39,6 +40,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=checks,
         jobs=[ingest_delivery_day, transform, publish],
         schedules=schedules,
+        sensors=[build_failed_publication_sensor([transform, publish], gate_checks)],
         resources=resources,
         # One DuckDB file takes one writer: steps of a run execute one after another in the run's process.
         executor=dg.in_process_executor,

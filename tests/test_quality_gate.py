@@ -182,6 +182,32 @@ def test_dropped_events_fail_the_sync_check_naming_source_and_day_and_nothing_is
     assert (gated["root"] / "published" / "current" / "report.html").exists()
 
 
+def test_a_failed_run_started_from_the_ui_gets_its_report_from_the_sensor(gated):
+    """`omnichannel run` writes the report itself; a run launched from the UI or a schedule has the run-failure
+    sensor (the daemon's) write it."""
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.resources import Publication, Warehouse
+
+    report = gated["root"] / "published" / "failed" / "report.html"
+    report.unlink()
+    instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
+    run = instance.get_run_by_id(gated["faulty"]["transform"])
+    failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
+    sensor = build_definitions().get_sensor_def("failed_publication_report")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={
+            "warehouse": Warehouse(path=str(gated["root"] / "warehouse.duckdb")),
+            "publication": Publication(path=str(gated["root"] / "published"), home=str(gated["root"])),
+        },
+    ).for_run_failure()
+    sensor(context)
+    assert SYNC_CHECK in report.read_text() and FAULT_DAY in report.read_text()
+
+
 def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check(gated):
     from orchestration.definitions import build_definitions
 

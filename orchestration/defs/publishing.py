@@ -2,14 +2,16 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.gate import evaluate_gate, latest_check_outcomes
+from orchestration.defs.failure_report import report_failed_publication
+from orchestration.defs.gate import evaluate_gate
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
 from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
-from orchestration.reporting.build import REPORT_FILE, clear_failure_report, write_failure_report
+from orchestration.reporting.build import REPORT_FILE, clear_failure_report
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -20,21 +22,6 @@ def _days_covered(con) -> dict:
         "from raw.ingest_log"
     ).fetchall()[0]
     return {"first_delivery_day": row[0], "last_delivery_day": row[1], "delivery_days": row[2]}
-
-
-def _report_failure(context, warehouse: Warehouse, publication: Publication, check_keys, summary, unchecked):
-    """Writes what stopped the publication beside the last good release's report; returns the page's path."""
-    with warehouse.get_connection() as con:
-        report = write_failure_report(
-            publication.folder,
-            con,
-            summary,
-            unchecked,
-            latest_check_outcomes(context.instance, check_keys),
-            datetime.now(UTC).isoformat(),
-        )
-    context.log.info(f"what failed: {report.path}")
-    return report.path.resolve()
 
 
 def build_published_marts(
@@ -49,7 +36,9 @@ def build_published_marts(
         """Publishes the marts atomically, only if every upstream check passed on today's data."""
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
-            report = _report_failure(context, warehouse, publication, check_keys, gate.summary(), gate.unchecked)
+            # No connection to the warehouse is open yet: the report reads it, read-only.
+            report = report_failed_publication(context.instance, check_keys, Path(warehouse.path), publication.folder)
+            context.log.info(f"what failed: {report}")
             raise dg.Failure(
                 description=f"not published, the last publication is untouched: {gate.summary()}",
                 metadata={
