@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
             pass
     from orchestration.runner import run_pipeline
 
-    runs = run_pipeline(start=args.start, end=args.end)
+    runs = run_pipeline(start=args.start, end=args.end, full_refresh=args.full_refresh)
     if runs.get("failed_ingestion"):
         raise CliError("stopped: " + runs["failed_ingestion"][0] + " (nothing was transformed or published)")
     if not runs["success"]:
@@ -221,7 +221,7 @@ def _finish_forget(customers: list[str], rebuild: bool) -> int:
 
     # Replaying every partition through the suppression list rebuilds the models without the person. The
     # sources still count the erased events: agg_sync_accuracy shows them as erased_value, not as missing.
-    runs = run_pipeline()
+    runs = run_pipeline(full_refresh=True)
     prune_all_but_current(settings.publish_dir())
     # Deleted rows and replaced tables leave their bytes in free blocks: only a fresh file has none.
     _rewrite_warehouse()
@@ -321,9 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=_simulate)
 
-    run = _command(commands, "run", "materialize every asset for every delivery day in the landing zone")
+    run = _command(commands, "run", "load the new or changed delivery days of the landing zone, then build and publish")
     run.add_argument("--start", type=_day, help="first delivery day (YYYY-MM-DD)")
     run.add_argument("--end", type=_day, help="last delivery day (YYYY-MM-DD)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="load every delivery day again, changed or not (after an upgrade of the loader, say)",
+    )
     run.set_defaults(handler=_run)
 
     explain = _command(commands, "explain", "show a customer and the records that joined its identifiers")

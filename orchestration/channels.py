@@ -110,6 +110,17 @@ class ChannelRegistry:
             if s.touchpoints.get("exposure")
         }
 
+    def send_touches(self) -> dict[str, list[str]]:
+        """Per channel, the touch types that are one message the brand sent (the `sends` KPI): frequency caps and
+        consent checks count them."""
+        touches: dict[str, list[str]] = {}
+        for s in self._with("touchpoints"):
+            sends = (s.touchpoints.get("kpis") or {}).get("sends")
+            if sends:
+                types = touches.setdefault(s.channel, [])
+                types.extend(t for t in sends if t not in types)
+        return touches
+
     def engaged_channel_by_source(self) -> dict[str, str]:
         """Record source -> the channel a customer engaged on when it holds a record of theirs."""
         return {s.name: s.channel for s in self.streams if s.channel}
@@ -151,6 +162,7 @@ class ChannelRegistry:
             "engagement_touches": self.engagement_touches(),
             "traffic_channel_by_utm_medium": self.traffic_channel_by_utm_medium(),
             "exposure_touches": self.exposure_touches(),
+            "send_touches": self.send_touches(),
             "engaged_channel_by_source": self.engaged_channel_by_source(),
             "identity_sources": self.identity_sources(),
             "identity_identifier_types": self.identity_identifier_types(),

@@ -12,6 +12,7 @@ from orchestration.defs.failure_report import build_failed_publication_sensor
 from orchestration.defs.gate import upstream_check_keys
 from orchestration.defs.ingestion import bookkeeping_assets, control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, publish, schedules, transform
+from orchestration.defs.metrics import clv_backtest
 from orchestration.defs.publishing import build_published_marts
 from orchestration.defs.quality import cross_system_agreement, gx_metrics_suites, gx_suites, sync_accuracy
 from orchestration.defs.reference import email_addresses, phone_numbers
@@ -20,7 +21,7 @@ from orchestration.defs.resources import pipeline_resources
 from orchestration.defs.row_drops import build_row_drop_checks
 
 ASSETS = [*raw_source_assets, control_totals, *bookkeeping_assets, phone_numbers, email_addresses, dbt_models]
-CHECKS = [gx_suites, gx_metrics_suites, sync_accuracy, cross_system_agreement]
+CHECKS = [gx_suites, gx_metrics_suites, sync_accuracy, cross_system_agreement, clv_backtest]
 
 
 def build_definitions() -> dg.Definitions:

@@ -1,21 +1,37 @@
-"""Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's, with DAGSTER_HOME)."""
+"""Runs the pipeline through Dagster itself, so runs land in the instance's history (the UI's)."""
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
+import duckdb
 
 from orchestration import settings
 from orchestration.defs.partitions import DELIVERY_DAY
+from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
 from orchestration.ingestion.landing import NoDeliveryDays, landing_days
 from orchestration.run_recovery import fail_dead_runs, run_tags
 
+INSTANCE_CONFIG = settings.PROJECT_ROOT / "orchestration" / "dagster.yaml"
+
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The user's instance when DAGSTER_HOME is set, else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    """The instance at DAGSTER_HOME, else the project's own under OMNI_HOME (`dagster_home/`, as `scripts/demo.sh`
+    has it), created with the project's instance settings.
+
+    Never a throwaway one: the gate publishes only what checks passed on in this instance, and a run that loads no
+    changed day relies on the checks recorded when the days were loaded.
+    """
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    home = settings.home_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def select_days(days: Sequence[str], start: str | date | None, end: str | date | None) -> list[str]:
@@ -55,8 +71,20 @@ def _report_failed_publication(defs: dg.Definitions, instance: dg.DagsterInstanc
     return report_failed_publication(instance, keys, settings.warehouse_path(), settings.publish_dir())
 
 
-def run_pipeline(start: str | None = None, end: str | None = None, log=print) -> dict:
-    """Ingest every delivery day in [start, end], then build everything downstream; returns run ids."""
+def days_to_load(days: Sequence[str], full_refresh: bool = False) -> list[str]:
+    """The days among `days` whose files are new or changed since the warehouse loaded them (all of them with
+    `full_refresh`, or when there is no warehouse yet)."""
+    warehouse = settings.warehouse_path()
+    if full_refresh or not warehouse.exists():
+        return list(days)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = loaded_fingerprints(con)
+    return changed_days(settings.landing_dir(), days, loaded)
+
+
+def run_pipeline(start: str | None = None, end: str | None = None, log=print, full_refresh: bool = False) -> dict:
+    """Ingest every new or changed delivery day in [start, end] (every one with `full_refresh`), then build
+    everything downstream; returns run ids."""
     from orchestration.definitions import build_definitions
 
     landing = settings.landing_dir()
@@ -68,6 +96,13 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print) ->
         within = f" between {start or 'the first day'} and {end or 'the last'}" if start or end else ""
         holds = f" (it holds {held[0]} .. {held[-1]})" if held else ""
         raise NoDeliveryDays(f"no delivery days in {landing}{within}{holds}")
+    selected = days
+    days = days_to_load(selected, full_refresh)
+    if len(days) < len(selected):
+        log(
+            f"{len(selected) - len(days)} of {len(selected)} delivery day(s) unchanged since they were loaded: "
+            "not loaded again (--full-refresh loads every day)"
+        )
     defs = build_definitions()
     instance = dagster_instance()
     # A run killed earlier (SIGKILL, OOM, reboot) would hold the warehouse slot forever: fail it first.

@@ -12,6 +12,8 @@ Modules, one purpose each:
 - `channels`: vendor-shaped lines (docs/landing-records.md), written as DuckDB SQL.
 - `dirt`: duplicates, late deliveries, corrupted copies, unknown fields and event types.
 - `faults`: `--fault` sync faults (drop, delay, misaddress).
+- `contact_policy`: the contact-policy truth (frequency breaches, sends after an opt-out) from what was written;
+  `Behaviour.misfires` injects the breaches.
 - `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet` (`esp_addresses.parquet`: every address the
   ESP mailed, per person, kind and day), `channel_effects.json`, `faults.json`, `preferred_hours.parquet` and
   `engagement_effects.json` (send hour, multi-channel effect).
@@ -19,8 +21,8 @@ Modules, one purpose each:
 Volume: about 2.2 events per customer per day at the default rates (email campaigns every other day are a
 third of it, web a quarter, CRM consents a tenth), so `customers` x `days` x 2.2 is the event count and
 `customers_for_events(n, days)` sizes a world for a benchmark (10M events over 14 days: ~325k customers).
-Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order (the ESP's addresses
-from a stream spawned from it, so adding them left every other draw as it was), every file is sorted
+Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order (the ESP's addresses,
+send hours and contact-policy misfires from streams spawned from it), every file is sorted
 before it is written, gzip headers carry no time, and nothing depends on set order or string hashing.
 """
 
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator import dirt, truth, writer
+from simulator import contact_policy, dirt, truth, writer
 from simulator import faults as sync_faults
 from simulator.behaviour import Behaviour
 from simulator.sources import SourceBuilder
@@ -84,9 +86,12 @@ def simulate(
     rates: Mapping[str, float] | None = None,
     gzip_share: float = 0.3,
     rows_per_file: int = writer.ROWS_PER_FILE,
+    misfires: bool = True,
 ) -> dict:
     """Write a landing zone under `out` (replacing what a previous simulation wrote there); a source's day
-    longer than `rows_per_file` lines is split into numbered files (the CRM's never is)."""
+    longer than `rows_per_file` lines is split into numbered files (the CRM's never is). `misfires`: the
+    contact-policy breaches `Behaviour.misfires` injects (in every world of 3 days or more); without them the
+    campaigns follow consent and the caps, and a world's only breaches are those its calendars make."""
     out = Path(out)
     unknown = set(rates or {}) - set(DEFAULT_RATES)
     if unknown:
@@ -101,9 +106,11 @@ def simulate(
     parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
     rng = np.random.Generator(np.random.PCG64(seed))
     address_rng = rng.spawn(1)[0]  # does not advance `rng`
+    # Sync faults draw from their own stream: a faulted world is the clean one minus the fault, file for file.
+    fault_rng = rng.spawn(1)[0]
     begin = pd.Timestamp(start)
     world = build_world(rng, customers, days, rates)
-    behaviour = Behaviour(rng, world, begin, days, rates)
+    behaviour = Behaviour(rng, world, begin, days, rates, misfires=misfires)
     for channel in (
         behaviour.email,
         behaviour.sms,
@@ -111,6 +118,7 @@ def simulate(
         behaviour.ads,
         behaviour.social,
         behaviour.organic_visits,
+        behaviour.misfires,
     ):
         channel()
     builder = SourceBuilder(rng, world, behaviour)
@@ -130,7 +138,7 @@ def simulate(
         lines = dirt.add_unknown_event_types(rng, name, lines, rates["unknown_event_type"])
         if name != "crm_consents":
             writer.write_control(out, source, writer.control_totals(name, lines))
-        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day)
+        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day, fault_rng)
         manifest += fault_rows + writer.write(out, name, delivered, gzip_share, rows_per_file)
         summary["events"][name] = int(len(lines))
         del lines, delivered
@@ -143,6 +151,7 @@ def simulate(
         out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, builder.esp.truth
     )
     truth.write_engagement_truth(out, behaviour, purchases)
+    contact_policy.write(out / "_truth", world.people, builder.sent, builder.consents)
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
     return summary
@@ -274,6 +283,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"override a dirt rate; names: {', '.join(DEFAULT_RATES)}",
     )
     parser.add_argument("--gzip-share", type=_share, default=0.3, help="share of files written gzipped")
+    parser.add_argument(
+        "--no-misfires",
+        dest="misfires",
+        action="store_false",
+        help="send no contact-policy breaches on purpose (stale-list sends after opt-outs, a night text, a burst)",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -293,6 +308,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         faults=args.fault or [],
         rates=rates,
         gzip_share=getattr(args, "gzip_share", 0.3),
+        misfires=getattr(args, "misfires", True),
     )
     print(json.dumps(summary, indent=2))
     return 0

@@ -69,8 +69,17 @@ def next_local_hour(earliest: np.ndarray, zone: np.ndarray, hour: np.ndarray, mi
 class Behaviour:
     """Generates the per-source event frames for a world over `days` days starting at `start`."""
 
-    def __init__(self, rng: np.random.Generator, world: World, start: pd.Timestamp, days: int, rates: dict):
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        world: World,
+        start: pd.Timestamp,
+        days: int,
+        rates: dict,
+        misfires: bool = True,
+    ):
         self.rng, self.world, self.start, self.days, self.rates = rng, world, start, days, rates
+        self.injects_misfires = misfires and days >= 3
         self.people = world.people.reset_index(drop=True)
         self.n = len(self.people)
         self.visits: list[pd.DataFrame] = []  # caused visits: person, time, channel, click_id
@@ -83,6 +92,13 @@ class Behaviour:
         # Send-time draws come from their own stream (spawned, so every other draw is as it was without them).
         self.hour_rng = rng.spawn(1)[0]
         self.preferred = preferred_hours(self.hour_rng, self.people)
+        # Sends that break the contact policy on purpose (misfires), and the customer opted out of email before
+        # the world began: simulator/contact_policy.py lists every breach, these and any the calendars make. Their
+        # draws come from a stream of their own, spawned after the others so those streams are as they were.
+        self.policy_rng = rng.spawn(1)[0]
+        self.misfired: list[dict] = []
+        self.legacy_opt_out: dict[int, pd.Timestamp] = {}
+        self._guarantee_opt_outs()
 
     def ts(self, day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return (self.start + pd.to_timedelta(day_index * DAY_SECONDS + seconds, unit="s")).to_numpy()
@@ -110,6 +126,133 @@ class Behaviour:
             frame.iloc[idx, frame.columns.get_loc("at")] = at[mask][take] + delay.astype("timedelta64[s]")
 
     # ---- outbound campaigns -------------------------------------------------------------------
+    def _eligible(self, channel: str) -> np.ndarray:
+        """People a misfire may reach: a channel's campaigns do and the CRM can name their opt-out; the brand's own
+        test accounts are not customers the policy protects."""
+        p = self.people
+        crm = p["in_crm"].to_numpy() & ~p["is_test_account"].to_numpy()
+        if channel == "email":
+            return crm & p["email_opt_in"].to_numpy() & (p["email_status"] != "invalid").to_numpy()
+        if channel == "sms":
+            return (
+                crm
+                & p["sms_opt_in"].to_numpy()
+                & (p["phone_from_day"].to_numpy() == 0)
+                & (p["phone_until_day"].to_numpy() == self.days)
+            )
+        devices = self.world.devices[~self.world.devices["shared"]]
+        return crm & p["push_opt_in"].to_numpy() & p["person_id"].isin(devices["person_id"]).to_numpy()
+
+    def _guarantee_opt_outs(self) -> None:
+        """At least one person per channel opts out early enough to be messaged again past the grace period."""
+        if not self.injects_misfires:
+            return
+        for channel in ("email", "sms", "push"):
+            eligible = self._eligible(channel)
+            if eligible.any() and not (eligible & (self.opt_out_day[channel] <= self.days - 3)).any():
+                self.opt_out_day[channel][self.policy_rng.choice(np.flatnonzero(eligible))] = 1
+        # One customer opted out of email 20 days before the world began: any email now is past the legal limit.
+        still_in = np.flatnonzero(self._eligible("email") & (self.opt_out_day["email"] == self.days))
+        if len(still_in):
+            person = int(self.policy_rng.choice(still_in))
+            self.opt_out_day["email"][person] = 0
+            self.legacy_opt_out[person] = self.start - pd.Timedelta(days=20)
+
+    def misfires(self) -> None:
+        """Sends a real brand makes by mistake: a campaign to a stale list that ignores opt-outs, one to the customer
+        opted out long ago, a text sent at 03:00 local, an automation that pushes one customer four times in an
+        hour. Run after the campaigns (they set who opted out when)."""
+        if not self.injects_misfires:
+            return
+        rng, p = self.policy_rng, self.people
+        email, sms, push = [], [], []
+        for channel, rows in (("email", email), ("sms", sms), ("push", push)):
+            # Opted out on day d (heard on d - 1 at the latest, or by a reply to day d - 1's send): two days on
+            # the grace period has passed.
+            resend_day = np.maximum(self.opt_out_day[channel] + 1, 2)
+            stale = np.flatnonzero(self._eligible(channel) & (resend_day < self.days))
+            if channel == "email":  # the customer opted out long ago gets an email of their own below
+                stale = stale[~np.isin(stale, list(self.legacy_opt_out))]
+            for person in rng.choice(stale, min(3, len(stale)), replace=False) if len(stale) else []:
+                rows.append((int(person), int(resend_day[person]), int(rng.integers(17 * 3600, 19 * 3600)), "stale"))
+        for person in self.legacy_opt_out:
+            email.append((person, 1, int(rng.integers(17 * 3600, 19 * 3600)), "legacy"))
+        awake = np.flatnonzero(self._eligible("sms") & (self.opt_out_day["sms"] == self.days))
+        if len(awake):
+            person = int(rng.choice(awake))
+            zone = STORES.set_index("store_id").loc[p["home_store"].iloc[person], "store_tz"]
+            local = self.start + pd.Timedelta(days=1, hours=3, minutes=int(rng.integers(0, 60)))
+            at = local.tz_localize(zone).tz_convert("UTC").tz_localize(None)
+            sms.append((person, 1, int((at - self.start).total_seconds()) - DAY_SECONDS, "night"))
+        busy = np.flatnonzero(self._eligible("push") & (self.opt_out_day["push"] == self.days))
+        if len(busy):
+            person = int(rng.choice(busy))
+            for k in range(4):
+                push.append((person, 0, 17 * 3600 + 600 * k, "burst"))
+        stamp = lambda rows: self.ts(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))  # noqa: E731
+        if email:
+            at = stamp(email)
+            who = np.array([r[0] for r in email])
+            base = pd.DataFrame(
+                {
+                    "person": who,
+                    "campaign_id": [f"em-misfire-{r[3]}" for r in email],
+                    "message_day": [r[1] for r in email],
+                    "sg_message_id": [f"msgx{i:03d}.{r[0]}" for i, r in enumerate(email)],
+                }
+            )
+            self.frames["email"] = pd.concat(
+                [
+                    self.frames["email"],
+                    base.assign(event="processed", at=at),
+                    base.assign(event="delivered", at=at + np.timedelta64(5, "s")),
+                ],
+                ignore_index=True,
+            )
+        if sms:
+            self.frames["sms"] = pd.concat(
+                [
+                    self.frames["sms"],
+                    pd.DataFrame(
+                        {
+                            "person": [r[0] for r in sms],
+                            "at": stamp(sms),
+                            "status": "delivered",
+                            "direction": "outbound-api",
+                            "body": "Last chance: 30% off ends tonight. Reply STOP to opt out",
+                            "campaign_id": [f"sms-misfire-{r[3]}" for r in sms],
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+        if push:
+            devices = self.world.devices[~self.world.devices["shared"]].drop_duplicates("person_id")
+            player = devices.set_index("person_id")["device_id"]
+            who = np.array([r[0] for r in push])
+            base = pd.DataFrame(
+                {
+                    "person": who,
+                    "player_id": player.reindex(p["person_id"].to_numpy()[who]).to_numpy(),
+                    "notification_id": [f"notif-x{i:03d}" for i in range(len(push))],
+                    "campaign_id": [f"push-misfire-{r[3]}" for r in push],
+                }
+            )
+            at = stamp(push)
+            self.frames["push"] = pd.concat(
+                [
+                    self.frames["push"],
+                    base.assign(event="sent", at=at),
+                    base.assign(event="delivered", at=at + np.timedelta64(3, "s")),
+                ],
+                ignore_index=True,
+            )
+        self.misfired = [
+            {"channel": c, "person": r[0], "kind": r[3]}
+            for c, rows in (("email", email), ("sms", sms), ("push", push))
+            for r in rows
+        ]
+
     def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
         return np.flatnonzero(eligible & (self.opt_out_day[channel] > day))
 
@@ -120,7 +263,8 @@ class Behaviour:
         for day in range(0, self.days, 2):
             who = self._recipients("email", eligible, day)
             m = len(who)
-            sent = self.ts(np.full(m, day), rng.integers(13 * 3600, 15 * 3600, m))
+            # 17:00-19:00 UTC is daytime in every US zone; the misfires below are the night-time sends.
+            sent = self.ts(np.full(m, day), rng.integers(17 * 3600, 19 * 3600, m))
             campaign = f"em-{(self.start + pd.Timedelta(days=day)).date()}"
             fate = rng.random(m)
             dropped = fate < 0.005  # suppressed by the ESP: processed, never sent

@@ -257,13 +257,15 @@ CRM_HEADER = "customer_id,email,phone,first_name,last_name,birth_date,gender,loy
 
 
 def crm_consents(con, f):
+    # `changed_at` is when the change happened, `at` when the CRM exported it (an old change is in the first export).
+    changed = """strftime(coalesce("changed_at", "at"), '%Y-%m-%dT%H:%M:%SZ')"""
     return _run(
         con,
         f,
         f"""
         select coalesce(customer_id, '') || '|' || coalesce(email, '') || '|' || coalesce(phone, '') || '|' || channel
-               || '|' || status || '|' || {ISO_Z} as event_id, "at", 'consents' as metric, 0.0 as amount, person, tag,
+               || '|' || status || '|' || {changed} as event_id, "at", 'consents' as metric, 0.0 as amount, person, tag,
                to_json(struct_pack(customer_id := customer_id, email := email, phone := phone, channel := channel,
-                   status := status, changed_at := {ISO_Z}, source := consent_source))::varchar as line
+                   status := status, changed_at := {changed}, source := consent_source))::varchar as line
         from f""",
     )

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import faults as sync_faults
+from simulator.world import below_rate
 
 # Sources whose export is a full daily file with no replays: the CRM hands over clean snapshots.
 CLEAN_TABLES = {"crm_customers", "crm_consents"}
@@ -40,7 +41,7 @@ def add_unknown_event_types(rng: np.random.Generator, name: str, lines: pd.DataF
     if name not in UNKNOWN_TYPES or rate <= 0 or lines.empty:
         return lines
     field, value = UNKNOWN_TYPES[name]
-    picked = lines[rng.random(len(lines)) < rate].copy()
+    picked = lines[below_rate(rng.random(len(lines)), rate)].copy()
     if picked.empty:
         return lines
     new_lines = []
@@ -70,8 +71,12 @@ def deliver(
     rates: dict,
     faults: list[sync_faults.Fault],
     last_day: np.datetime64,
+    fault_rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Decide each line's delivery day and add dirt; returns the delivered lines and the fault rows."""
+    """Decide each line's delivery day and add dirt; returns the delivered lines and the fault rows.
+
+    `fault_rng` serves the sync faults alone, so that a fault changes only the lines it drops or delays.
+    """
     out = lines[["event_id", "line", "person", "tag"]].copy()
     out["event_day"] = event_days(lines["at"])
     out["delivery_day"] = out["event_day"]
@@ -82,9 +87,12 @@ def deliver(
             "timedelta64[D]"
         )
         out.loc[late, "kind"] = "late"
-    out, manifest = sync_faults.apply(rng, source, name, out, faults)
+    # The faults are applied last, to the clean world's lines: every draw below is the one a world without the
+    # fault makes, so a faulted world differs only in the lines the fault lost or delayed (and their copies).
+    out["_row"] = np.arange(len(out))
+    faulted, manifest = sync_faults.apply(fault_rng, source, name, out.copy(), faults)
     if name in CLEAN_TABLES:
-        return out, manifest
+        return faulted.drop(columns="_row"), manifest
     copies = [out]
     dup = out[rng.random(len(out)) < rates["duplicate"]].copy()
     dup["delivery_day"] = dup["delivery_day"] + rng.integers(0, 2, len(dup)).astype("timedelta64[D]")
@@ -93,7 +101,7 @@ def deliver(
     is_json = name in JSON_TABLES
     for kind in ("malformed_json", "truncated", "missing_required"):
         rate = rates["malformed"] if kind == "malformed_json" else rates[kind]
-        bad = out[rng.random(len(out)) < rate].copy()
+        bad = out[below_rate(rng.random(len(out)), rate)].copy()
         if kind == "malformed_json" and not is_json:
             kind = "truncated"  # a CSV cannot hold bad JSON; a cut-short row is its broken line
         bad["line"] = [corrupt(line, kind, is_json) for line in bad["line"]]  # few lines: rate ~1e-3
@@ -101,11 +109,26 @@ def deliver(
         copies.append(bad)
     delivered = pd.concat(copies, ignore_index=True)
     if is_json:
-        drift = (delivered["kind"] == "event").to_numpy() & (rng.random(len(delivered)) < rates["unknown_field"])
+        events = (delivered["kind"] == "event").to_numpy()
+        drift = np.zeros(len(delivered), bool)
+        drift[events] = below_rate(rng.random(len(delivered))[events], rates["unknown_field"])
         delivered.loc[drift, "line"] = '{"x_schema_drift":"new field",' + delivered.loc[drift, "line"].str.slice(1)
         delivered.loc[drift, "kind"] = "unknown_field"
+    delivered = _apply_faults(delivered, out, faulted)
     delivered["delivery_day"] = np.minimum(delivered["delivery_day"].to_numpy().astype("datetime64[D]"), last_day)
     return delivered, manifest
+
+
+def _apply_faults(delivered: pd.DataFrame, clean: pd.DataFrame, faulted: pd.DataFrame) -> pd.DataFrame:
+    """Drop every copy of a lost line, and move every copy of a delayed line by the line's delay."""
+    if len(faulted) == len(clean) and (faulted["delivery_day"].to_numpy() == clean["delivery_day"].to_numpy()).all():
+        return delivered.drop(columns="_row")
+    kept = pd.Series(faulted["delivery_day"].to_numpy(), index=faulted["_row"].to_numpy())
+    delivered = delivered[delivered["_row"].isin(kept.index)].copy()
+    rows = delivered["_row"].to_numpy()
+    shift = kept.reindex(rows).to_numpy() - clean["delivery_day"].to_numpy()[rows]
+    delivered["delivery_day"] = delivered["delivery_day"].to_numpy() + shift
+    return delivered.drop(columns="_row")
 
 
 def corrupt(line: str, kind: str, is_json: bool) -> str:

@@ -79,12 +79,15 @@ class SourceBuilder:
         # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.
         e.loc[self.esp.tagged, "customer_id"] = self.col("customer_id", person[self.esp.tagged])
         self.lines["email"] = channels.email(self.con, e)
+        # What each channel sent and heard, as written: simulator/contact_policy.py scores the contact policy on it.
+        self.sent = {"email": e}
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
         s["sid"] = np.char.add("SM", np.char.zfill(np.arange(len(s)).astype(str), 32))
         s["phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
         s = s[s["phone"].notna()]
         self.lines["sms"] = channels.sms(self.con, s)
+        self.sent["sms"] = s
 
         push = b.frames["push"].copy()
         push["external_user_id"] = self.col("customer_id", push["person"].to_numpy())
@@ -92,6 +95,7 @@ class SourceBuilder:
         push.loc[shared, "external_user_id"] = None  # a family tablet is logged in as nobody in particular
         push = push.drop_duplicates(["notification_id", "player_id", "event"])
         self.lines["push"] = channels.push(self.con, push)
+        self.sent["push"] = push
 
         self.lines["ads"] = channels.ads(self.con, b.frames["ads"])
 
@@ -353,6 +357,14 @@ class SourceBuilder:
         )
         guest = at_least_one(rng, len(s), guest_rate)
         s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
+        # A guest address is dangerous because several people type it: make sure some world's two people share one
+        # (the next sale by someone else takes the first guest sale's address; no draw more).
+        if guest.any() and not (s.loc[guest].groupby("email")["person"].nunique() > 1).any():
+            first = int(np.flatnonzero(guest)[0])
+            others = np.flatnonzero(~guest & (person != person[first]))
+            if len(others):
+                guest[others[0]] = True
+                s.loc[others[0], "email"] = s.at[first, "email"]
         zero_phone = guest & (rng.random(len(s)) < 0.5)
         s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
         s["tag"] = np.where(guest, "guest_email", None)
@@ -371,8 +383,19 @@ class SourceBuilder:
             ],
             ignore_index=True,
         )
-        returned = s[rng.random(len(s)) < 0.05].copy()
-        delay = pd.to_timedelta(rng.integers(1, 4, len(returned)) * DAY_SECONDS, unit="s")
+        end = np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))
+        is_returned = rng.random(len(s)) < 0.05
+        delay_days = rng.integers(1, 4, int(is_returned.sum()))
+        if not (s["at"].to_numpy()[is_returned] + delay_days * np.timedelta64(1, "D") < end).any():
+            # Every world with a store sale a day before its end shows a return, whatever the seed: the first sale
+            # is brought back the next day (the draws above stay as they were).
+            first = int(np.argmin(s["at"].to_numpy())) if len(s) else None
+            if first is not None and s["at"].iat[first] + pd.Timedelta(days=1) < end:
+                days_of = dict(zip(np.flatnonzero(is_returned), delay_days))
+                is_returned[first], days_of[first] = True, 1
+                delay_days = np.array([days_of[i] for i in np.flatnonzero(is_returned)], dtype=int)
+        returned = s[is_returned].copy()
+        delay = pd.to_timedelta(delay_days * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
         returned["receipt_id"] = returned["receipt_id"] + "-RET"
         returned["at"] = returned["at"] + delay
@@ -390,7 +413,7 @@ class SourceBuilder:
                 .to_numpy()
             )
         returned["local_time"] = local
-        returned = returned[returned["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
+        returned = returned[returned["at"] < end]
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         refunds = returned.set_index("original_receipt_id")["total_cents"]
         net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
@@ -467,6 +490,7 @@ class SourceBuilder:
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
             status = np.where(self.col(flag, members) if flag else rng.random(len(members)) < 0.7, "opt_in", "opt_out")
+            signed_up = b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))).copy()
             rows.append(
                 pd.DataFrame(
                     {
@@ -476,7 +500,7 @@ class SourceBuilder:
                         "phone": None,
                         "channel": channel,
                         "status": status,
-                        "at": b.ts(created_day, rng.integers(0, DAY_SECONDS, len(members))),
+                        "at": signed_up,
                         "consent_source": "signup",
                     }
                 )
@@ -500,6 +524,34 @@ class SourceBuilder:
                         }
                     )
                 )
+                # Whoever opts out signed up before (not before the first export): their sign-up is dated earlier.
+                signup, opt_out = rows[-2], rows[-1].set_index("person")["at"]
+                earlier = (opt_out - pd.Timedelta(hours=1)).reindex(signup["person"]).to_numpy()
+                signup["at"] = np.where(
+                    pd.isna(earlier),
+                    signup["at"].to_numpy(),
+                    np.maximum(np.minimum(signup["at"].to_numpy(), earlier), np.datetime64(b.start)),
+                )
+                # Who opted out before the world began: in the first export, dated when it happened, as is the
+                # sign-up before it.
+                rows[-1]["changed_at"] = pd.Series(
+                    [b.legacy_opt_out.get(m) for m in rows[-1]["person"]], index=rows[-1].index, dtype="datetime64[ns]"
+                )
+                signup["changed_at"] = pd.Series(
+                    [
+                        b.legacy_opt_out[m] - pd.Timedelta(days=10) if m in b.legacy_opt_out else None
+                        for m in signup["person"]
+                    ],
+                    index=signup.index,
+                    dtype="datetime64[ns]",
+                )
         consents = pd.concat(rows, ignore_index=True)
+        # The change's own time (truth and the export's line); `at` stays the export's.
+        consents["changed_at"] = (
+            consents["changed_at"].where(consents["changed_at"].notna(), consents["at"])
+            if "changed_at" in consents
+            else consents["at"]
+        )
         consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
         self.lines["crm_consents"] = channels.crm_consents(self.con, consents)
+        self.consents = consents

@@ -212,17 +212,7 @@ def write_truth(
         + "\n"
     )
     (truth / "faults.json").write_text(json.dumps(faults, indent=1, sort_keys=True, default=str) + "\n")
-    # Later issues score these. The simulator sends only with consent, so there are no violations yet;
-    # frequency lists every send so a cross-channel cap can be checked.
-    pd.DataFrame(
-        {
-            "person_id": pd.Series(dtype=str),
-            "channel": pd.Series(dtype=str),
-            "event_id": pd.Series(dtype=str),
-            "sent_at": pd.Series(dtype="datetime64[us]"),
-            "reason": pd.Series(dtype=str),
-        }
-    ).to_parquet(truth / "consent_violations.parquet", index=False)
+    # frequency lists every send; simulator/contact_policy.py writes the breaches and consent violations.
     frequency(p, frames).to_parquet(truth / "frequency.parquet", index=False)
 
 

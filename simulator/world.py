@@ -138,6 +138,18 @@ def _hex(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     return np.array(["".join(row) for row in alphabet[digits]]) if n else np.array([], dtype=str)
 
 
+def below_rate(draws: np.ndarray, rate: float) -> np.ndarray:
+    """`draws < rate`, and the smallest draw too when that picks nothing at a positive rate.
+
+    Every kind of dirt then shows in every world, whatever its size and seed, without a draw more: a world where
+    the kind came up anyway is unchanged.
+    """
+    mask = draws < rate
+    if rate > 0 and len(draws) and not mask.any():
+        mask[np.argmin(draws)] = True
+    return mask
+
+
 def at_least_one(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     """A mask of about `rate * n` people, at least one when the rate is positive (small worlds show every kind)."""
     mask = np.zeros(n, bool)
@@ -190,6 +202,18 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     disposable = (kind >= cut_role) & (kind < cut_disp)
     typo = (kind >= cut_disp) & (kind < cut_typo)
     invalid = (kind >= cut_typo) & (kind < cut_invalid)
+    # Every kind of address in every world: a kind nobody drew goes to the valid person whose draw came closest
+    # to it (no draw more, so a world that has every kind is unchanged).
+    valid = ~(role | disposable | typo | invalid)
+    for mask, cut, rate_name in (
+        (role, cut_role, "role_email"),
+        (disposable, cut_disp, "disposable_email"),
+        (typo, cut_typo, "typo_email"),
+        (invalid, cut_invalid, "invalid_email"),
+    ):
+        if r[rate_name] > 0 and not mask.any() and valid.any():
+            nearest = np.flatnonzero(valid)[np.argmin(np.abs(kind[valid] - cut))]
+            mask[nearest], valid[nearest] = True, False
     local = np.where(role, np.char.add(ROLE_LOCALS[rng.integers(0, len(ROLE_LOCALS), n)], ids.astype(str)), local)
     domain = np.where(disposable, DISPOSABLE_DOMAINS[rng.integers(0, len(DISPOSABLE_DOMAINS), n)], domain)
     domain = np.where(typo, TYPO_DOMAINS[rng.integers(0, len(TYPO_DOMAINS), n)], domain)
@@ -247,6 +271,13 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
         np.char.add("test", ids[people["is_test_account"]].astype(str)) + "@test.example.com"
     )
     people.loc[people["is_test_account"], "email_status"] = "valid"
+    # Someone of each kind of address is a CRM customer, so that the address is in the data: the CRM exports every
+    # customer it holds, while other people may never show up in a short world.
+    for kind in ("role", "disposable", "typo", "invalid"):
+        holders = np.flatnonzero((people["email_status"] == kind).to_numpy())
+        if len(holders) and not people["in_crm"].to_numpy()[holders].any():
+            people.loc[holders[0], "in_crm"] = True
+            people.loc[holders[0], "customer_id"] = "C" + str(ids[holders[0]]).zfill(7)
 
     # Devices: phones for app users; some households share one family tablet.
     app_people = people.index[people["uses_app"]].to_numpy()
@@ -271,7 +302,7 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
 
     # Recycled phones: the number of someone who left is later given to someone else.
     # Donors and receivers are disjoint, so each person holds at most one number with one validity window.
-    is_donor = rng.random(n) < r["recycled_phone"]
+    is_donor = below_rate(rng.random(n), r["recycled_phone"]) if n > 1 else np.zeros(n, bool)
     donors = np.flatnonzero(is_donor)
     others = np.flatnonzero(~is_donor)
     receivers = others[rng.permutation(len(others))[: len(donors)]]

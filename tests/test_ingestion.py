@@ -170,3 +170,22 @@ def test_phone_lookup_adds_only_new_strings(con, landing):
     assert normalize_new_phones(con, "US")["new_phone_strings"] == 1
     assert normalize_new_phones(con, "US")["new_phone_strings"] == 0
     assert _table(con, "select raw_phone, e164 from raw.phone_numbers") == [("415-555-0132", "+14155550132")]
+
+
+@pytest.mark.parametrize(
+    "email, status",
+    [
+        ("jane@gmial.com", "typo"),  # one swap from gmail.com, and squatted: on the disposable list too
+        ("jane@hotmial.com", "typo"),
+        ("jane@yaho.com", "typo"),  # not on the list
+        ("jane@yopmail.com", "disposable"),  # two keystrokes from hotmail.com, but a throwaway service of its own
+        ("jane@mailinator.com", "disposable"),
+        ("info@company12.com", "role"),
+        ("jane..doe@gmail.com", "invalid"),
+        ("jane.doe@gmail.com", "valid"),
+    ],
+)
+def test_email_status_tells_a_providers_misspelling_from_a_throwaway_service(email, status):
+    from orchestration.ingestion.emails import classify
+
+    assert classify(email)[0] == status

@@ -25,6 +25,8 @@ METRICS_MARTS = [
     "agg_research_purchase",
     "agg_purchase_channel_switches",
     "customer_engagement",
+    "customer_lifetime_value",
+    "agg_channel_lifetime_value",
 ]
 
 

@@ -592,3 +592,42 @@ def test_a_misaddress_fault_sends_mail_for_one_customer_to_another_and_changes_n
     for spec in ("misaddress:sms:2026-03-03:0.05", "misaddress:email:2026-03-03:1.5"):
         with pytest.raises(ValueError):
             simulate(tmp_path / "x", **SMALL, faults=[spec])
+
+
+# Every kind of dirt the pipeline must handle, as the simulator's summary counts it.
+DIRT_KINDS = {
+    "bot", "duplicate", "guest_email", "late", "malformed_json", "missing_required", "recycled_phone", "second_email",
+    "shared_device", "stale_email", "test_account", "truncated", "unknown_event_type", "unknown_field",
+}  # fmt: skip
+
+
+def _landing_text(root: Path) -> str:
+    """Every delivered line of the landing zone, lower-cased (not the control totals or the truth)."""
+    parts = []
+    for path in sorted(root.glob("*/*/*")):
+        if not path.parts[-3].startswith("_"):
+            parts.append(
+                (gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()).lower()
+            )
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4, 8])
+def test_every_kind_of_dirt_appears_in_any_world_of_200_customers(tmp_path, seed):
+    # These seeds once lacked one kind or another (a malformed line, a recycled phone, a role address in the data).
+    summary = simulate(tmp_path / "landing", customers=200, days=3, seed=seed)
+    assert set(summary["faults"]) >= DIRT_KINDS, DIRT_KINDS - set(summary["faults"])
+    truth = tmp_path / "landing" / "_truth"
+    text = _landing_text(tmp_path / "landing")
+    emails = pd.read_parquet(truth / "emails.parquet")
+    delivered = emails[[email.lower() in text for email in emails["email"]]]
+    assert set(delivered["email_status"]) == {"valid", "role", "disposable", "typo", "invalid"}
+    # Two people typing one guest address at the till, as soon as two people bought in a store (seed 2's three
+    # days hold a single store sale).
+    ids = pd.read_parquet(truth / "identifiers.parquet")
+    guests = ids[(ids["identifier_type"] == "email") & ids["is_junk"] & ~ids["identifier_value"].str.startswith("test")]
+    store_buyers = (
+        pd.read_parquet(truth / "purchases.parquet").query("purchase_channel == 'store'")["person_id"].nunique()
+    )
+    sharing = guests.groupby("identifier_value")["person_id"].nunique().max()
+    assert sharing >= min(2, store_buyers), (sharing, store_buyers)

@@ -105,6 +105,21 @@ def test_mart_suite_rejects_an_unknown_status_and_negative_difference(con, tmp_p
     }
 
 
+def test_mart_suite_takes_a_negative_erased_amount_but_not_a_negative_erased_count(con, tmp_path):
+    # Erasing a person whose only order of the day was a refund erases a negative amount: right data. A negative
+    # erased count is not.
+    con.execute("""create table marts.agg_sync_accuracy as select * from (values
+        ('pos', date '2026-03-14', 'sum', 'total', -202.0, 'ok', 0.0, -202.0),
+        ('pos', date '2026-03-14', 'count', 'sale', 3.0, 'ok', 0.0, 1.0))
+        t(source, event_date, metric_kind, metric, control_value, status, abs_difference, erased_value)""")
+    assert validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all").success
+    con.execute("update marts.agg_sync_accuracy set erased_value = -1 where metric_kind = 'count'")
+    outcome = validate_batch(con, SuiteRunner(tmp_path), MART_SUITES["agg_sync_accuracy"], "all")
+    assert [(f.expectation, f.column) for f in outcome.failures] == [
+        ("expect_column_values_to_be_between", "count_erased_value")
+    ]
+
+
 @pytest.fixture
 def world_marts(con, world):
     """The test world's identity marts, copied into the scratch connection so a test can break them."""

@@ -19,8 +19,9 @@ def _sync_accuracy(_: str) -> list[gx.expectations.Expectation]:
         # Only what the sources count themselves: cross-system agreement has its own mart.
         gx.expectations.ExpectColumnValuesToBeInSet(column="metric_kind", value_set=["count", "sum"]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="abs_difference", min_value=0),
-        # What `forget` erased is a count or an amount of real events, never a correction the other way.
-        gx.expectations.ExpectColumnValuesToBeBetween(column="erased_value", min_value=0),
+        # What `forget` erased is a number of real events, never a correction the other way. Erased money is
+        # net of the person's refunds and returns, so a day of only a refund erases a negative amount.
+        gx.expectations.ExpectColumnValuesToBeBetween(column="count_erased_value", min_value=0),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="event_date"),
         gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source", "event_date", "metric_kind", "metric"]),
         # Counts and money the sources report are never negative; POS net takings can be, so sums are left out.
@@ -126,7 +127,7 @@ MART_SUITES = {
         expectations=_sync_accuracy,
         columns="source, event_date::varchar as event_date, metric_kind, metric, status, abs_difference::double as "
         "abs_difference, case when metric_kind <> 'sum' then control_value::double end as count_control_value, "
-        "erased_value::double as erased_value",
+        "case when metric_kind <> 'sum' then erased_value::double end as count_erased_value",
     ),
     "fct_conversion": Suite(
         table="marts.fct_conversion",
@@ -187,14 +188,17 @@ def mart_suites(
     consent_channels: Collection[str],
     identifier_types: Collection[str],
     touchpoint_channels: Collection[str] = (),
+    send_channels: Collection[str] = (),
 ) -> dict[str, Suite]:
-    """Every mart suite: the registry-independent ones, and those of the identity and metrics marts for the registry
-    given (`touchpoint_channels`: fct_touchpoint's channels; without them the metrics suites are left out)."""
+    """Every mart suite: the registry-independent ones, and those of the identity, metrics and contact-policy marts
+    for the registry given (`touchpoint_channels`: fct_touchpoint's channels; `send_channels`: the channels with a
+    `sends` KPI; without them the metrics, respectively contact-policy, suites are left out)."""
     return {
         **MART_SUITES,
         "customer_identifier": customer_identifier_suite(identifier_types),
         "dim_customer": dim_customer_suite(engaged_channels, consent_channels),
         **(metrics_suites(touchpoint_channels) if touchpoint_channels else {}),
+        **(contact_policy_suites(send_channels, consent_channels) if send_channels else {}),
     }
 
 
@@ -325,6 +329,59 @@ def _customer_engagement(_: str) -> list[gx.expectations.Expectation]:
     ]
 
 
+# Attribution's models (fct_attribution.model; macro attribution_models) and the lifetime-value statuses
+# (orchestration/metrics/clv.py STATUSES, without the back-test's own no_holdout_period).
+ATTRIBUTION_MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
+PREDICTION_STATUSES = [
+    "predicted",
+    "too_few_repeat_customers",
+    "purchase_model_failed",
+    "spend_model_unavailable",
+    "not_finite",
+]
+
+
+def _customer_lifetime_value(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="customer_id"),
+        # The first touch of the first purchase's journey; 'direct' when it had none.
+        gx.expectations.ExpectColumnValuesToBeInSet(column="acquisition_channel", value_set=[*channels, "direct"]),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="acquisition_channel"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="orders", min_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="frequency", min_value=0),
+        # frequency counts the purchase days after the first; a mismatch names its customer.
+        gx.expectations.ExpectColumnValuesToBeNull(column="frequency_not_repeat_days"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="historical_revenue", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0),
+        _not_after("recency_days", "tenure_days"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="prediction_status", value_set=PREDICTION_STATUSES),
+        # Predicted means every prediction is there; any other status means the value is missing for its reason.
+        gx.expectations.ExpectColumnValuesToBeNull(column="status_contradicts_value"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="probability_alive", min_value=0, max_value=1),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_purchases_12m", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_average_value", min_value=0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="predicted_value_12m", min_value=0),
+        *[
+            gx.expectations.ExpectColumnValuesToBeBetween(column=f"{score}_score", min_value=1, max_value=5)
+            for score in ("recency", "frequency", "monetary")
+        ],
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="rfm_segment"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="as_of_date"),
+    ]
+
+
+def _channel_lifetime_value(channels: list[str]) -> list[gx.expectations.Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="model", value_set=["acquisition", *ATTRIBUTION_MODELS]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="channel", value_set=[*channels, "direct"]),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["model", "channel"]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="customers", min_value=1),
+        # Every customer is split whole under every model: the weights of a model add up to the customers.
+        gx.expectations.ExpectColumnValuesToBeNull(column="model_not_summing_to_customers"),
+    ]
+
+
 def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
     """The metrics marts' suites, for fct_touchpoint's channels as the channel registry names them."""
     channels = sorted(set(touchpoint_channels))
@@ -385,5 +442,125 @@ def metrics_suites(touchpoint_channels: Collection[str]) -> dict[str, Suite]:
             expectations=lambda _: _purchase_channel_switches(channels),
             columns="from_channel, to_channel, transitions_before_purchase::bigint as transitions_before_purchase, "
             "switch_rank, share_of_switches_before_purchase",
+        ),
+        "customer_lifetime_value": Suite(
+            table="marts.customer_lifetime_value",
+            batch_column=None,  # a snapshot as of the last purchase day, read whole
+            expectations=lambda _: _customer_lifetime_value(channels),
+            columns="customer_id, acquisition_channel, orders, frequency, historical_revenue::double as "
+            "historical_revenue, recency_days, tenure_days, prediction_status, probability_alive, "
+            "predicted_purchases_12m, predicted_average_value, predicted_value_12m, recency_score, frequency_score, "
+            "monetary_score, rfm_segment, as_of_date::varchar as as_of_date, "
+            "case when frequency <> purchase_days - 1 then customer_id end as frequency_not_repeat_days, "
+            "case when (prediction_status = 'predicted') <> (predicted_value_12m is not null) "
+            "or (prediction_status in ('predicted', 'spend_model_unavailable')) <> (probability_alive is not null) "
+            "then customer_id end as status_contradicts_value",
+        ),
+        "agg_channel_lifetime_value": Suite(
+            table="marts.agg_channel_lifetime_value",
+            batch_column=None,
+            expectations=lambda _: _channel_lifetime_value(channels),
+            columns="model, channel, customers, "
+            "case when abs(sum(customer_weight) over (partition by model) "
+            "- (select count(*) from marts.customer_lifetime_value)) > 1e-6 then model end "
+            "as model_not_summing_to_customers",
+        ),
+    }
+
+
+# ---- contact-policy marts (docs/metrics.md, Message pressure and Consent compliance) ----------------------------
+def contact_policy_suites(send_channels: Collection[str], consent_channels: Collection[str]) -> dict[str, Suite]:
+    """The message pressure and consent marts' suites. They block on rows that are wrong (a message counted twice,
+    a period ending before it starts, a rate outside 0..1), never on how many breaches or violations there are:
+    those are findings to report, not bad data. `send_channels` (the registry's channels with a `sends` KPI)
+    and `consent_channels` come from the channel registry, passed in by the pipeline."""
+    sends, consents = sorted(set(send_channels)), sorted(set(consent_channels))
+    e = gx.expectations
+
+    def pressure(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "message_date", "channel"]),
+            e.ExpectColumnValuesToBeBetween(column="marketing_messages", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="transactional_messages", min_value=0),
+            _not_after("quiet_hour_messages", "marketing_messages"),
+            e.ExpectColumnValuesToBeBetween(column="min_cross_channel_gap_minutes", min_value=0),
+        ]
+
+    def frequency(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="violation_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectColumnValuesToBeInSet(
+                column="violation_type", value_set=["cross_channel_cap", "channel_cap", "quiet_hours"]
+            ),
+            # A cap breach is more messages in the window than the limit; the breaching message is one of them.
+            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="messages_in_window", column_B="message_limit"),
+        ]
+
+    def consent(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="consent_period_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=consents),
+            e.ExpectColumnValuesToBeInSet(column="status", value_set=CONSENT_STATUSES),
+            e.ExpectColumnValuesToNotBeNull(column="valid_from"),
+            _not_after("valid_from", "valid_to"),
+            # One current period per customer and channel.
+            e.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "channel", "current_period"]),
+        ]
+
+    def preference(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeUnique(column="touchpoint_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=consents),
+            _not_after("opted_out_at", "sent_at"),
+        ]
+
+    def compliance(_: str) -> list[gx.expectations.Expectation]:
+        return [
+            e.ExpectColumnValuesToBeInSet(column="channel", value_set=sends),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["channel", "message_date"]),
+            e.ExpectColumnValuesToBeBetween(column="compliance_rate", min_value=0, max_value=1),
+            _not_after("violating_messages", "marketing_messages"),
+        ]
+
+    return {
+        "fct_message_pressure": Suite(
+            table="marts.fct_message_pressure",
+            batch_column="message_date",
+            expectations=pressure,
+            columns="customer_id, channel, message_date::varchar as message_date, marketing_messages, "
+            "transactional_messages, quiet_hour_messages, min_cross_channel_gap_minutes::double "
+            "as min_cross_channel_gap_minutes",
+        ),
+        "fct_frequency_violation": Suite(
+            table="marts.fct_frequency_violation",
+            batch_column="violation_date",
+            expectations=frequency,
+            columns="violation_id, customer_id, channel, violation_type, messages_in_window, message_limit",
+        ),
+        "fct_consent": Suite(
+            table="marts.fct_consent",
+            batch_column=None,
+            expectations=consent,
+            columns="consent_period_id, customer_id, channel, status, valid_from, valid_to, "
+            "case when is_current then 'current' else consent_period_id end as current_period",
+        ),
+        "fct_preference_violation": Suite(
+            table="marts.fct_preference_violation",
+            batch_column="violation_date",
+            expectations=preference,
+            columns="touchpoint_id, customer_id, channel, opted_out_at, sent_at",
+        ),
+        "agg_preference_compliance": Suite(
+            table="marts.agg_preference_compliance",
+            batch_column=None,
+            expectations=compliance,
+            columns="channel, message_date::varchar as message_date, marketing_messages, violating_messages, "
+            "compliance_rate::double as compliance_rate",
         ),
     }

@@ -130,6 +130,21 @@
     {{ return(touches) }}
 {% endmacro %}
 
+{#- Per channel, the touch types that are a message the brand sent (the `sends` KPI of touchpoints.kpis): what a
+    frequency cap and a consent check count. A send with a campaign is marketing; one without (an order
+    confirmation, a support reply) is transactional. -#}
+{% macro send_touches() %}
+    {%- set touches = {} -%}
+    {%- for name, entry in channel_streams('touchpoints') if (entry.touchpoints.get('kpis') or {}).get('sends') -%}
+        {%- set types = touches.get(entry.channel, []) -%}
+        {%- for t in entry.touchpoints.kpis.sends if t not in types -%}
+            {%- do types.append(t) -%}
+        {%- endfor -%}
+        {%- do touches.update({entry.channel: types}) -%}
+    {%- endfor -%}
+    {{ return(touches) }}
+{% endmacro %}
+
 {#- utm_medium value -> the channel a web or app session landing with it was brought by. -#}
 {% macro traffic_channel_by_utm_medium() %}
     {%- set by_medium = {} -%}
@@ -175,6 +190,7 @@
         'session_channels': session_channels(),
         'consent_channels': consent_channels(),
         'engagement_touches': engagement_touches(),
+        'send_touches': send_touches(),
         'traffic_channel_by_utm_medium': traffic_channel_by_utm_medium(),
         'exposure_touches': exposure,
         'engaged_channel_by_source': engaged_channel_by_source(),

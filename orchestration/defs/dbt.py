@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration import settings
+from orchestration.dbt_targets import dbt_targets_dir, keep_parse_state
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 from orchestration.reporting.previews import failing_rows_markdown, preview_markdown, row_count
@@ -56,8 +57,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         dbt_vars = settings.dbt_vars()
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
-    with _environment({**warehouse.dbt_environment(), "OMNI_PHONE_REGION": phones.default_region}):
-        invocation = dbt.cli(["build", *(["--vars", dbt_vars] if dbt_vars else [])], context=context)
+    targets = dbt_targets_dir(warehouse)
+    environment = {
+        **warehouse.dbt_environment(),
+        "OMNI_PHONE_REGION": phones.default_region,
+        # dagster-dbt puts each run's target folder under DBT_TARGET_PATH and starts it from the parse state there.
+        "DBT_TARGET_PATH": str(targets),
+    }
+    with _environment(environment):
+        # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
+        # (tests/test_dbt_unit_tests.py does), not on every production build.
+        build = ["build", "--exclude-resource-type", "unit_test", *(["--vars", dbt_vars] if dbt_vars else [])]
+        invocation = dbt.cli(build, context=context)
     # dbt holds the DuckDB file until its process exits, so row counts and previews can only be read after it:
     # the events wait for them. A failed build still yields what it built, then fails the step.
     events, failure = [], None
@@ -66,6 +77,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     except Exception as exc:  # re-raised below, once the models that were built are recorded
         failure = exc
     invocation.process.wait()
+    keep_parse_state(invocation.target_path, targets)
     yield from _with_table_metadata(events, invocation, warehouse)
     if failure is not None:
         raise failure

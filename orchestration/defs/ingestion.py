@@ -11,6 +11,7 @@ from orchestration.defs.partitions import delivery_days
 from orchestration.defs.quality import suite_check_result
 from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
 from orchestration.ingestion.control import load_control_day
+from orchestration.ingestion.fingerprints import drop_fingerprint
 from orchestration.ingestion.layout import check_control_folder, check_source_folder, unknown_folders
 from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import RAW_TABLES, SOURCES, tables_for
@@ -75,6 +76,9 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                     }
                     yield dg.MaterializeResult(asset_key=key, metadata=metadata)
                     outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
+                    if not outcome.success:
+                        # Rows that failed their suite are not "loaded": the next run tries the day again.
+                        drop_fingerprint(con, table.table, context.partition_key)
                     yield suite_check_result(outcome, key, RAW_SUITE_CHECK)
         finally:
             # Only this step's validation pages: the site's index and suite pages are built once per transform run.

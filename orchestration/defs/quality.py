@@ -9,7 +9,7 @@ import pandas as pd
 
 from data_quality.cross_system_agreement import agreement_flags, describe
 from data_quality.gx_runner import SuiteOutcome, SuiteRunner
-from data_quality.suites.marts import mart_suites, metrics_suites
+from data_quality.suites.marts import contact_policy_suites, mart_suites, metrics_suites
 from data_quality.suites.staging import STAGING_SUITES
 from data_quality.sync_accuracy import sync_failures
 from data_quality.validate import validate_batch
@@ -30,9 +30,13 @@ MART_SUITES = mart_suites(
     consent_channels=registry().consent_channels(),
     identifier_types=registry().identifier_types,
     touchpoint_channels=registry().touchpoint_channels(),
+    send_channels=list(registry().send_touches()),
 )
-# The marts under marts/metrics (their suites come from data_quality.suites.marts.metrics_suites).
-METRICS_MARTS = set(metrics_suites(registry().touchpoint_channels()))
+# The marts under marts/metrics and marts/compliance (their suites come from data_quality.suites.marts.metrics_suites
+# and contact_policy_suites): both sit downstream of the touchpoint, purchase and identity marts.
+METRICS_MARTS = set(metrics_suites(registry().touchpoint_channels())) | set(
+    contact_policy_suites(registry().send_touches(), registry().consent_channels())
+)
 SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} | {
     ("marts", model): suite for model, suite in MART_SUITES.items()
 }
@@ -109,12 +113,14 @@ def _gx_suite_check(name: str, keys: list[tuple[str, ...]], doc: str) -> dg.Asse
 
 # The metrics marts sit downstream of the purchase and journey marts. One op for every suite would be skipped
 # whole when a blocking check stops one of those (a row-count drop, say), leaving every other mart unchecked; so
-# the metrics marts' suites run in an op of their own.
+# the metrics and contact-policy marts' suites run in an op of their own.
 _METRICS = [key for key in SUITES if key[0] == "marts" and key[1] in METRICS_MARTS]
 gx_suites = _gx_suite_check(
     "gx_suites", [key for key in SUITES if key not in _METRICS], "Runs the staging and core mart GX suites."
 )
-gx_metrics_suites = _gx_suite_check("gx_metrics_suites", _METRICS, "Runs the metrics marts' GX suites.")
+gx_metrics_suites = _gx_suite_check(
+    "gx_metrics_suites", _METRICS, "Runs the metrics and contact-policy marts' GX suites."
+)
 
 
 @dg.asset_check(

@@ -6,6 +6,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingestion.errors import LandingFileError, duckdb_failure
+from orchestration.ingestion.fingerprints import CONTROL_TABLE, record_fingerprint
+from orchestration.ingestion.landing import control_files
 
 CONTROL_DDL = """
 create schema if not exists raw;
@@ -15,15 +17,12 @@ create table if not exists raw.control_totals (
 """
 
 
-def control_files(landing_dir: Path, day: str) -> list[Path]:
-    return sorted((landing_dir / "_control").glob(f"*/{day}.json"))
-
-
 def load_control_day(con: duckdb.DuckDBPyConnection, landing_dir: Path, day: str, loaded_at: datetime) -> int:
     """Replace every source's totals for `day`, atomically; returns the number of metrics loaded."""
     con.execute(CONTROL_DDL)
     con.execute("create or replace temp table _control_rows as select * from raw.control_totals limit 0")
-    for path in control_files(landing_dir, day):
+    files = control_files(landing_dir, day)
+    for path in files:
         relative = path.relative_to(landing_dir).as_posix()
         try:
             con.execute(
@@ -49,6 +48,7 @@ def load_control_day(con: duckdb.DuckDBPyConnection, landing_dir: Path, day: str
     try:
         con.execute("delete from raw.control_totals where date = ?", [date.fromisoformat(day)])
         con.execute("insert into raw.control_totals select * from _control_rows order by source, kind, metric")
+        record_fingerprint(con, CONTROL_TABLE, date.fromisoformat(day), landing_dir, files, loaded_at)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -116,10 +116,11 @@ def classify(email: str) -> tuple[str, str]:
     except EmailNotValidError as error:
         return "invalid", str(error)
     domain = parsed.ascii_domain.lower()
-    # Squatters register misspellings of big providers, so some typos are on the disposable list too;
-    # the customer meant the provider, which is what a typo status tells the CRM to fix.
+    # Squatters register misspellings of big providers, so some typos are on the disposable list too: one
+    # keystroke from a provider, the customer meant the provider, which is what a typo status tells the CRM to
+    # fix. Two keystrokes away is as far as a listed throwaway service's own name (yopmail.com, from hotmail.com).
     suggestion = typo_of(domain)
-    if suggestion:
+    if suggestion and (domain not in DISPOSABLE_DOMAINS or _edit_distance(domain, suggestion) <= 1):
         return "typo", f"{domain} looks like a misspelling of {suggestion}"
     if domain in DISPOSABLE_DOMAINS:
         return "disposable", f"{domain} is a disposable-mail domain"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from orchestration.ingestion.layout import delivery_days as _delivery_days
+from orchestration.ingestion.sources import RawTable
 
 
 class NoDeliveryDays(LookupError):
@@ -15,3 +16,14 @@ def landing_days(landing_dir: Path) -> list[str]:
     Folders that are not real days (`2026-13-45`, `March`) never become partitions: the source's step refuses them.
     """
     return _delivery_days(landing_dir)
+
+
+def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
+    """The files of `table` in its source's folder for delivery day `day`, sorted."""
+    folder = landing_dir / table.source / day
+    return sorted(p for p in folder.glob(table.file_glob) if p.is_file())
+
+
+def control_files(landing_dir: Path, day: str) -> list[Path]:
+    """Every source's control-totals file for delivery day `day`, sorted."""
+    return sorted((landing_dir / "_control").glob(f"*/{day}.json"))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.ingestion.fingerprints import record_fingerprint
+from orchestration.ingestion.landing import partition_files
 from orchestration.ingestion.layout import LandingLayoutError, is_delivery_day
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.ingestion.reader import LandingFileError, classify_file
@@ -55,11 +57,6 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection, table: RawTable | None = N
                 _event_id varchar, record json, _is_duplicate boolean, _file varchar, _line bigint,
                 _delivery_date date, _loaded_at timestamp)"""
         )
-
-
-def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
-    folder = landing_dir / table.source / day
-    return sorted(p for p in folder.glob(table.file_glob) if p.is_file())
 
 
 def _stage_partition(
@@ -191,6 +188,7 @@ def load_partition(
     try:
         _replace_partition(con, table, delivery_date, loaded_at)
         _refresh_ingest_log(con, table, delivery_date, len(files), loaded_at)
+        record_fingerprint(con, table.table, delivery_date, landing_dir, files, loaded_at)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -92,35 +92,7 @@ channels as (
 
 consent_changes as (
     -- The CRM's consent log, plus what the channels themselves heard: STOP/START texts and unsubscribes.
-    select i.customer_id, c.channel, c.consent_status, c.event_at
-    from {{ ref('stg_crm__consents') }} as c
-    inner join identifiers as i on i.identifier_type = 'crm_id' and c.customer_id = i.identifier_value
-    union all
-    select i.customer_id, c.channel, c.consent_status, c.event_at
-    from {{ ref('stg_crm__consents') }} as c
-    inner join identifiers as i on i.identifier_type = 'email' and c.email = i.identifier_value
-    where c.customer_id is null
-    union all
-    select i.customer_id, c.channel, c.consent_status, c.event_at
-    from {{ ref('stg_crm__consents') }} as c
-    inner join identifiers as i
-        on i.identifier_type = 'phone' and c.phone = i.identifier_value
-        and (i.valid_from is null or c.event_at >= i.valid_from) and (i.valid_to is null or c.event_at < i.valid_to)
-    where c.customer_id is null and c.email is null
-    union all
-    select i.customer_id, 'sms', s.consent_change, s.event_at
-    from {{ ref('stg_sms__messages') }} as s
-    inner join identifiers as i
-        on i.identifier_type = 'phone' and s.customer_phone = i.identifier_value
-        and (i.valid_from is null or s.event_at >= i.valid_from) and (i.valid_to is null or s.event_at < i.valid_to)
-    where s.consent_change is not null
-    union all
-    select
-        i.customer_id, 'email',
-        case when e.event_type = 'group_resubscribe' then 'opt_in' else 'opt_out' end, e.event_at
-    from {{ ref('stg_email__events') }} as e
-    inner join identifiers as i on i.identifier_type = 'email' and e.email = i.identifier_value
-    where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'group_resubscribe')
+    select customer_id, channel, consent_status, event_at from {{ ref('int_consent_events_unioned') }}
 ),
 
 current_consent as (

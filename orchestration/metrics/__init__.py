@@ -1,0 +1,1 @@
+"""Plain logic behind the metrics marts (lifetime value); no Dagster here."""
