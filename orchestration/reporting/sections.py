@@ -514,12 +514,10 @@ def lifetime_value(marts: Marts, checks: Sequence[CheckOutcome]) -> Section:
             "select predicted_value_12m::double as predicted, historical_revenue::double as historical "
             "from {schema}.customer_lifetime_value order by customer_id"
         )
-        fig = go.Figure(
-            [
-                go.Histogram(name="revenue to date", x=_listed(values["historical"]), opacity=0.6),
-                go.Histogram(name="predicted 12-month value", x=_listed(values["predicted"].dropna()), opacity=0.6),
-            ]
-        )
+        fig = go.Figure(go.Histogram(name="revenue to date", x=_listed(values["historical"]), opacity=0.6))
+        predicted = values["predicted"].dropna()
+        if not predicted.empty:  # a history too short to fit the model predicts nothing: no empty trace drawn
+            fig.add_trace(go.Histogram(name="predicted 12-month value", x=_listed(predicted), opacity=0.6))
         _layout(fig, "Lifetime value per customer", barmode="overlay", xaxis_title="value", yaxis_title="customers")
         section.charts.append(Chart("ltv-distribution", fig))
         segments = marts.query(
