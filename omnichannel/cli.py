@@ -203,9 +203,12 @@ def _finish_forget(customers: list[str], rebuild: bool) -> int:
     import shutil
 
     from orchestration.publishing.release import prune_all_but_current, scrub_current
+    from orchestration.reporting.build import redraw_release_report
 
     # BI loses the person at once, in freshly written files; older releases that hold them are deleted.
-    scrub_current(settings.publish_dir(), customers)
+    scrubbed = scrub_current(settings.publish_dir(), customers)
+    if scrubbed is not None:
+        redraw_release_report(scrubbed.path)  # the report of the scrubbed release, from its own marts
     # Data Docs show failing values as examples; the next run renders the site again from the data as it is.
     shutil.rmtree(settings.data_docs_dir(), ignore_errors=True)
     if not rebuild:

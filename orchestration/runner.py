@@ -57,6 +57,20 @@ def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return failures
 
 
+def _report_failed_publication(defs: dg.Definitions, instance: dg.DagsterInstance):
+    """The report of what holds the publication back, beside the last good one (the transform's blocking checks
+    skipped its publish step, which would have written it); None when the gate is open after all."""
+    from orchestration.defs.failure_report import report_failed_publication
+    from orchestration.defs.gate import evaluate_gate, upstream_check_keys
+    from orchestration.defs.publishing import PUBLISHED_KEY
+
+    graph = defs.resolve_asset_graph()
+    keys = upstream_check_keys(graph, sorted(graph.get(PUBLISHED_KEY).parent_keys))
+    if evaluate_gate(instance, keys).open or not settings.warehouse_path().exists():
+        return None
+    return report_failed_publication(instance, keys, settings.warehouse_path(), settings.publish_dir())
+
+
 def days_to_load(days: Sequence[str], full_refresh: bool = False) -> list[str]:
     """The days among `days` whose files are new or changed since the warehouse loaded them (all of them with
     `full_refresh`, or when there is no warehouse yet)."""
@@ -143,6 +157,9 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print, fu
             log(f"published with {len(warned)} warning(s): {warnings}")
     else:
         log("NOT published: the last publication is untouched")
+        report = _report_failed_publication(defs, instance)
+        if report is not None:
+            log(f"what failed: {report}")
         if warned:
             log(f"{len(warned)} warning(s) besides: {warnings}")
     return runs

@@ -191,3 +191,43 @@ def world(tmp_path_factory) -> World:
     built = build_world(tmp_path_factory, **WORLD, first_run_days=FIRST_RUN_DAYS)
     with settings_at(built.root):
         yield built
+
+
+# --- the browser, for the tests of what a person sees ------------------------------------------------------
+
+
+def chromium_path() -> str:
+    """Debian's chromium (scripts/setup.sh installs it); Playwright's own browser download cannot work offline."""
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Debian's chromium is missing: scripts/setup.sh installs it (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session's browser tests (each opens its own page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@dataclass
+class PageErrors:
+    """The console errors and uncaught exceptions of a page, as they happen."""
+
+    messages: list[str] = field(default_factory=list)
+
+    @classmethod
+    def watch(cls, page) -> "PageErrors":
+        errors = cls()
+        page.on("console", lambda m: m.type == "error" and errors.messages.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: errors.messages.append(f"uncaught: {e}"))
+        return errors

@@ -27,9 +27,12 @@ AGREEMENT_KEY = dg.AssetCheckKey(dg.AssetKey(["marts", "agg_cross_system_agreeme
 
 
 def _publication_digest(publish_dir: Path) -> str:
-    """Bytes of everything published, the `current` link's target included."""
+    """Bytes of everything published, the `current` link's target included (not the report of a failed attempt,
+    which is written beside the publication, in `failed/`)."""
     digest = hashlib.sha256()
     for path in sorted(publish_dir.rglob("*")):
+        if path.relative_to(publish_dir).parts[0] == "failed":
+            continue
         digest.update(path.relative_to(publish_dir).as_posix().encode())
         if path.is_symlink():
             digest.update(os.readlink(path).encode())
@@ -167,11 +170,48 @@ def test_dropped_events_fail_the_sync_check_naming_source_and_day_and_nothing_is
     assert not evaluation.passed
     assert f"email {FAULT_DAY}" in evaluation.metadata["failing_source_days"].value
     assert all(day.startswith("email ") for day in evaluation.metadata["failing_source_days"].value)
+    # The UI's table of source days: a row per source, a column per day, the email row holding the error.
+    email_row = next(
+        line for line in evaluation.metadata["sync_accuracy"].value.splitlines() if line.startswith("| email")
+    )
+    assert "ERROR" in email_row
+    assert FAULT_DAY in evaluation.metadata["failing_examples"].value
     assert _publication_digest(gated["root"] / "published") == gated["clean_digest"]
     # Only the delivery days whose files changed were loaded again: the fault's day among them, not every day.
     reloaded = sorted(key for key in faulty if key[:4].isdigit())
     delivered = sorted(key for key in gated["clean"] if key[:4].isdigit())
     assert FAULT_DAY in reloaded and len(reloaded) < len(delivered), (reloaded, delivered)
+    # What failed has its own report beside the last good release's, which it links to.
+    failed = (gated["root"] / "published" / "failed" / "report.html").read_text()
+    assert "NOT published" in failed and SYNC_CHECK in failed and FAULT_DAY in failed
+    assert 'href="../current/report.html"' in failed
+    assert (gated["root"] / "published" / "current" / "report.html").exists()
+
+
+def test_a_failed_run_started_from_the_ui_gets_its_report_from_the_sensor(gated):
+    """`omnichannel run` writes the report itself; a run launched from the UI or a schedule has the run-failure
+    sensor (the daemon's) write it."""
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.resources import Publication, Warehouse
+
+    report = gated["root"] / "published" / "failed" / "report.html"
+    report.unlink()
+    instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
+    run = instance.get_run_by_id(gated["faulty"]["transform"])
+    failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
+    sensor = build_definitions().get_sensor_def("failed_publication_report")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={
+            "warehouse": Warehouse(path=str(gated["root"] / "warehouse.duckdb")),
+            "publication": Publication(path=str(gated["root"] / "published"), home=str(gated["root"])),
+        },
+    ).for_run_failure()
+    sensor(context)
+    assert SYNC_CHECK in report.read_text() and FAULT_DAY in report.read_text()
 
 
 def test_a_scheduled_run_in_another_process_cannot_publish_past_the_failed_check(gated):
@@ -348,3 +388,41 @@ def test_an_unknown_severity_or_a_threshold_out_of_range_is_a_clear_dbt_error(tm
         timeout=600,
     )
     assert result.returncode != 0 and message in result.stdout, result.stdout[-2000:]
+
+
+def test_every_asset_records_its_row_count_and_each_mart_a_preview_without_customer_ids(gated):
+    """What the Dagster UI shows: the latest materialization of each model and raw table carries its row count, each
+    mart its first rows (customer ids withheld: the event log cannot be scrubbed by forget)."""
+    instance = dg.DagsterInstance.from_config(str(gated["dagster_home"]))
+
+    def latest(*path):
+        return instance.fetch_materializations(dg.AssetKey(list(path)), limit=1).records[0].asset_materialization
+
+    with duckdb.connect(str(gated["root"] / "warehouse.duckdb"), read_only=True) as con:
+        count = lambda table: con.execute(f"select count(*) from {table}").fetchall()[0][0]  # noqa: E731
+        for schema, table in [
+            ("marts", "fct_conversion"),
+            ("marts", "agg_sync_accuracy"),
+            ("intermediate", "int_identity_components"),
+            ("staging", "stg_email__events"),
+        ]:
+            assert latest(schema, table).metadata["dagster/row_count"].value == count(f"{schema}.{table}"), table
+        last_day = con.execute("select max(_delivery_date)::varchar from raw.email").fetchall()[0][0]
+        email = instance.fetch_materializations(dg.AssetKey(["raw", "email"]), limit=100).records
+        on_last_day = next(r.asset_materialization for r in email if r.partition_key == last_day)
+        rows_of_day = con.execute("select count(*) from raw.email where _delivery_date = ?", [last_day]).fetchall()
+        assert on_last_day.metadata["dagster/row_count"].value == rows_of_day[0][0]
+        assert latest("raw", "phone_numbers").metadata["dagster/row_count"].value == count("raw.phone_numbers")
+        ingest_log = instance.fetch_observations(dg.AssetKey(["raw", "ingest_log"]), limit=1).records[0]
+        assert ingest_log.asset_observation.metadata["dagster/row_count"].value == count("raw.ingest_log")
+    preview = latest("marts", "fct_conversion").metadata["preview"].value
+    header, _, *rows = preview.splitlines()
+    assert "customer_id" in header and len(rows) == 5
+    column = [c.strip() for c in header.strip("|").split("|")].index("customer_id")
+    assert {r.strip("|").split("|")[column].strip() for r in rows} == {"(withheld)"}
+    assert "@" not in preview
+    published = latest("published", "marts").metadata
+    assert published["dagster/row_count"].value == sum(gated["clean_manifest"]["tables"].values())
+    report = latest("published", "report").metadata
+    assert report["report"].value.startswith("file://") and report["report"].value.endswith("/report.html")
+    assert report["charts"].value > 0

@@ -12,15 +12,21 @@ from orchestration import settings
 from orchestration.dbt_targets import dbt_targets_dir, keep_parse_state
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
+from orchestration.reporting.previews import failing_rows_markdown, preview_markdown, row_count
+
+# Raw tables the ingestion assets write as a side effect (no asset of their own produces them): observed after dbt.
+BOOKKEEPING_TABLES = ("ingest_log", "erased_daily_totals")
 
 
 class OmnichannelTranslator(DagsterDbtTranslator):
-    """Groups dbt models by layer folder (staging, intermediate, marts)."""
+    """Groups dbt models by layer folder (staging, intermediate, marts), and seeds with the reference data."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
             return fqn[1]
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "reference"  # the seeds are reference data, beside the phone and email tables
         return super().get_group_name(dbt_resource_props)
 
 
@@ -63,7 +69,60 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # (tests/test_dbt_unit_tests.py does), not on every production build.
         build = ["build", "--exclude-resource-type", "unit_test", *(["--vars", dbt_vars] if dbt_vars else [])]
         invocation = dbt.cli(build, context=context)
-    yield from invocation.stream()
-    # dbt holds the DuckDB file until its process exits; the next step opens that file.
+    # dbt holds the DuckDB file until its process exits, so row counts and previews can only be read after it:
+    # the events wait for them. A failed build still yields what it built, then fails the step.
+    events, failure = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # re-raised below, once the models that were built are recorded
+        failure = exc
     invocation.process.wait()
     keep_parse_state(invocation.target_path, targets)
+    yield from _with_table_metadata(events, invocation, warehouse)
+    if failure is not None:
+        raise failure
+
+
+def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """dbt unique_id -> (schema, table) of every model."""
+    return {
+        unique_id: (node["schema"], node.get("alias") or node["name"])
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+
+
+def _unique_id(event) -> str | None:
+    value = event.metadata.get("unique_id")
+    return getattr(value, "value", value)
+
+
+def _with_table_metadata(events: list, invocation, warehouse: Warehouse) -> Iterator:
+    """Each model's event with its row count (and, for a mart, a preview of its first rows); each failing test's
+    with the first rows it found; then observations of the raw bookkeeping tables dbt reads."""
+    relations = _relations(invocation.manifest)
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # no run_results when dbt failed to start: nothing to add to failing tests
+        results = []
+    failing_sql = {r["unique_id"]: r.get("compiled_code") for r in results if r.get("status") in ("fail", "warn")}
+    with warehouse.get_connection() as con:
+        for event in events:
+            unique_id = _unique_id(event)
+            extra = {}
+            if unique_id in relations and isinstance(event, dg.Output | dg.AssetMaterialization):
+                schema, table = relations[unique_id]
+                rows = row_count(con, schema, table)
+                if rows is not None:
+                    extra["dagster/row_count"] = rows
+                    if schema == "marts":
+                        extra["preview"] = dg.MetadataValue.md(preview_markdown(con, schema, table))
+            elif isinstance(event, dg.AssetCheckResult) and failing_sql.get(unique_id):
+                examples = failing_rows_markdown(con, failing_sql[unique_id])
+                if examples:
+                    extra["failing_examples"] = dg.MetadataValue.md(examples)
+            yield event.with_metadata({**event.metadata, **extra}) if extra else event
+        for table in BOOKKEEPING_TABLES:
+            rows = row_count(con, "raw", table)
+            if rows is not None:
+                yield dg.AssetObservation(asset_key=dg.AssetKey(["raw", table]), metadata={"dagster/row_count": rows})

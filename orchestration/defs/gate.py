@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from orchestration.reporting.sections import CheckOutcome
+
 
 @dataclass
 class GateResult:
@@ -96,3 +98,32 @@ def upstream_check_keys(asset_graph, roots: Sequence[dg.AssetKey]) -> list[dg.As
         ),
         key=_name,
     )
+
+
+def _plain(value: dg.MetadataValue):
+    """A metadata value as plain Python: a table as its records, JSON as its data, anything else as its value."""
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(record.data) for record in value.records]
+    return value.value
+
+
+def latest_check_outcomes(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> list[CheckOutcome]:
+    """The latest evaluation of each check (those never evaluated left out), for a report to draw."""
+    outcomes = []
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+    for key in sorted(check_keys, key=_name):
+        record = latest.get(key)
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        if evaluation is None:
+            continue
+        outcomes.append(
+            CheckOutcome(
+                asset=key.asset_key.to_user_string(),
+                name=key.name,
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                description=evaluation.description,
+                metadata={name: _plain(value) for name, value in evaluation.metadata.items()},
+            )
+        )
+    return outcomes

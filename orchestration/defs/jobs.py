@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.ingestion import RAW_GROUP
 from orchestration.defs.publishing import PUBLISHED_KEY
+from orchestration.defs.reporting import REPORT_KEY
 
 ingest_delivery_day = dg.define_asset_job(
     "ingest_delivery_day",
@@ -19,8 +20,9 @@ transform = dg.define_asset_job(
 
 publish = dg.define_asset_job(
     "publish",
-    selection=dg.AssetSelection.assets(PUBLISHED_KEY),
-    description="Publishes the marts if every upstream check passed on the current data; else changes nothing.",
+    selection=dg.AssetSelection.assets(PUBLISHED_KEY, REPORT_KEY),
+    description="Publishes the marts and their report if every upstream check passed on the current data; else "
+    "changes nothing but the report of what failed.",
 )
 
 schedules = [

@@ -2,13 +2,16 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.failure_report import report_failed_publication
 from orchestration.defs.gate import evaluate_gate
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
 from orchestration.publishing.release import new_release_id, swap_in, write_release
 from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
+from orchestration.reporting.build import REPORT_FILE, clear_failure_report
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 
@@ -33,9 +36,16 @@ def build_published_marts(
         """Publishes the marts atomically, only if every upstream check passed on today's data."""
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
+            # No connection to the warehouse is open yet: the report reads it, read-only.
+            report = report_failed_publication(context.instance, check_keys, Path(warehouse.path), publication.folder)
+            context.log.info(f"what failed: {report}")
             raise dg.Failure(
                 description=f"not published, the last publication is untouched: {gate.summary()}",
-                metadata={"failed": gate.failed, "unchecked": gate.unchecked},
+                metadata={
+                    "failed": gate.failed,
+                    "unchecked": gate.unchecked,
+                    "report": dg.MetadataValue.url(report.as_uri()),
+                },
             )
         if gate.warned:
             context.log.warning(
@@ -62,11 +72,14 @@ def build_published_marts(
             release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
         swap_in(publish_dir, release)
         clear_acknowledgements(publish_dir)
+        clear_failure_report(publish_dir)
         return dg.MaterializeResult(
             metadata={
                 "release": release_id,
                 "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
                 "tables": dg.MetadataValue.json(release.tables),
+                "dagster/row_count": sum(release.tables.values()),
+                "report": dg.MetadataValue.url((publish_dir / "current" / REPORT_FILE).resolve().as_uri()),
                 "checks_passed": len(gate.passed),
                 "checks_warned": dg.MetadataValue.json(gate.warnings),
             }

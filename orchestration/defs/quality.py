@@ -2,8 +2,10 @@
 (a warning unless the user makes it block)."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from data_quality.cross_system_agreement import agreement_flags, describe
 from data_quality.gx_runner import SuiteOutcome, SuiteRunner
@@ -14,6 +16,7 @@ from data_quality.validate import validate_batch
 from orchestration.channels import registry
 from orchestration.defs.resources import DataDocs, Warehouse
 from orchestration.privacy.pii import may_identify
+from orchestration.reporting.previews import sync_accuracy_markdown
 
 GX_CHECK = "gx_suite"
 SYNC_CHECK = "sync_accuracy"
@@ -39,24 +42,34 @@ SUITES = {("staging", model): suite for model, suite in STAGING_SUITES.items()} 
 }
 
 
+def _failing_examples_markdown(outcome: SuiteOutcome) -> str:
+    """One row per failed expectation: where, how many, and examples unless they may name a person."""
+    lines = ["| expectation | column | unexpected | examples |", "|---|---|---|---|"]
+    for f in outcome.failures:
+        examples = "(in Data Docs)" if may_identify(f.column, f.examples) else ", ".join(map(str, f.examples[:5]))
+        cells = [f.expectation, f.column or "", "" if f.unexpected_count is None else str(f.unexpected_count), examples]
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ")[:120] for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResult:
     """A Dagster check result whose metadata shows each failed expectation with examples, and links to the
     validation's own Data Docs page (the site's index needs scripts from the internet to list anything)."""
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=check_name,
-        passed=outcome.success,
-        metadata={
-            "batch": outcome.batch,
-            "rows": outcome.rows,
-            "expectations": outcome.evaluated,
-            # Examples that may name a person go only to Data Docs, which `forget` deletes, never to the event log.
-            "failures": dg.MetadataValue.json(
-                [f.describe(with_examples=not may_identify(f.column, f.examples)) for f in outcome.failures]
-            ),
-            "data_docs": dg.MetadataValue.path(str(outcome.page)),
-        },
-    )
+    metadata = {
+        "batch": outcome.batch,
+        "rows": outcome.rows,
+        "expectations": outcome.evaluated,
+        # Examples that may name a person go only to Data Docs, which `forget` deletes, never to the event log.
+        "failures": dg.MetadataValue.json(
+            [f.describe(with_examples=not may_identify(f.column, f.examples)) for f in outcome.failures]
+        ),
+        "data_docs": dg.MetadataValue.path(str(outcome.page)),
+    }
+    if outcome.page is not None:
+        metadata["data_docs_page"] = dg.MetadataValue.url(Path(outcome.page).resolve().as_uri())
+    if outcome.failures:
+        metadata["failing_examples"] = dg.MetadataValue.md(_failing_examples_markdown(outcome))
+    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=outcome.success, metadata=metadata)
 
 
 def _batch_key(con, suite) -> str:
@@ -120,11 +133,15 @@ def sync_accuracy(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Fails, naming each source and day, when a settled day disagrees with its source's control totals."""
     with warehouse.get_connection() as con:
         failures, summary = sync_failures(con)
+        by_source_day = sync_accuracy_markdown(con)
+    examples = {"failing_examples": dg.MetadataValue.md(pd.DataFrame(failures[:20]).to_markdown(index=False))}
     return dg.AssetCheckResult(
         passed=not failures,
         metadata={
             "failing": dg.MetadataValue.json(failures[:50]),
             "failing_source_days": sorted({f"{f['source']} {f['event_date']}" for f in failures}),
+            "sync_accuracy": dg.MetadataValue.md(by_source_day),
+            **(examples if failures else {}),
             **summary,
         },
         description=(
@@ -152,6 +169,11 @@ def cross_system_agreement(warehouse: Warehouse) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         metadata={
             "flagged": dg.MetadataValue.json(flags[:50]),
+            **(
+                {"failing_examples": dg.MetadataValue.md(pd.DataFrame(flags[:20]).to_markdown(index=False))}
+                if flags
+                else {}
+            ),
             "flagged_channel_days": sorted({f"{f['channel']} {f['event_date']}" for f in flags}),
             "settled_rates": dg.MetadataValue.json(rates),
             **summary,

@@ -6,6 +6,7 @@ from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehou
 from orchestration.ingestion.emails import verify_new_emails
 from orchestration.ingestion.phones import normalize_new_phones
 from orchestration.ingestion.sources import RAW_TABLES
+from orchestration.reporting.previews import row_count
 
 
 @dg.asset(
@@ -19,7 +20,8 @@ def phone_numbers(warehouse: Warehouse, phones: PhoneNumbering):
     """Every distinct phone string seen in raw, normalized to E.164 by `phonenumbers` for the default region."""
     with warehouse.get_connection() as con:
         counts = normalize_new_phones(con, phones.default_region)
-    return dg.MaterializeResult(metadata=counts)
+        rows = row_count(con, "raw", "phone_numbers")
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": rows})
 
 
 @dg.asset(
@@ -33,4 +35,5 @@ def email_addresses(warehouse: Warehouse):
     """Every distinct normalized email seen in raw, verified offline: valid, role, disposable, typo or invalid."""
     with warehouse.get_connection() as con:
         counts = verify_new_emails(con)
-    return dg.MaterializeResult(metadata=counts)
+        rows = row_count(con, "raw", "email_addresses")
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": rows})

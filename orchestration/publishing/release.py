@@ -24,6 +24,9 @@ from orchestration.privacy.pii import hashed_select, leaked_identifier_columns
 from orchestration.warehouse import tables_in
 
 KEEP_RELEASES = 3
+# BI clients bundle a DuckDB of their own, often a release or more behind the pipeline's (Evidence's DuckDB plugin
+# reads the v1.4 format): the published file is written in a storage format they read.
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def write_release(
     (building / "parquet").mkdir(parents=True)
     database = building / "omnichannel.duckdb"
     counts = {}
-    con.execute(f"attach '{database}' as release_db")
+    con.execute(f"attach '{database}' as release_db (storage_version '{PUBLISHED_STORAGE_VERSION}')")
     try:
         con.execute("create schema release_db.marts")
         for table in tables_in(con, "marts"):
@@ -112,7 +115,7 @@ def _scrubbed_copy(source: Path, database: Path, customer_ids: list[str]) -> dic
     Built anew rather than copied and deleted from: a copy would keep the deleted rows' bytes in its free blocks.
     """
     counts = {}
-    with duckdb.connect(str(database)) as con:
+    with duckdb.connect(str(database), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}) as con:
         con.execute(f"attach '{source}' as scrub_source (read_only)")
         con.execute("create schema marts")
         tables = [
@@ -162,6 +165,8 @@ def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
     shutil.rmtree(building, ignore_errors=True)
     (building / "parquet").mkdir(parents=True)
     counts = _scrubbed_copy(source / "omnichannel.duckdb", building / "omnichannel.duckdb", customer_ids)
+    if (source / "report_checks.json").exists():  # what the report drew besides the marts; `forget` redraws it
+        shutil.copyfile(source / "report_checks.json", building / "report_checks.json")
     manifest = json.loads((source / "manifest.json").read_text())
     manifest.update(
         release_id=release_id,
