@@ -51,8 +51,7 @@ def record_fingerprint(
     loaded_at: datetime,
 ) -> None:
     """Note what was loaded for this table and day (call inside the transaction that replaces the day)."""
-    con.execute(FINGERPRINT_DDL)
-    con.execute("delete from raw.landing_fingerprints where table_name = ? and _delivery_date = ?", [table_name, day])
+    drop_fingerprint(con, table_name, day)
     con.execute(
         "insert into raw.landing_fingerprints values (?, ?, ?, ?, ?)",
         [table_name, day, len(files), files_fingerprint(landing_dir, files), loaded_at],
