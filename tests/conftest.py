@@ -9,6 +9,12 @@ A pipeline run costs minutes, so built worlds are shared:
 - `world` is the default world (`WORLD`, all dirt on, no sync faults), built in two runs as deliveries really
   arrive: its first `first_run_days` delivery days, then the rest (`World.first_run_warehouse` keeps the
   warehouse as the first run left it, for the tests of what a later run changes).
+- `metrics_world` is a week-long world with weekly retention periods, shared by the metrics and contact-policy
+  tests.
+- Under pytest-xdist (`scripts/test.sh` runs one worker per core, up to four), every module runs whole in one
+  worker, and all the modules of one shared world run in the same worker, so no world is built twice; the
+  heaviest groups are handed out first. Workers have no terminal: their progress lines reach it through a file
+  that the controller follows.
 - Tests that need a built world are marked `slow` (automatically, by the fixtures they use; those that run dbt or
   Dagster in a subprocess say so themselves); `-m "not slow"` skips them while iterating, `scripts/test.sh` runs
   everything.
@@ -17,6 +23,8 @@ A pipeline run costs minutes, so built worlds are shared:
 import contextlib
 import os
 import shutil
+import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,11 +34,19 @@ import duckdb
 import pytest
 
 WORLD = dict(customers=800, days=6, seed=3)
+# A week-long world, built with weekly retention periods so that its cohorts are a period apart.
+METRICS_WORLD = dict(customers=300, days=7, seed=11)
+METRICS_ENV = {"OMNI_RETENTION_PERIOD": "week"}
 # The default world's first run ingests this many delivery days; its second run the rest.
 FIRST_RUN_DAYS = 5
 
 # Fixtures that build or copy a world through the whole pipeline: every test using one is marked slow.
-SLOW_FIXTURES = {"world", "forgotten", "gated", "incremental"}
+SLOW_FIXTURES = {"world", "metrics_world", "forget_world", "gated", "misaddressed", "incremental"}
+# Fixtures of worlds shared across modules: every module using one runs in that world's xdist group.
+SHARED_WORLDS = {"world": "default_world", "metrics_world": "metrics_world"}
+# xdist hands groups out in this order (then every other module as collected): the longest first, so that no
+# worker is left with a long group at the end while the other idles.
+HEAVY_GROUPS = ["default_world", "test_forget", "test_quality_gate", "metrics_world", "test_run_recovery"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,17 @@ def restore_settings(previous: dict[str, str | None]) -> None:
 
 
 @contextmanager
+def environment(values: dict[str, str]):
+    """These environment variables set for the duration, then the previous values restored."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        restore_settings(previous)
+
+
+@contextmanager
 def settings_at(root: Path):
     """Points every pipeline setting at `root` for the duration, then restores the previous values."""
     previous = point_settings_at(root)
@@ -95,15 +122,68 @@ def settings_at(root: Path):
 # --- progress: a world takes minutes to build; say what is happening instead of sitting silent -------------
 
 _config = None
+# Where xdist workers append their progress lines for the controller to print (they have no terminal).
+PROGRESS_FILE = "OMNI_TEST_PROGRESS_FILE"
 
 
+class _ProgressRelay:
+    """In the xdist controller: follows the workers' progress file and prints each new line on the terminal."""
+
+    def __init__(self, terminal, path: Path):
+        self.terminal, self.path, self.offset = terminal, path, 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._follow, name="progress-relay", daemon=True)
+        self.thread.start()
+
+    def _print_new_lines(self) -> None:
+        with self.path.open("rb") as file:
+            file.seek(self.offset)
+            chunk = file.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            self.terminal.write_line(line)
+
+    def _follow(self) -> None:
+        while not self.stopped.wait(1.0):
+            self._print_new_lines()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self._print_new_lines()
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is registered
 def pytest_configure(config):
     global _config
     _config = config
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    is_controller = not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None)
+    if is_controller and terminal is not None and terminal.verbosity >= 0:
+        # Workers are started after this hook and inherit the environment: they find the file through it.
+        path = Path(tempfile.mkdtemp(prefix="omni-progress-")) / "progress.log"
+        path.touch()
+        os.environ[PROGRESS_FILE] = str(path)
+        config._omni_progress = _ProgressRelay(terminal, path)
+
+
+def pytest_unconfigure(config):
+    relay = getattr(config, "_omni_progress", None)
+    if relay is not None:
+        relay.stop()
+        shutil.rmtree(relay.path.parent, ignore_errors=True)
 
 
 def progress(message: str) -> None:
-    """One line on the terminal, past pytest's output capture (unless -q)."""
+    """One line on the terminal, past pytest's output capture (unless -q); from an xdist worker, through the
+    controller."""
+    worker = getattr(_config, "workerinput", None)
+    if worker is not None:
+        if os.environ.get(PROGRESS_FILE):
+            with open(os.environ[PROGRESS_FILE], "a") as file:  # one short write per line: appends stay whole
+                file.write(f"    [{worker['workerid']}] {message}\n")
+        return
     terminal = _config and _config.pluginmanager.get_plugin("terminalreporter")
     if terminal is None or terminal.verbosity < 0:
         return
@@ -112,10 +192,44 @@ def progress(message: str) -> None:
         terminal.write_line(f"    {message}")
 
 
+def _group_of_modules(items) -> dict[str, str]:
+    """Module path -> its xdist group: the shared world one of its tests uses, else the module itself."""
+    groups = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        shared = [SHARED_WORLDS[name] for name in SHARED_WORLDS if name in getattr(item, "fixturenames", ())]
+        if shared:
+            groups[module] = shared[0]
+        else:
+            groups.setdefault(module, Path(module).stem)
+    return groups
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
+    groups = _group_of_modules(items)
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid.split("::")[0]]))
+    # The heaviest groups first (a stable sort keeps each module's own order); also without xdist, so that a
+    # module's tests stay together and its module-scoped world is built once.
+    rank = {group: i for i, group in enumerate(HEAVY_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid.split("::")[0]], len(rank)))
+
+
+def pytest_collection_finish(session):
+    """In an xdist worker with `--dist loadgroup`: refuse to go on if xdist did not take the groups (a pytest it
+    does not support), for then every shared world would be built once per worker, silently."""
+    config = session.config
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    ignored = [item.nodeid for item in session.items if "@" not in item.nodeid]
+    if ignored:
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {ignored[0]} (and {len(ignored) - 1} more): pytest {pytest.__version__} "
+            "with this pytest-xdist ignores `--dist loadgroup`; install what pyproject.toml pins"
+        )
 
 
 # --- built worlds, shared ----------------------------------------------------------------------------------
@@ -123,18 +237,26 @@ def pytest_collection_modifyitems(config, items):
 _built: dict[tuple, World] = {}
 
 
+def progress_log(label: str, keep=None):
+    """A `log` for `run_pipeline` that reports each day ingested and the transform as progress, seconds since it
+    was made included; every message also goes to `keep` (say a list's `append`), if given."""
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        if keep is not None:
+            keep(message)
+        if message.startswith(("ingested", "transformed")):
+            progress(f"[{label}] {message.split(' (')[0]} ({time.monotonic() - started:.0f} s)")
+
+    return log
+
+
 def run_pipeline_at(root: Path, label: str, **kwargs) -> dict:
     """`run_pipeline` on the world at `root` (settings pointed there meanwhile), reporting progress."""
     from orchestration.runner import run_pipeline
 
-    started = time.monotonic()
-
-    def log(message: str) -> None:
-        if message.startswith(("ingested", "transformed")):
-            progress(f"[{label}] {message.split(' (')[0]} ({time.monotonic() - started:.0f} s)")
-
     with settings_at(root):
-        return run_pipeline(log=log, **kwargs)
+        return run_pipeline(log=progress_log(label), **kwargs)
 
 
 def build_world(
@@ -145,15 +267,17 @@ def build_world(
     seed: int,
     faults: tuple[str, ...] = (),
     first_run_days: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> World:
     """The world of these parameters, simulated and run through the pipeline once per session; read-only.
 
     `faults` are the simulator's (e.g. "drop:email:2026-03-03:0.02"). With `first_run_days`, the first run
-    ingests only that many delivery days and transforms, the second run the rest (as days really arrive).
+    ingests only that many delivery days and transforms, the second run the rest (as days really arrive). `env`
+    is set while the world is built (dbt vars the project reads from the environment, say).
     """
     import simulator
 
-    key = (customers, days, seed, tuple(faults), first_run_days)
+    key = (customers, days, seed, tuple(faults), first_run_days, tuple(sorted((env or {}).items())))
     if key in _built:
         return _built[key]
     label = f"world {customers}x{days} seed {seed}" + (f" {','.join(faults)}" if faults else "")
@@ -161,12 +285,13 @@ def build_world(
     progress(f"[{label}] simulating")
     simulator.simulate(root / "landing", customers=customers, days=days, seed=seed, faults=list(faults))
     first_run_warehouse = None
-    if first_run_days is not None:
-        delivered = sorted(p.name for p in (root / "landing" / "web").iterdir())
-        run_pipeline_at(root, label, end=delivered[first_run_days - 1])
-        first_run_warehouse = root / "first_run.duckdb"
-        shutil.copyfile(root / "warehouse.duckdb", first_run_warehouse)
-    runs = run_pipeline_at(root, label)
+    with environment(env or {}):
+        if first_run_days is not None:
+            delivered = sorted(p.name for p in (root / "landing" / "web").iterdir())
+            run_pipeline_at(root, label, end=delivered[first_run_days - 1])
+            first_run_warehouse = root / "first_run.duckdb"
+            shutil.copyfile(root / "warehouse.duckdb", first_run_warehouse)
+        runs = run_pipeline_at(root, label)
     _built[key] = World.at(root, runs, first_run_warehouse)
     return _built[key]
 
@@ -174,7 +299,8 @@ def build_world(
 def copy_world(world: World, tmp_path_factory, name: str) -> World:
     """A clone of `world`'s files (landing, warehouse, publication, salt, Data Docs) in a fresh root, to change.
 
-    The clone's runs are the original's; the Dagster instance of the build is not copied (it was ephemeral).
+    The clone's runs are the original's, and so is its Dagster instance (`dagster_home/`, whose settings hold no
+    absolute path): point DAGSTER_HOME or OMNI_HOME at the clone and the gate reads the checks the build recorded.
     """
     root = tmp_path_factory.mktemp(name)
     shutil.copytree(world.root, root, symlinks=True, dirs_exist_ok=True)
@@ -190,6 +316,15 @@ def world(tmp_path_factory) -> World:
     """
     built = build_world(tmp_path_factory, **WORLD, first_run_days=FIRST_RUN_DAYS)
     with settings_at(built.root):
+        yield built
+
+
+@pytest.fixture(scope="session")
+def metrics_world(tmp_path_factory) -> World:
+    """A week-long world (300 customers x 7 days, every kind of dirt and contact-policy misfire) built with weekly
+    retention periods, so that its cohorts are a period apart; the environment keeps them weekly meanwhile."""
+    built = build_world(tmp_path_factory, **METRICS_WORLD, env=METRICS_ENV)
+    with environment(METRICS_ENV):
         yield built
 
 

@@ -7,21 +7,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.conftest import settings_at
-
-POLICY_WORLD = dict(customers=300, days=6, seed=11)
-
 
 @pytest.fixture(scope="module")
-def policy_world(tmp_path_factory):
-    """A small world with every kind of dirt, built once for this module."""
-    import simulator
-    from orchestration.runner import run_pipeline
-
-    with settings_at(tmp_path_factory.mktemp("policy")) as root:
-        simulator.simulate(root / "landing", **POLICY_WORLD)
-        run_pipeline(log=lambda message: None)
-        yield root / "warehouse.duckdb", root / "landing" / "_truth", root / "published"
+def policy_world(metrics_world):
+    """The session's metrics world (every kind of dirt and contact-policy misfire): warehouse, truth, publication."""
+    return metrics_world.warehouse, metrics_world.truth, metrics_world.root / "published"
 
 
 def _person_of_customer(con, truth) -> pd.DataFrame:

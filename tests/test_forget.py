@@ -13,11 +13,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from conftest import progress_log, settings_at
 
 from orchestration.identifiers import NORMALIZE_EMAIL_SQL
 from orchestration.ingestion.sources import raw_field_values_sql
 from orchestration.settings import PROJECT_ROOT
-from tests.conftest import settings_at
 
 WORLD = dict(customers=300, days=4, seed=13)
 SYNC_CHECK = "marts/agg_sync_accuracy:sync_accuracy"
@@ -147,7 +147,7 @@ def _person(con) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def forget_world(tmp_path_factory):
     """A clean world run through Dagster, its instance (DAGSTER_HOME) under OMNI_HOME as `scripts/demo.sh` has it."""
     import simulator
     from orchestration.runner import run_pipeline
@@ -161,7 +161,7 @@ def world(tmp_path_factory):
             (dagster_home / "dagster.yaml").write_text((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text())
             os.environ["DAGSTER_HOME"] = str(dagster_home)
             simulator.simulate(root / "landing", **WORLD)
-            clean = run_pipeline(log=lambda m: None)
+            clean = run_pipeline(log=progress_log("forget: clean world"))
             with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
                 person = _person(con)
             yield dict(root=root, warehouse=root / "warehouse.duckdb", clean=clean, **person)
@@ -200,25 +200,25 @@ MISUSES = {
 
 
 @pytest.fixture(scope="module")
-def misuse(world):
+def misuse(forget_world):
     """Every misuse of the command run against the clean world, before the real forget; and the dry run."""
-    root = world["root"]
-    before = _digest(world["warehouse"], root / "published")
+    root = forget_world["root"]
+    before = _digest(forget_world["warehouse"], root / "published")
     results = {}
     for name, (args, _, _) in MISUSES.items():
-        argv = [a.format(**world) for a in args]
+        argv = [a.format(**forget_world) for a in args]
         if name == "no warehouse":
             os.environ["OMNI_WAREHOUSE"] = str(root / "elsewhere.duckdb")
             results[name] = _cli(*argv)
-            os.environ["OMNI_WAREHOUSE"] = str(world["warehouse"])
+            os.environ["OMNI_WAREHOUSE"] = str(forget_world["warehouse"])
         elif name == "warehouse in use":
-            with duckdb.connect(str(world["warehouse"])):  # a Dagster run writing, say
+            with duckdb.connect(str(forget_world["warehouse"])):  # a Dagster run writing, say
                 results[name] = _cli(*argv)
         else:
             results[name] = _cli(*argv)
-    dry_run = _cli("forget", "--email", world["email"], "--dry-run")
-    after = _digest(world["warehouse"], root / "published")
-    with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
+    dry_run = _cli("forget", "--email", forget_world["email"], "--dry-run")
+    after = _digest(forget_world["warehouse"], root / "published")
+    with duckdb.connect(str(forget_world["warehouse"]), read_only=True) as con:
         listed = con.execute(
             "select count(*) from information_schema.tables where table_name = 'identity_suppressions'"
         ).fetchall()[0][0]
@@ -226,22 +226,22 @@ def misuse(world):
 
 
 @pytest.fixture(scope="module")
-def forgotten(world, misuse):
+def forgotten(forget_world, misuse):
     """The real forget, through the command line: erase, scrub the publication and Data Docs, replay, rewrite."""
-    root, warehouse = world["root"], world["warehouse"]
+    root, warehouse = forget_world["root"], forget_world["warehouse"]
     held_before = {
-        kind: any(h.startswith("warehouse.duckdb ") for h in _files_holding(root, [world[kind]]))
+        kind: any(h.startswith("warehouse.duckdb ") for h in _files_holding(root, [forget_world[kind]]))
         for kind in ("email", "phone", "crm_id")
     }
-    result = _cli("forget", "--email", f"  {world['email'].upper()} ")
+    result = _cli("forget", "--email", f"  {forget_world['email'].upper()} ")
     instance = dg.DagsterInstance.get()
     replayed_sync = _latest_check(instance, ["marts", "agg_sync_accuracy"], "sync_accuracy")
     rewritten = warehouse.read_bytes().lower()
     return dict(
         result=result,
         held_before=held_before,
-        held_after=_files_holding(root, world["needles"]),
-        other_emails_visible=sum(e.encode() in rewritten for e in world["other_emails"]),
+        held_after=_files_holding(root, forget_world["needles"]),
+        other_emails_visible=sum(e.encode() in rewritten for e in forget_world["other_emails"]),
         erased_sync=_sync_rows(warehouse, "erased_value > 0"),
         replayed_sync=replayed_sync,
         manifest=json.loads((root / "published" / "manifest.json").read_text()),
@@ -249,7 +249,7 @@ def forgotten(world, misuse):
 
 
 @pytest.fixture(scope="module")
-def mass_erased(world, forgotten):
+def mass_erased(forget_world, forgotten):
     """What `forget --email USD` once did: every buyer's records erased at once, counted as erased in the sync
     totals. Only the row-count check stands between that and BI; an acknowledgement lets it through, once."""
     from orchestration.definitions import build_definitions
@@ -257,7 +257,7 @@ def mass_erased(world, forgotten):
     from orchestration.identity.erasure_plan import ErasurePlan, Person, Request
     from orchestration.identity.forget import erase
 
-    root, warehouse = world["root"], world["warehouse"]
+    root, warehouse = forget_world["root"], forget_world["warehouse"]
     with duckdb.connect(str(warehouse)) as con:
         buyers = [
             r[0]
@@ -316,17 +316,19 @@ def mass_erased(world, forgotten):
 
 
 @pytest.fixture(scope="module")
-def rebuilt(world, mass_erased):
+def rebuilt(forget_world, mass_erased):
     """A full rebuild: the source re-delivers every file, but 5% of the settled day's emails were lost on the way."""
     import simulator
     from orchestration.runner import run_pipeline
 
-    simulator.simulate(world["root"] / "landing", **WORLD, faults=[f"drop:email:{world['settled_day']}:0.05"])
-    runs = run_pipeline(log=lambda m: None, full_refresh=True)
+    simulator.simulate(
+        forget_world["root"] / "landing", **WORLD, faults=[f"drop:email:{forget_world['settled_day']}:0.05"]
+    )
+    runs = run_pipeline(log=progress_log("forget: full rebuild"), full_refresh=True)
     return dict(
         runs=runs,
-        held=_files_holding(world["root"], world["needles"]),
-        lost_sync=_sync_rows(world["warehouse"], "status = 'error'"),
+        held=_files_holding(forget_world["root"], forget_world["needles"]),
+        lost_sync=_sync_rows(forget_world["warehouse"], "status = 'error'"),
     )
 
 
@@ -340,21 +342,21 @@ def test_each_misuse_exits_with_its_code_and_one_line_and_no_traceback(misuse, n
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
-def test_refused_requests_and_the_dry_run_erase_nothing(world, misuse):
+def test_refused_requests_and_the_dry_run_erase_nothing(forget_world, misuse):
     assert misuse["unchanged"] and misuse["listed"] == 0
     dry_run = misuse["dry_run"]
     assert dry_run.returncode == 0 and "nothing erased" in dry_run.stdout
     plan = dry_run.stdout.splitlines()[0]
     assert re.match(
         r"will erase \d+ records from \d+ sources \(.*orders: \d+.*\) and the text of \d+ quarantined "
-        rf"lines, for customer {world['customer_id']} \(email {re.escape(world['email'])}\)",
+        rf"lines, for customer {forget_world['customer_id']} \(email {re.escape(forget_world['email'])}\)",
         plan,
     ), plan
     # Asked past the limit, it printed the same plan before refusing.
     assert misuse["results"]["more records than allowed"].stdout.splitlines()[0] == plan
 
 
-def test_forget_leaves_none_of_the_persons_strings_in_any_file_the_project_wrote(world, forgotten):
+def test_forget_leaves_none_of_the_persons_strings_in_any_file_the_project_wrote(forget_world, forgotten):
     result = forgotten["result"]
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rewrote" in result.stdout and "published to" in result.stdout
@@ -362,8 +364,8 @@ def test_forget_leaves_none_of_the_persons_strings_in_any_file_the_project_wrote
     assert forgotten["held_before"] == {"email": True, "phone": True, "crm_id": True}
     assert forgotten["held_after"] == [], forgotten["held_after"]
     # ... and sees everybody else still in the rewritten file: the file is readable bytes, not a blind spot.
-    assert forgotten["other_emails_visible"] >= 0.9 * len(world["other_emails"])
-    root = world["root"]
+    assert forgotten["other_emails_visible"] >= 0.9 * len(forget_world["other_emails"])
+    root = forget_world["root"]
     assert {p.name for p in root.iterdir()} - {"landing"} <= set(PROJECT_FILES_UNDER_HOME), list(root.iterdir())
     assert (root / "dagster_home" / "storage").is_dir() and (root / "data_docs" / "index.html").exists()
     releases = list((root / "published" / "releases").iterdir())
@@ -371,11 +373,11 @@ def test_forget_leaves_none_of_the_persons_strings_in_any_file_the_project_wrote
     assert not (root / "warehouse.duckdb.wal").exists() and not (root / "warehouse.duckdb.rewrite").exists()
 
 
-def test_the_sync_check_accounts_for_erased_events_and_still_passes(world, forgotten):
-    assert SYNC_CHECK not in world["clean"]["failed_checks"]
+def test_the_sync_check_accounts_for_erased_events_and_still_passes(forget_world, forgotten):
+    assert SYNC_CHECK not in forget_world["clean"]["failed_checks"]
     erased = forgotten["erased_sync"]
     # Their events are gone from the warehouse but counted as erased, openly, on a settled day too.
-    assert any(day == world["settled_day"] and status == "ok" for _, day, *_, status in erased), erased
+    assert any(day == forget_world["settled_day"] and status == "ok" for _, day, *_, status in erased), erased
     for source, day, metric, control, held, erased_value, difference, status in erased:
         if status != "not_yet_synced":  # late events may still be on their way
             assert held < control and held + erased_value == control and difference == 0, (source, day, metric)
@@ -385,7 +387,7 @@ def test_the_sync_check_accounts_for_erased_events_and_still_passes(world, forgo
     assert "marts/fct_conversion:" + DROP_CHECK in passed and "marts/dim_customer:" + DROP_CHECK in passed
 
 
-def test_a_mart_that_loses_most_of_its_rows_blocks_publication_until_acknowledged(world, mass_erased):
+def test_a_mart_that_loses_most_of_its_rows_blocks_publication_until_acknowledged(forget_world, mass_erased):
     assert len(mass_erased["buyers"]) > 10
     assert "marts/fct_conversion:" + DROP_CHECK in mass_erased["failed"], mass_erased["failed"]
     assert SYNC_CHECK not in mass_erased["failed"]  # erased events count as accounted for: only this check holds
@@ -409,9 +411,9 @@ def test_a_mart_that_loses_most_of_its_rows_blocks_publication_until_acknowledge
     assert not mass_erased["pending"]  # spent: the next drop needs its own acknowledgement
 
 
-def test_forget_survives_a_full_rebuild_and_counts_still_reconcile(world, rebuilt):
+def test_forget_survives_a_full_rebuild_and_counts_still_reconcile(forget_world, rebuilt):
     assert rebuilt["held"] == [], rebuilt["held"]
-    with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
+    with duckdb.connect(str(forget_world["warehouse"]), read_only=True) as con:
         suppressed = con.execute(
             "select count(*) from raw.quarantine where reason like 'suppressed%' and raw_line is null"
         ).fetchall()[0][0]
@@ -422,10 +424,10 @@ def test_forget_survives_a_full_rebuild_and_counts_still_reconcile(world, rebuil
     assert unbalanced == 0
 
 
-def test_the_sync_check_still_fails_when_rows_really_go_missing_after_a_forget(world, rebuilt):
+def test_the_sync_check_still_fails_when_rows_really_go_missing_after_a_forget(forget_world, rebuilt):
     runs = rebuilt["runs"]
     assert SYNC_CHECK in runs["failed_checks"] and not runs["published"]
     lost = rebuilt["lost_sync"]
-    assert lost and {(source, day) for source, day, *_ in lost} == {("email", world["settled_day"])}
+    assert lost and {(source, day) for source, day, *_ in lost} == {("email", forget_world["settled_day"])}
     # Erased events still count as accounted for; the lost lines are what the check names.
     assert all(held + erased_value < control for _, _, _, control, held, erased_value, _, _ in lost)

@@ -1,21 +1,19 @@
-"""The metrics marts on a small simulated world (300 customers x 7 days, weekly retention periods), against the
+"""The metrics marts on the session's metrics world (300 customers x 7 days, weekly retention periods), against the
 simulator's truth: KPIs that reconcile with staging, cohorts, the seeds' omnichannel claims, cross-channel
 conversion, and the preferred send hour."""
 
 import json
-import os
 
 import duckdb
 import pandas as pd
 import pytest
-from conftest import World, settings_at
+from conftest import METRICS_WORLD, World
 
 from data_quality.gx_runner import SuiteRunner
 from data_quality.suites.marts import metrics_suites
 from data_quality.validate import validate_batch
 from orchestration.channels import registry
 
-METRICS_WORLD = dict(customers=300, days=7, seed=11)
 METRICS_MARTS = [
     "agg_daily_channel_kpis",
     "agg_retention_cohort",
@@ -28,26 +26,6 @@ METRICS_MARTS = [
     "customer_lifetime_value",
     "agg_channel_lifetime_value",
 ]
-
-
-@pytest.fixture(scope="module")
-def metrics_world(tmp_path_factory) -> World:
-    """Built once for this module; weekly retention periods, so a week-long world has cohorts a period apart."""
-    import simulator
-    from orchestration.runner import run_pipeline
-
-    previous = os.environ.get("OMNI_RETENTION_PERIOD")
-    os.environ["OMNI_RETENTION_PERIOD"] = "week"
-    try:
-        with settings_at(tmp_path_factory.mktemp("metrics_world")) as root:
-            simulator.simulate(root / "landing", **METRICS_WORLD)
-            run_pipeline(log=lambda message: None)
-            yield World(root, root / "landing", root / "warehouse.duckdb", root / "landing" / "_truth")
-    finally:
-        if previous is None:
-            os.environ.pop("OMNI_RETENTION_PERIOD", None)
-        else:
-            os.environ["OMNI_RETENTION_PERIOD"] = previous
 
 
 def _within_an_hour(a: pd.Series, b: pd.Series) -> pd.Series:

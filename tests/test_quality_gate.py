@@ -5,6 +5,7 @@ blocks only when the user says so."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,9 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from conftest import point_settings_at, progress_log, restore_settings
 
 from orchestration.settings import PROJECT_ROOT
-from tests.conftest import point_settings_at, restore_settings
 
 # No contact-policy misfires: their sends after an opt-out warn in cross-system agreement (test_contact_policy
 # checks that), and this world is the clean one.
@@ -68,7 +69,7 @@ def gated(tmp_path_factory):
     try:
         simulator.simulate(root / "landing", **WORLD)
         clean_log = []
-        clean = run_pipeline(log=clean_log.append)
+        clean = run_pipeline(log=progress_log("gate: clean world", clean_log.append))
         clean_manifest = json.loads((root / "published" / "manifest.json").read_text())
         clean_digest = _publication_digest(root / "published")
         with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
@@ -82,8 +83,11 @@ def gated(tmp_path_factory):
             ).df()
         esp_truth = pd.read_parquet(root / "landing" / "_truth" / "esp_addresses.parquet").astype({"sent_date": str})
         clean_agreement_check = _latest_evaluation(dagster_home, AGREEMENT_KEY)
+        # The clean world as published, instance included, for the misaddressed re-delivery below.
+        clean_copy = tmp_path_factory.mktemp("gate_clean")
+        shutil.copytree(root, clean_copy, symlinks=True, dirs_exist_ok=True)
         simulator.simulate(root / "landing", **WORLD, faults=[f"drop:email:{FAULT_DAY}:0.02"])
-        faulty = run_pipeline(log=lambda m: None)
+        faulty = run_pipeline(log=progress_log("gate: a day's emails lost"))
         yield dict(
             root=root,
             clean=clean,
@@ -96,6 +100,7 @@ def gated(tmp_path_factory):
             clean_agreement=clean_agreement,
             esp_truth=esp_truth,
             clean_agreement_check=clean_agreement_check,
+            clean_copy=clean_copy,
         )
     finally:
         restore_settings(previous)
@@ -270,29 +275,39 @@ def test_no_raw_email_or_phone_appears_in_the_published_copy(gated):
 
 
 @pytest.fixture(scope="module")
-def misaddressed(tmp_path_factory):
-    """The same world with 5% of a day's mail sent to other customers' addresses: published with a warning; then
-    rebuilt with the one dbt var that makes cross-system agreement block."""
+def misaddressed(gated):
+    """The clean world, published, then re-delivered with 5% of a day's mail sent to other customers' addresses:
+    published with a warning; then rebuilt with the one dbt var that makes cross-system agreement block."""
     import simulator
     from orchestration.definitions import build_definitions
+    from orchestration.defs.publishing import PUBLISHED_KEY
+    from orchestration.defs.quality import SYNC_ASSET
     from orchestration.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("misaddressed")
+    root = gated["clean_copy"]
     previous = point_settings_at(root)
-    dagster_home = _own_dagster_home(root, previous)
+    previous["DAGSTER_HOME"] = os.environ.get("DAGSTER_HOME")
+    dagster_home = root / "dagster_home"  # the clean run's instance, copied with its world
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
     previous["OMNI_DBT_VARS"] = os.environ.pop("OMNI_DBT_VARS", None)
     try:
         simulator.simulate(root / "landing", **WORLD, faults=[f"misaddress:email:{FAULT_DAY}:0.05"])
         log = []
-        warned = run_pipeline(log=log.append)
+        warned = run_pipeline(log=progress_log("gate: a day's mail misaddressed", log.append))
         manifest = json.loads((root / "published" / "manifest.json").read_text())
         digest = _publication_digest(root / "published")
         warned_evaluation = _latest_evaluation(dagster_home, AGREEMENT_KEY)
+        # As a user would in the UI: set the var, then materialize the agreement mart (its dbt model and tests,
+        # and its check) and the publication; the sync check is re-run beside it, to show it still passes.
         os.environ["OMNI_DBT_VARS"] = "{cross_system_agreement_severity: error}"
         instance = dg.DagsterInstance.from_config(str(dagster_home))
-        blocked = (
-            build_definitions().resolve_job_def("transform").execute_in_process(instance=instance, raise_on_error=False)
+        rebuild_agreement = dg.define_asset_job(
+            "rebuild_agreement",
+            selection=dg.AssetSelection.assets(AGREEMENT_KEY.asset_key, PUBLISHED_KEY)
+            | dg.AssetSelection.checks(dg.AssetCheckKey(SYNC_ASSET, "sync_accuracy")),
         )
+        defs = dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[rebuild_agreement]))
+        blocked = defs.resolve_job_def("rebuild_agreement").execute_in_process(instance=instance, raise_on_error=False)
         yield dict(
             root=root,
             warned=warned,
