@@ -403,11 +403,11 @@ def test_loading_a_day_that_is_no_date_names_its_folder(con, tmp_path):
 
 def test_through_dagster_unknown_folders_warn_and_a_misnamed_day_fails_only_its_source(tmp_path):
     import dagster as dg
+    from conftest import settings_at
 
     from orchestration.defs.ingestion import control_totals, raw_source_assets
     from orchestration.defs.partitions import DELIVERY_DAY
     from orchestration.defs.resources import pipeline_resources
-    from conftest import settings_at
 
     assets = [a for a in raw_source_assets if a.node_def.name in ("raw_email", "raw_pos")] + [control_totals]
     with settings_at(tmp_path) as root:
