@@ -1,0 +1,267 @@
+"""The pipeline running itself in Dagster: the landing-zone sensor, the transform after ingestion, the daily
+catch-up, and a range of delivery days ingested in one run (a single-run backfill)."""
+
+import dataclasses
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import settings_at
+
+from data_quality.gx_runner import ExpectationFailure
+from orchestration.ingestion.control import load_control_day
+from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
+from orchestration.ingestion.landing import landing_days
+from orchestration.ingestion.loader import load_partition
+from orchestration.ingestion.sources import RAW_TABLES
+from orchestration.settings import PROJECT_ROOT
+
+TINY = dict(customers=60, days=2, seed=31)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    """A persistent instance with the project's settings (as the daemon's would be)."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _day_paths(landing: Path, day: str) -> list[Path]:
+    return [*landing.glob(f"*/{day}"), *landing.glob(f"_control/*/{day}.json")]
+
+
+def _move_day(day: str, source: Path, target: Path) -> None:
+    for path in _day_paths(source, day):
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(destination)
+
+
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None, name: str = "landing_zone"):
+    """One evaluation of the sensor, then what the daemon does with it: add the partitions it asked for."""
+    sensor = defs.get_sensor_def(name)
+    context = dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        definitions=defs,
+        resources={"landing": defs.resources["landing"]},
+    )
+    data = sensor.evaluate_tick(context)
+    for request in data.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return data
+
+
+def _catch_up(defs: dg.Definitions, instance: dg.DagsterInstance):
+    """One tick of the daily catch-up schedule, at its 02:00 UTC."""
+    schedule = defs.get_schedule_def("daily_catch_up")
+    with dg.build_schedule_context(
+        instance_ref=instance.get_ref(),
+        repository_def=defs.get_repository_def(),
+        resources={"landing": defs.resources["landing"]},
+        scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
+    ) as context:
+        return schedule.evaluate_tick(context)
+
+
+def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest, job_name: str):
+    """The requested run, as the daemon would launch it: its job, partition (or range) and tags."""
+    assert (request.job_name or job_name) == job_name
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, tags=dict(request.tags), raise_on_error=False
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+    return result
+
+
+def _after_success(defs: dg.Definitions, instance: dg.DagsterInstance, run_id: str):
+    """The run-status sensor's evaluation on the success of ingestion run `run_id`."""
+    sensor = defs.get_sensor_def("transform_after_ingestion")
+    event = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0].dagster_event
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+    )
+    return sensor(context)
+
+
+def _ingested_days(warehouse: Path) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select distinct _delivery_date::varchar from raw.ingest_log order by 1").fetchall()
+    return [day for (day,) in rows]
+
+
+@pytest.mark.slow
+def test_a_day_landing_is_ingested_transformed_and_published_by_the_sensor_alone(tmp_path):
+    import simulator
+    from orchestration.definitions import build_definitions
+
+    landing, held = tmp_path / "landing", tmp_path / "held"
+    simulator.simulate(landing, **TINY)
+    days = landing_days(landing)
+    new_day = days[-1]
+    _move_day(new_day, landing, held)
+    instance = _instance(tmp_path / "dagster_home")
+    with settings_at(tmp_path):
+        defs = build_definitions()
+
+        # The first look: every day is new, and they are neighbours: one run loads them all, in turn.
+        first = _tick(defs, instance, None)
+        assert instance.get_dynamic_partitions("delivery_day") == days[:-1]
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (days[0], days[-2])
+        ingested = _execute(defs, instance, request, "ingest_delivery_day")
+        assert _ingested_days(tmp_path / "warehouse.duckdb") == days[:-1]
+        # The transform follows the last ingestion run; none is requested while another still has to run.
+        assert isinstance(_after_success(defs, instance, ingested.run_id), dg.RunRequest)
+
+        # Nothing landed: nothing to do.
+        quiet = _tick(defs, instance, first.cursor)
+        assert quiet.run_requests == [] and "no delivery day" in quiet.skip_message
+
+        # A day lands: its partition is added and that day alone is ingested, then transformed and published.
+        _move_day(new_day, held, landing)
+        arrival = _tick(defs, instance, quiet.cursor)
+        assert instance.get_dynamic_partitions("delivery_day") == days
+        assert [r.partition_key for r in arrival.run_requests] == [new_day]
+        assert arrival.run_requests[0].tags["dagster/partition"] == new_day
+        ingested = _execute(defs, instance, arrival.run_requests[0], "ingest_delivery_day")
+        assert _ingested_days(tmp_path / "warehouse.duckdb") == days
+        # A run of one day records that day's counts, as `omnichannel run`'s runs do.
+        [web] = [e for e in ingested.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["raw", "web"])]
+        assert web.partition == new_day and "dagster/row_count" in web.materialization.metadata
+        then = _after_success(defs, instance, ingested.run_id)
+        assert isinstance(then, dg.RunRequest) and (then.job_name or "transform") == "transform"
+        transformed = _execute(defs, instance, then, "transform")
+        published = {
+            e.event_specific_data.materialization.asset_key for e in transformed.get_asset_materialization_events()
+        }
+        assert dg.AssetKey(["published", "marts"]) in published
+        manifest = json.loads((tmp_path / "published" / "current" / "manifest.json").read_text())
+        assert manifest["run_id"] == transformed.run_id
+        assert (manifest["first_delivery_day"], manifest["last_delivery_day"]) == (days[0], new_day)
+        with duckdb.connect(str(tmp_path / "published" / "current" / "omnichannel.duckdb"), read_only=True) as con:
+            assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] > 0
+
+        # A file of an old day changes: that day, and only it, is requested again and re-ingested.
+        changed_day = days[1]
+        web_file = sorted((landing / "web" / changed_day).iterdir())[0]
+        first_line = web_file.read_bytes().splitlines(keepends=True)[0]
+        with web_file.open("ab") as handle:
+            handle.write(first_line)  # the source re-sent one event: a duplicate, loaded once
+        change = _tick(defs, instance, arrival.cursor)
+        assert [r.partition_key for r in change.run_requests] == [changed_day]
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+            assert changed_days(landing, days, loaded_fingerprints(con)) == [changed_day]
+        _execute(defs, instance, change.run_requests[0], "ingest_delivery_day")
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+            assert changed_days(landing, days, loaded_fingerprints(con)) == []
+        assert _tick(defs, instance, change.cursor).run_requests == []
+
+        # A sensor turned on later (no cursor) does not load again what runs loaded after the files were written,
+        # and neither does the daily catch-up; a day changed behind the sensor's back the catch-up does load.
+        assert _tick(defs, instance, None).run_requests == []
+        schedule = defs.get_schedule_def("daily_catch_up")
+        assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+        assert _catch_up(defs, instance).run_requests == []
+        with web_file.open("ab") as handle:
+            handle.write(first_line)
+        assert [r.partition_key for r in _catch_up(defs, instance).run_requests] == [changed_day]
+
+
+def _compare(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Rows of `table` only in the range run's warehouse, and only in the per-day runs' (load times left out)."""
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'ranged' and "
+            "table_schema = 'raw' and table_name = ? and column_name <> '_loaded_at' order by ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    listed = ", ".join(columns)
+    only = [
+        con.execute(
+            f"select count(*) from (select {listed} from {a}.raw.{table} except all select {listed} from {b}.raw.{table})"
+        ).fetchone()[0]
+        for a, b in (("ranged", "daily"), ("daily", "ranged"))
+    ]
+    return only[0], only[1]
+
+
+@pytest.mark.slow
+def test_a_range_of_days_in_one_run_loads_and_reconciles_like_one_day_at_a_time(tmp_path, monkeypatch):
+    import simulator
+    from orchestration.definitions import build_definitions
+    from orchestration.defs import ingestion
+
+    landing = tmp_path / "landing"
+    simulator.simulate(landing, **TINY)
+    days = landing_days(landing)
+    assert len(days) >= 2
+    instance = _instance(tmp_path / "dagster_home")
+    instance.add_dynamic_partitions("delivery_day", days)
+    ranged_root = tmp_path / "ranged"
+    ranged_root.mkdir()
+    (ranged_root / "landing").symlink_to(landing)
+    with settings_at(ranged_root):
+        job = build_definitions().resolve_job_def("ingest_delivery_day")
+        ranged = job.execute_in_process(instance=instance, tags={RANGE_START: days[0], RANGE_END: days[-1]})
+    assert ranged.success
+    # What one run per day loads: the same loaders, a day at a time (a run per day costs seconds of Dagster each).
+    with duckdb.connect(str(tmp_path / "daily.duckdb")) as con:
+        for day in days:
+            for table in RAW_TABLES:
+                load_partition(con, table, landing, day, datetime(2026, 3, 10, 12, 0))
+            load_control_day(con, landing, day, datetime(2026, 3, 10, 12, 0))
+    # One run: each asset materialized every day of the range, each check evaluated once over them.
+    web = dg.AssetKey(["raw", "web"])
+    assert {e.partition for e in ranged.get_asset_materialization_events() if e.asset_key == web} == set(days)
+    [web_check] = [e for e in ranged.get_asset_check_evaluations() if e.asset_key == web]
+    assert web_check.passed and web_check.metadata["days"].value == len(days)
+
+    with duckdb.connect() as con:
+        con.execute(f"attach '{tmp_path / 'ranged' / 'warehouse.duckdb'}' as ranged (read_only)")
+        con.execute(f"attach '{tmp_path / 'daily.duckdb'}' as daily (read_only)")
+        tables = [t.table for t in RAW_TABLES] + ["ingest_log", "quarantine", "control_totals", "landing_fingerprints"]
+        for table in tables:
+            assert _compare(con, table) == (0, 0), table
+        # Nothing is lost in the range run either: every line read is loaded, a duplicate, or quarantined.
+        unreconciled = con.execute(
+            "select count(*) from ranged.raw.ingest_log where lines_read <> rows_loaded + duplicates + quarantined"
+        ).fetchone()[0]
+        assert unreconciled == 0
+        assert con.execute("select count(distinct _delivery_date) from ranged.raw.ingest_log").fetchone()[0] == len(
+            days
+        )
+
+    # A day whose raw suite fails inside a range is retried alone: its fingerprint is dropped, the others kept.
+    failing_day = days[1]
+    real_validate = ingestion.validate_batch
+
+    def failing_on_one_day(con, runner, suite, batch_key):
+        outcome = real_validate(con, runner, suite, batch_key)
+        if suite.table == "raw.web" and batch_key == failing_day:
+            failure = ExpectationFailure("expect_column_values_to_be_unique", "_first_copy_event_id", 1, [])
+            return dataclasses.replace(outcome, failures=[failure])
+        return outcome
+
+    monkeypatch.setattr(ingestion, "validate_batch", failing_on_one_day)
+    with settings_at(tmp_path / "ranged"):
+        job = build_definitions().resolve_job_def("ingest_delivery_day")
+        result = job.execute_in_process(
+            instance=instance, tags={RANGE_START: days[0], RANGE_END: days[-1]}, raise_on_error=False
+        )
+    assert not result.success  # the blocking raw check failed: nothing downstream may run on it
+    [web_check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == web]
+    assert not web_check.passed and web_check.metadata["failed_days"].value == [failing_day]
+    with duckdb.connect(str(tmp_path / "ranged" / "warehouse.duckdb"), read_only=True) as con:
+        assert changed_days(landing, days, loaded_fingerprints(con)) == [failing_day]
