@@ -265,3 +265,38 @@ def test_a_range_of_days_in_one_run_loads_and_reconciles_like_one_day_at_a_time(
     assert not web_check.passed and web_check.metadata["failed_days"].value == [failing_day]
     with duckdb.connect(str(tmp_path / "ranged" / "warehouse.duckdb"), read_only=True) as con:
         assert changed_days(landing, days, loaded_fingerprints(con)) == [failing_day]
+
+
+def test_days_to_load_group_into_ranges_of_neighbouring_partitions():
+    from orchestration.ingestion.arrivals import consecutive_groups
+
+    # Partitions keep the order they were added in: a late-registered day is a neighbour of nothing older.
+    order = ["2026-03-01", "2026-03-02", "2026-03-04", "2026-03-05", "2026-03-03"]
+    wanted = ["2026-03-05", "2026-03-01", "2026-03-03", "2026-03-02"]
+    assert consecutive_groups(order, wanted) == [["2026-03-01", "2026-03-02"], ["2026-03-05", "2026-03-03"]]
+    with pytest.raises(ValueError, match="2026-03-09"):
+        consecutive_groups(order, ["2026-03-09"])
+
+
+def test_a_day_signature_changes_with_a_file_touched_added_or_removed_and_not_otherwise(tmp_path):
+    import os
+
+    from orchestration.ingestion.arrivals import day_signature
+
+    folder = tmp_path / "web" / "2026-03-01"
+    folder.mkdir(parents=True)
+    export = folder / "events-0001.jsonl"
+    export.write_text('{"a": 1}\n')
+    before = day_signature(tmp_path, "2026-03-01")
+    assert day_signature(tmp_path, "2026-03-01") == before
+    (tmp_path / "notes.txt").write_text("not a delivery")  # outside the day: no change
+    assert day_signature(tmp_path, "2026-03-01") == before
+    stat = export.stat()
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # re-written, same bytes
+    touched = day_signature(tmp_path, "2026-03-01")
+    assert touched != before
+    (folder / "events-0002.jsonl").write_text("")
+    added = day_signature(tmp_path, "2026-03-01")
+    assert added not in (before, touched)
+    (folder / "events-0002.jsonl").unlink()
+    assert day_signature(tmp_path, "2026-03-01") == touched

@@ -144,8 +144,9 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     wanted = [
         day
         for day in changed_signatures(signatures, seen)
-        # A day the sensor never saw may have been loaded before it was turned on (`omnichannel run`).
-        if day not in in_flight and (day in seen or not loaded_since_written(context.instance, root, day))
+        # Files that changed since the last look are loaded again, even behind a run still loading the day; a day
+        # the sensor never saw may have been loaded before it was turned on (`omnichannel run`), or be loading now.
+        if day in seen or not (day in in_flight or loaded_since_written(context.instance, root, day))
     ]
     new, order = _new_partitions(context.instance, list(signatures))
     if new:
