@@ -2,6 +2,7 @@
 catch-up, and a range of delivery days ingested in one run (a single-run backfill)."""
 
 import dataclasses
+import gzip
 import json
 import shutil
 from datetime import UTC, datetime
@@ -69,13 +70,15 @@ def _catch_up(defs: dg.Definitions, instance: dg.DagsterInstance):
         return schedule.evaluate_tick(context)
 
 
-def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest, job_name: str):
+def _execute(
+    defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest, job_name: str, succeed: bool = True
+):
     """The requested run, as the daemon would launch it: its job, partition (or range) and tags."""
     assert (request.job_name or job_name) == job_name
     result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance, tags=dict(request.tags), raise_on_error=False
     )
-    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+    assert result.success == succeed, [e.message for e in result.all_events if e.is_step_failure]
     return result
 
 
@@ -98,85 +101,6 @@ def _ingested_days(warehouse: Path) -> list[str]:
     return [day for (day,) in rows]
 
 
-@pytest.mark.slow
-def test_a_day_landing_is_ingested_transformed_and_published_by_the_sensor_alone(tmp_path):
-    import simulator
-    from orchestration.definitions import build_definitions
-
-    landing, held = tmp_path / "landing", tmp_path / "held"
-    simulator.simulate(landing, **TINY)
-    days = landing_days(landing)
-    new_day = days[-1]
-    _move_day(new_day, landing, held)
-    instance = _instance(tmp_path / "dagster_home")
-    with settings_at(tmp_path):
-        defs = build_definitions()
-
-        # The first look: every day is new, and they are neighbours: one run loads them all, in turn.
-        first = _tick(defs, instance, None)
-        assert instance.get_dynamic_partitions("delivery_day") == days[:-1]
-        assert len(first.run_requests) == 1
-        request = first.run_requests[0]
-        assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (days[0], days[-2])
-        ingested = _execute(defs, instance, request, "ingest_delivery_day")
-        assert _ingested_days(tmp_path / "warehouse.duckdb") == days[:-1]
-        # The transform follows the last ingestion run; none is requested while another still has to run.
-        assert isinstance(_after_success(defs, instance, ingested.run_id), dg.RunRequest)
-
-        # Nothing landed: nothing to do.
-        quiet = _tick(defs, instance, first.cursor)
-        assert quiet.run_requests == [] and "no delivery day" in quiet.skip_message
-
-        # A day lands: its partition is added and that day alone is ingested, then transformed and published.
-        _move_day(new_day, held, landing)
-        arrival = _tick(defs, instance, quiet.cursor)
-        assert instance.get_dynamic_partitions("delivery_day") == days
-        assert [r.partition_key for r in arrival.run_requests] == [new_day]
-        assert arrival.run_requests[0].tags["dagster/partition"] == new_day
-        ingested = _execute(defs, instance, arrival.run_requests[0], "ingest_delivery_day")
-        assert _ingested_days(tmp_path / "warehouse.duckdb") == days
-        # A run of one day records that day's counts, as `omnichannel run`'s runs do.
-        [web] = [e for e in ingested.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["raw", "web"])]
-        assert web.partition == new_day and "dagster/row_count" in web.materialization.metadata
-        then = _after_success(defs, instance, ingested.run_id)
-        assert isinstance(then, dg.RunRequest) and (then.job_name or "transform") == "transform"
-        transformed = _execute(defs, instance, then, "transform")
-        published = {
-            e.event_specific_data.materialization.asset_key for e in transformed.get_asset_materialization_events()
-        }
-        assert dg.AssetKey(["published", "marts"]) in published
-        manifest = json.loads((tmp_path / "published" / "current" / "manifest.json").read_text())
-        assert manifest["run_id"] == transformed.run_id
-        assert (manifest["first_delivery_day"], manifest["last_delivery_day"]) == (days[0], new_day)
-        with duckdb.connect(str(tmp_path / "published" / "current" / "omnichannel.duckdb"), read_only=True) as con:
-            assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] > 0
-
-        # A file of an old day changes: that day, and only it, is requested again and re-ingested.
-        changed_day = days[1]
-        web_file = sorted((landing / "web" / changed_day).iterdir())[0]
-        first_line = web_file.read_bytes().splitlines(keepends=True)[0]
-        with web_file.open("ab") as handle:
-            handle.write(first_line)  # the source re-sent one event: a duplicate, loaded once
-        change = _tick(defs, instance, arrival.cursor)
-        assert [r.partition_key for r in change.run_requests] == [changed_day]
-        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-            assert changed_days(landing, days, loaded_fingerprints(con)) == [changed_day]
-        _execute(defs, instance, change.run_requests[0], "ingest_delivery_day")
-        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-            assert changed_days(landing, days, loaded_fingerprints(con)) == []
-        assert _tick(defs, instance, change.cursor).run_requests == []
-
-        # A sensor turned on later (no cursor) does not load again what runs loaded after the files were written,
-        # and neither does the daily catch-up; a day changed behind the sensor's back the catch-up does load.
-        assert _tick(defs, instance, None).run_requests == []
-        schedule = defs.get_schedule_def("daily_catch_up")
-        assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
-        assert _catch_up(defs, instance).run_requests == []
-        with web_file.open("ab") as handle:
-            handle.write(first_line)
-        assert [r.partition_key for r in _catch_up(defs, instance).run_requests] == [changed_day]
-
-
 def _compare(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
     """Rows of `table` only in the range run's warehouse, and only in the per-day runs' (load times left out)."""
     columns = [
@@ -197,74 +121,145 @@ def _compare(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
     return only[0], only[1]
 
 
+def _resend_first_event(folder: Path) -> None:
+    """The source re-sends the day's first event in a file of its own: a duplicate, loaded once."""
+    export = sorted(folder.iterdir())[0]
+    opener = gzip.open if export.suffix == ".gz" else open
+    with opener(export, "rb") as handle:
+        first_line = handle.readline()
+    (folder / "resend-0001.jsonl").write_bytes(first_line)
+
+
+def _fingerprints_to_load(landing: Path, warehouse: Path, days: list[str]) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return changed_days(landing, days, loaded_fingerprints(con))
+
+
 @pytest.mark.slow
-def test_a_range_of_days_in_one_run_loads_and_reconciles_like_one_day_at_a_time(tmp_path, monkeypatch):
+def test_the_sensor_alone_ingests_transforms_and_publishes_a_day_that_lands_and_reloads_changed_days(
+    tmp_path, monkeypatch
+):
     import simulator
     from orchestration.definitions import build_definitions
     from orchestration.defs import ingestion
+    from orchestration.defs.automation import failed_days
 
-    landing = tmp_path / "landing"
+    landing, held, warehouse = tmp_path / "landing", tmp_path / "held", tmp_path / "warehouse.duckdb"
     simulator.simulate(landing, **TINY)
     days = landing_days(landing)
-    assert len(days) >= 2
+    assert len(days) >= 4
+    new_day = days[-1]
+    _move_day(new_day, landing, held)
     instance = _instance(tmp_path / "dagster_home")
-    instance.add_dynamic_partitions("delivery_day", days)
-    ranged_root = tmp_path / "ranged"
-    ranged_root.mkdir()
-    (ranged_root / "landing").symlink_to(landing)
-    with settings_at(ranged_root):
-        job = build_definitions().resolve_job_def("ingest_delivery_day")
-        ranged = job.execute_in_process(instance=instance, tags={RANGE_START: days[0], RANGE_END: days[-1]})
-    assert ranged.success
-    # What one run per day loads: the same loaders, a day at a time (a run per day costs seconds of Dagster each).
-    with duckdb.connect(str(tmp_path / "daily.duckdb")) as con:
-        for day in days:
-            for table in RAW_TABLES:
-                load_partition(con, table, landing, day, datetime(2026, 3, 10, 12, 0))
-            load_control_day(con, landing, day, datetime(2026, 3, 10, 12, 0))
-    # One run: each asset materialized every day of the range, each check evaluated once over them.
-    web = dg.AssetKey(["raw", "web"])
-    assert {e.partition for e in ranged.get_asset_materialization_events() if e.asset_key == web} == set(days)
-    [web_check] = [e for e in ranged.get_asset_check_evaluations() if e.asset_key == web]
-    assert web_check.passed and web_check.metadata["days"].value == len(days)
+    with settings_at(tmp_path):
+        defs = build_definitions()
 
-    with duckdb.connect() as con:
-        con.execute(f"attach '{tmp_path / 'ranged' / 'warehouse.duckdb'}' as ranged (read_only)")
-        con.execute(f"attach '{tmp_path / 'daily.duckdb'}' as daily (read_only)")
-        tables = [t.table for t in RAW_TABLES] + ["ingest_log", "quarantine", "control_totals", "landing_fingerprints"]
-        for table in tables:
-            assert _compare(con, table) == (0, 0), table
-        # Nothing is lost in the range run either: every line read is loaded, a duplicate, or quarantined.
-        unreconciled = con.execute(
-            "select count(*) from ranged.raw.ingest_log where lines_read <> rows_loaded + duplicates + quarantined"
-        ).fetchone()[0]
-        assert unreconciled == 0
-        assert con.execute("select count(distinct _delivery_date) from ranged.raw.ingest_log").fetchone()[0] == len(
-            days
-        )
+        # The first look: every day is new, and they are neighbours: one run loads them all, in turn.
+        first = _tick(defs, instance, None)
+        assert instance.get_dynamic_partitions("delivery_day") == days[:-1]
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (days[0], days[-2])
+        ranged = _execute(defs, instance, request, "ingest_delivery_day")
+        assert _ingested_days(warehouse) == days[:-1]
+        # One run: each asset materialized every day of the range, each check evaluated once over them.
+        web = dg.AssetKey(["raw", "web"])
+        assert {e.partition for e in ranged.get_asset_materialization_events() if e.asset_key == web} == set(days[:-1])
+        [web_check] = [e for e in ranged.get_asset_check_evaluations() if e.asset_key == web]
+        assert web_check.passed and web_check.metadata["days"].value == len(days) - 1
+        # ... and it loaded exactly what one run per day loads (the same loaders, a day at a time).
+        with duckdb.connect(str(tmp_path / "daily.duckdb")) as con:
+            for day in days[:-1]:
+                for table in RAW_TABLES:
+                    load_partition(con, table, landing, day, datetime(2026, 3, 10, 12, 0))
+                load_control_day(con, landing, day, datetime(2026, 3, 10, 12, 0))
+        with duckdb.connect() as con:
+            con.execute(f"attach '{warehouse}' as ranged (read_only)")
+            con.execute(f"attach '{tmp_path / 'daily.duckdb'}' as daily (read_only)")
+            tables = [t.table for t in RAW_TABLES] + [
+                "ingest_log",
+                "quarantine",
+                "control_totals",
+                "landing_fingerprints",
+            ]
+            for table in tables:
+                assert _compare(con, table) == (0, 0), table
+            unreconciled = con.execute(
+                "select count(*) from ranged.raw.ingest_log where lines_read <> rows_loaded + duplicates + quarantined"
+            ).fetchone()[0]
+            assert unreconciled == 0
+        # The transform follows the last ingestion run that succeeded.
+        assert isinstance(_after_success(defs, instance, ranged.run_id), dg.RunRequest)
 
-    # A day whose raw suite fails inside a range is retried alone: its fingerprint is dropped, the others kept.
-    failing_day = days[1]
-    real_validate = ingestion.validate_batch
+        # Nothing landed: nothing to do.
+        quiet = _tick(defs, instance, first.cursor)
+        assert quiet.run_requests == [] and "no delivery day" in quiet.skip_message
 
-    def failing_on_one_day(con, runner, suite, batch_key):
-        outcome = real_validate(con, runner, suite, batch_key)
-        if suite.table == "raw.web" and batch_key == failing_day:
-            failure = ExpectationFailure("expect_column_values_to_be_unique", "_first_copy_event_id", 1, [])
-            return dataclasses.replace(outcome, failures=[failure])
-        return outcome
+        # A day lands: its partition is added and that day alone is ingested, then transformed and published.
+        _move_day(new_day, held, landing)
+        arrival = _tick(defs, instance, quiet.cursor)
+        assert instance.get_dynamic_partitions("delivery_day") == days
+        assert [r.partition_key for r in arrival.run_requests] == [new_day]
+        assert arrival.run_requests[0].tags["dagster/partition"] == new_day
+        ingested = _execute(defs, instance, arrival.run_requests[0], "ingest_delivery_day")
+        assert _ingested_days(warehouse) == days
+        # A run of one day records that day's counts, as `omnichannel run`'s runs do.
+        [web_event] = [e for e in ingested.get_asset_materialization_events() if e.asset_key == web]
+        assert web_event.partition == new_day and "dagster/row_count" in web_event.materialization.metadata
+        then = _after_success(defs, instance, ingested.run_id)
+        assert isinstance(then, dg.RunRequest) and (then.job_name or "transform") == "transform"
+        transformed = _execute(defs, instance, then, "transform")
+        published = {
+            e.event_specific_data.materialization.asset_key for e in transformed.get_asset_materialization_events()
+        }
+        assert dg.AssetKey(["published", "marts"]) in published
+        manifest = json.loads((tmp_path / "published" / "current" / "manifest.json").read_text())
+        assert manifest["run_id"] == transformed.run_id
+        assert (manifest["first_delivery_day"], manifest["last_delivery_day"]) == (days[0], new_day)
+        with duckdb.connect(str(tmp_path / "published" / "current" / "omnichannel.duckdb"), read_only=True) as con:
+            assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] > 0
 
-    monkeypatch.setattr(ingestion, "validate_batch", failing_on_one_day)
-    with settings_at(tmp_path / "ranged"):
-        job = build_definitions().resolve_job_def("ingest_delivery_day")
-        result = job.execute_in_process(
-            instance=instance, tags={RANGE_START: days[0], RANGE_END: days[-1]}, raise_on_error=False
-        )
-    assert not result.success  # the blocking raw check failed: nothing downstream may run on it
-    [web_check] = [e for e in result.get_asset_check_evaluations() if e.asset_key == web]
-    assert not web_check.passed and web_check.metadata["failed_days"].value == [failing_day]
-    with duckdb.connect(str(tmp_path / "ranged" / "warehouse.duckdb"), read_only=True) as con:
-        assert changed_days(landing, days, loaded_fingerprints(con)) == [failing_day]
+        # Files of two old days change: those days, and only they, are requested again (one run, neighbours).
+        for day in days[:2]:
+            _resend_first_event(landing / "web" / day)
+        change = _tick(defs, instance, arrival.cursor)
+        assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in change.run_requests] == [(days[0], days[1])]
+        assert _fingerprints_to_load(landing, warehouse, days) == days[:2]
+        # The second day's raw suite fails in that run: its fingerprint alone is dropped, so it loads again.
+        real_validate = ingestion.validate_batch
+
+        def failing_on_the_second_day(con, runner, suite, batch_key):
+            outcome = real_validate(con, runner, suite, batch_key)
+            if suite.table == "raw.web" and batch_key == days[1]:
+                failure = ExpectationFailure("expect_column_values_to_be_unique", "_first_copy_event_id", 1, [])
+                return dataclasses.replace(outcome, failures=[failure])
+            return outcome
+
+        monkeypatch.setattr(ingestion, "validate_batch", failing_on_the_second_day)
+        failed = _execute(defs, instance, change.run_requests[0], "ingest_delivery_day", succeed=False)
+        monkeypatch.undo()
+        [web_check] = [e for e in failed.get_asset_check_evaluations() if e.asset_key == web]
+        assert not web_check.passed and web_check.metadata["failed_days"].value == [days[1]]
+        assert _fingerprints_to_load(landing, warehouse, days) == [days[1]]
+        # No transform while the world lacks a day that failed.
+        assert failed_days(instance) == days[:2]
+        held_back = _after_success(defs, instance, ingested.run_id)
+        assert isinstance(held_back, dg.SkipReason) and days[1] in held_back.skip_message
+
+        # The sensor saw these files already; the daily catch-up loads what no run loaded since they changed.
+        assert _tick(defs, instance, change.cursor).run_requests == []
+        schedule = defs.get_schedule_def("daily_catch_up")
+        assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+        [retry] = _catch_up(defs, instance).run_requests
+        assert (retry.tags[RANGE_START], retry.tags[RANGE_END]) == (days[0], days[1])
+        retried = _execute(defs, instance, retry, "ingest_delivery_day")
+        assert _fingerprints_to_load(landing, warehouse, days) == []
+        assert failed_days(instance) == []
+        assert isinstance(_after_success(defs, instance, retried.run_id), dg.RunRequest)
+
+        # Everything is loaded: neither the catch-up nor a sensor turned on later (no cursor) asks for more.
+        assert _catch_up(defs, instance).run_requests == []
+        assert _tick(defs, instance, None).run_requests == []
 
 
 def test_days_to_load_group_into_ranges_of_neighbouring_partitions():
