@@ -14,7 +14,7 @@ instance when each day was last loaded by a run that succeeded.
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -47,18 +47,19 @@ def _ingestion_keys() -> list[dg.AssetKey]:
     return [key for assets in [*raw_source_assets, control_totals] for key in assets.keys]
 
 
-def ingestion_requests(order: Sequence[str], days: Sequence[str], tags: dict, run_key: str) -> list[dg.RunRequest]:
+def ingestion_requests(
+    order: Sequence[str], days: Sequence[str], tags: dict, run_key: Callable[[list[str]], str]
+) -> list[dg.RunRequest]:
     """Ingestion runs for `days`: one per range of neighbours in the partitions' `order` (a range is one run,
-    loading its days in turn), each keyed by `run_key` and its days so that a request is never made twice."""
+    loading its days in turn), each keyed by `run_key(its days)` so that the same request is never made twice."""
     requests = []
     for group in consecutive_groups(order, days):
         first, last = group[0], group[-1]
-        key = f"{run_key}:{first}" if first == last else f"{run_key}:{first}..{last}"
         if first == last:
-            requests.append(dg.RunRequest(run_key=key, partition_key=first, tags=tags))
+            requests.append(dg.RunRequest(run_key=run_key(group), partition_key=first, tags=tags))
         else:
             range_tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-            requests.append(dg.RunRequest(run_key=key, tags={**tags, **range_tags}))
+            requests.append(dg.RunRequest(run_key=run_key(group), tags={**tags, **range_tags}))
     return requests
 
 
@@ -151,13 +152,10 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     new, order = _new_partitions(context.instance, list(signatures))
     if new:
         context.log.info(f"new delivery days: {', '.join(new)}")
-    tags = {AUTOMATION_TAG: "landing_zone"}
-    requests = [
-        request
-        for group in consecutive_groups(order, wanted)
-        # The run key names the files' state: the same files are never requested twice, changed ones are.
-        for request in ingestion_requests(order, group, tags, _signature_key(signatures, group))
-    ]
+    # The run key names the days and their files' state: the same files are never requested twice, changed ones are.
+    requests = ingestion_requests(
+        order, wanted, {AUTOMATION_TAG: "landing_zone"}, lambda group: _signature_key(signatures, group)
+    )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[delivery_days.build_add_request(new)] if new else [],
@@ -167,7 +165,8 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
 
 
 def _signature_key(signatures: dict[str, str], days: Sequence[str]) -> str:
-    return hashlib.blake2b("".join(signatures[d] for d in days).encode(), digest_size=8).hexdigest()
+    state = hashlib.blake2b("".join(signatures[d] for d in days).encode(), digest_size=8).hexdigest()
+    return f"{days[0]}..{days[-1]}:{state}"
 
 
 @dg.run_status_sensor(
@@ -232,6 +231,7 @@ def build_daily_catch_up() -> dg.ScheduleDefinition:
         if not wanted:
             return dg.SkipReason("every delivery day is loaded since its files last changed")
         tick = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "manual"
-        return ingestion_requests(order, wanted, {AUTOMATION_TAG: "daily_catch_up"}, f"catch-up:{tick}")
+        tags = {AUTOMATION_TAG: "daily_catch_up"}
+        return ingestion_requests(order, wanted, tags, lambda group: f"catch-up:{tick}:{group[0]}..{group[-1]}")
 
     return daily_catch_up
