@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.defs.automation import build_daily_catch_up, landing_zone_sensor, transform_after_ingestion
 from orchestration.defs.dbt import dbt_models
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.failure_report import build_failed_publication_sensor
@@ -40,8 +41,12 @@ def build_definitions() -> dg.Definitions:
         assets=[*ASSETS, published_marts, build_release_report(gate_checks)],
         asset_checks=checks,
         jobs=[ingest_delivery_day, transform, publish],
-        schedules=schedules,
-        sensors=[build_failed_publication_sensor([transform, publish], gate_checks)],
+        schedules=[*schedules, build_daily_catch_up()],
+        sensors=[
+            landing_zone_sensor,
+            transform_after_ingestion,
+            build_failed_publication_sensor([transform, publish], gate_checks),
+        ],
         resources=resources,
         # One DuckDB file takes one writer: steps of a run execute one after another in the run's process.
         executor=dg.in_process_executor,

@@ -30,6 +30,8 @@ DEFAULTS = {
     "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
     # The share of a mart's published rows it may lose before the row-count check blocks publication.
     "OMNI_PUBLISH_MAX_ROW_DROP": "0.5",
+    # When the daily catch-up schedule ingests what the landing-zone sensor missed (cron, UTC).
+    "OMNI_DAILY_CRON": "0 2 * * *",
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 

@@ -8,7 +8,7 @@ from data_quality.gx_runner import SuiteRunner
 from data_quality.suites.raw import raw_suites
 from data_quality.validate import validate_batch
 from orchestration.defs.partitions import delivery_days
-from orchestration.defs.quality import suite_check_result
+from orchestration.defs.quality import range_check_result, suite_check_result
 from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.fingerprints import drop_fingerprint
@@ -27,6 +27,29 @@ def _utc_now() -> datetime:
 
 def _rows_of_day(con, table: str, day: str) -> int:
     return con.execute(f"select count(*) from raw.{table} where _delivery_date = ?", [day]).fetchall()[0][0]
+
+
+def _range_metadata(loaded: dict) -> dict:
+    """The metadata of a range of days loaded in one step: the totals, and each day's counts.
+
+    Dagster records it on every partition of the range, so it carries no `dagster/row_count` (a day's rows would
+    read as the whole range's); each day's rows are in the table.
+    """
+    counts = {day: {**stats.as_metadata(), "rows": rows} for day, (stats, rows) in loaded.items()}
+    totals = {name: sum(day[name] for day in counts.values()) for name in next(iter(counts.values()))}
+    rows = totals.pop("rows")
+    return {
+        **totals,
+        "rows_in_range": rows,
+        "days": dg.MetadataValue.md(_days_table(counts)),
+    }
+
+
+def _days_table(counts: dict[str, dict]) -> str:
+    names = list(next(iter(counts.values())))
+    lines = ["| day | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {day} | " + " | ".join(str(c[n]) for n in names) + " |" for day, c in counts.items()]
+    return "\n".join(lines)
 
 
 def raw_source_asset(source: str) -> dg.AssetsDefinition:
@@ -53,7 +76,13 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
     ]
 
     @dg.multi_asset(
-        name=f"raw_{source}", specs=specs, check_specs=checks, partitions_def=delivery_days, pool=WAREHOUSE_POOL
+        name=f"raw_{source}",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=delivery_days,
+        # A backfill of a date range is one run, loading its days in turn: DuckDB takes one writer.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, data_docs: DataDocs):
         loaded_at = _utc_now()
@@ -61,25 +90,32 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
         check_source_folder(landing.root, source)
         unknown = unknown_folders(landing.root)
         runner = SuiteRunner(data_docs.folder)
+        days = context.partition_keys
         try:
             with warehouse.get_connection() as con:
                 for table in tables:
                     key = dg.AssetKey(["raw", table.table])
-                    stats = load_partition(
-                        con, table, landing.root, context.partition_key, loaded_at, landing.max_line_bytes
+                    loaded, outcomes = {}, {}
+                    # Each day as a run of that day alone would: its own transaction, its own suite, its own retry.
+                    for day in days:
+                        stats = load_partition(con, table, landing.root, day, loaded_at, landing.max_line_bytes)
+                        context.log.info(f"raw.{table.table} {day}: {stats.as_metadata()}")
+                        loaded[day] = (stats, _rows_of_day(con, table.table, day))
+                        outcomes[day] = validate_batch(con, runner, RAW_SUITES[table.table], day)
+                        if not outcomes[day].success:
+                            # Rows that failed their suite are not "loaded": the next run tries the day again.
+                            drop_fingerprint(con, table.table, day)
+                    if len(days) == 1:
+                        (stats, rows), outcome = loaded[days[0]], outcomes[days[0]]
+                        metadata = {**stats.as_metadata(), "dagster/row_count": rows}
+                        check = suite_check_result(outcome, key, RAW_SUITE_CHECK)
+                    else:
+                        metadata = _range_metadata(loaded)
+                        check = range_check_result(outcomes, key, RAW_SUITE_CHECK)
+                    yield dg.MaterializeResult(
+                        asset_key=key, metadata={**metadata, "unknown_folders": dg.MetadataValue.json(unknown)}
                     )
-                    context.log.info(f"raw.{table.table} {context.partition_key}: {stats.as_metadata()}")
-                    metadata = {
-                        **stats.as_metadata(),
-                        "dagster/row_count": _rows_of_day(con, table.table, context.partition_key),
-                        "unknown_folders": dg.MetadataValue.json(unknown),
-                    }
-                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-                    outcome = validate_batch(con, runner, RAW_SUITES[table.table], context.partition_key)
-                    if not outcome.success:
-                        # Rows that failed their suite are not "loaded": the next run tries the day again.
-                        drop_fingerprint(con, table.table, context.partition_key)
-                    yield suite_check_result(outcome, key, RAW_SUITE_CHECK)
+                    yield check
         finally:
             # Only this step's validation pages: the site's index and suite pages are built once per transform run.
             runner.render_pages()
@@ -95,6 +131,7 @@ raw_source_assets = [raw_source_asset(source) for source in SOURCES]
     key=["raw", "control_totals"],
     group_name=RAW_GROUP,
     partitions_def=delivery_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
 )
@@ -105,8 +142,10 @@ def control_totals(context: dg.AssetExecutionContext, warehouse: Warehouse, land
     unknown = unknown_folders(landing.root)
     if unknown:
         context.log.warning(f"landing folders the contract does not know, not read: {', '.join(unknown)}")
+    loaded_at = _utc_now()
     with warehouse.get_connection() as con:
-        metrics = load_control_day(con, landing.root, context.partition_key, _utc_now())
+        # One day after the other, each in its own transaction, as runs of one day each would.
+        metrics = sum(load_control_day(con, landing.root, day, loaded_at) for day in context.partition_keys)
     return dg.MaterializeResult(
         metadata={
             "metrics": metrics,

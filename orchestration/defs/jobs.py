@@ -25,13 +25,9 @@ publish = dg.define_asset_job(
     "changes nothing but the report of what failed.",
 )
 
+# The daily build is `daily_catch_up` (orchestration/defs/automation.py): it ingests what is new, then the
+# transform and the gated publish follow.
 schedules = [
-    dg.ScheduleDefinition(
-        name="daily_transform",
-        job=transform,
-        cron_schedule="0 6 * * *",
-        description="Builds, checks and publishes every morning.",
-    ),
     dg.ScheduleDefinition(
         name="daily_publish",
         job=publish,

@@ -72,6 +72,35 @@ def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name
     return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=outcome.success, metadata=metadata)
 
 
+def range_check_result(
+    outcomes: dict[str, SuiteOutcome], asset_key: dg.AssetKey, check_name: str
+) -> dg.AssetCheckResult:
+    """One check result for a suite run on each day of a range (one step loads them all): it passes only if
+    every day passed, and names the days that failed, each with its failed expectations and Data Docs page."""
+    failed = {day: outcome for day, outcome in outcomes.items() if not outcome.success}
+    metadata = {
+        "batch": f"{min(outcomes)}..{max(outcomes)}",
+        "days": len(outcomes),
+        "rows": sum(outcome.rows for outcome in outcomes.values()),
+        "expectations": sum(outcome.evaluated for outcome in outcomes.values()),
+        "failed_days": dg.MetadataValue.json(sorted(failed)),
+        "failures": dg.MetadataValue.json(
+            {
+                day: [f.describe(with_examples=not may_identify(f.column, f.examples)) for f in outcome.failures]
+                for day, outcome in sorted(failed.items())
+            }
+        ),
+        "data_docs": dg.MetadataValue.json({day: str(outcome.page) for day, outcome in sorted(outcomes.items())}),
+    }
+    if failed:
+        metadata["failing_examples"] = dg.MetadataValue.md(
+            "\n\n".join(
+                f"**{day}**\n\n{_failing_examples_markdown(outcome)}" for day, outcome in sorted(failed.items())
+            )
+        )
+    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=not failed, metadata=metadata)
+
+
 def _batch_key(con, suite) -> str:
     """The bounded batch a suite validates: the latest delivery day, or the whole of a small aggregate."""
     if suite.batch_column is None:
