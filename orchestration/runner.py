@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
-from orchestration.defs.partitions import DELIVERY_DAY
+from orchestration.defs.partitions import DELIVERY_DAY, partition_range_tags
+from orchestration.ingestion.arrivals import consecutive_groups
 from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
 from orchestration.ingestion.landing import NoDeliveryDays, landing_days
 from orchestration.run_recovery import fail_dead_runs, run_tags
@@ -112,16 +113,24 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print, fu
     )
     runs = {}
     ingest = defs.resolve_job_def("ingest_delivery_day")
-    for day in days:
-        result = ingest.execute_in_process(partition_key=day, instance=instance, tags=run_tags(), raise_on_error=False)
-        runs[day] = result.run_id
+    # Each stretch of neighbouring days in one run, as a backfill would (each day still loaded and validated on
+    # its own): a run per day costs its fixed part again and again.
+    for stretch in consecutive_groups(instance.get_dynamic_partitions(DELIVERY_DAY), days):
+        first, last = stretch[0], stretch[-1]
+        if first == last:
+            label, partition = first, {"partition_key": first}
+        else:
+            label, partition = f"{first} .. {last} ({len(stretch)} days)", {}
+        tags = {**run_tags(), **({} if first == last else partition_range_tags(first, last))}
+        result = ingest.execute_in_process(instance=instance, tags=tags, raise_on_error=False, **partition)
+        runs.update(dict.fromkeys(stretch, result.run_id))
         if not result.success:
-            # Transforming without the day would publish a world that lacks it: stop here, say why.
+            # Transforming without these days would publish a world that lacks them: stop here, say why.
             failures = step_failures(result)
-            log(f"ingestion of {day} failed (run {result.run_id}): " + "; ".join(failures))
+            log(f"ingestion of {label} failed (run {result.run_id}): " + "; ".join(failures))
             runs.update(success=False, failed_checks=[], published=False, failed_ingestion=failures)
             return runs
-        log(f"ingested {day} (run {result.run_id})")
+        log(f"ingested {label} (run {result.run_id})")
     result = defs.resolve_job_def("transform").execute_in_process(
         instance=instance, tags=run_tags(), raise_on_error=False
     )

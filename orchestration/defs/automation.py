@@ -30,7 +30,7 @@ from dagster._utils.schedules import is_valid_cron_string
 from orchestration import settings
 from orchestration.defs.ingestion import control_totals, raw_source_assets
 from orchestration.defs.jobs import ingest_delivery_day, transform
-from orchestration.defs.partitions import DELIVERY_DAY, delivery_days
+from orchestration.defs.partitions import DELIVERY_DAY, delivery_days, partition_range_tags
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion.arrivals import changed_signatures, consecutive_groups, day_signature, last_change
 from orchestration.ingestion.landing import landing_days
@@ -58,8 +58,7 @@ def ingestion_requests(
         if first == last:
             requests.append(dg.RunRequest(run_key=run_key(group), partition_key=first, tags=tags))
         else:
-            range_tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-            requests.append(dg.RunRequest(run_key=run_key(group), tags={**tags, **range_tags}))
+            requests.append(dg.RunRequest(run_key=run_key(group), tags={**tags, **partition_range_tags(first, last)}))
     return requests
 
 
