@@ -8,9 +8,9 @@ holds the identifier, a failed run). A traceback means a bug.
 import argparse
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -116,6 +116,22 @@ def _simulate(args: argparse.Namespace) -> int:
     return simulator.run_from_args(args)
 
 
+@contextmanager
+def _details(verbose: bool) -> Iterator[tuple[Callable[[str], None], Path | None]]:
+    """Unless `verbose`, what Dagster logs of every event and what dbt prints of every node (about a thousand lines
+    for one day) go to a file under OMNI_HOME/logs instead of the terminal. Yields the function that prints the
+    run's own lines on the terminal (a few per stage) and that file (None when verbose)."""
+    terminal = sys.stdout
+    if verbose:
+        yield print, None
+        return
+    logs = settings.home_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.log"
+    with path.open("a") as file, redirect_stdout(file), redirect_stderr(file):
+        yield (lambda message: print(message, file=terminal, flush=True)), path
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
@@ -130,11 +146,14 @@ def _run(args: argparse.Namespace) -> int:
             pass
     from orchestration.runner import run_pipeline
 
-    runs = run_pipeline(start=args.start, end=args.end, full_refresh=args.full_refresh)
+    with _details(args.verbose) as (say, details):
+        runs = run_pipeline(start=args.start, end=args.end, full_refresh=args.full_refresh, log=say)
+    if details is not None:
+        print(f"details (Dagster's events, dbt's output): {details}")
     if runs.get("failed_ingestion"):
         raise CliError("stopped: " + runs["failed_ingestion"][0] + " (nothing was transformed or published)")
     if not runs["success"]:
-        failed = ", ".join(runs["failed_checks"]) or "a step failed (see above)"
+        failed = ", ".join(runs["failed_checks"]) or f"a step failed (see {details or 'above'})"
         raise CliError(
             f"the transform run {runs['transform']} failed: {failed}; "
             + ("published anyway" if runs["published"] else "the last publication is untouched")
@@ -328,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="load every delivery day again, changed or not (after an upgrade of the loader, say)",
+    )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print Dagster's events and dbt's output too (by default they go to a file under OMNI_HOME/logs)",
     )
     run.set_defaults(handler=_run)
 

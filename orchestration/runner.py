@@ -83,6 +83,24 @@ def days_to_load(days: Sequence[str], full_refresh: bool = False) -> list[str]:
     return changed_days(settings.landing_dir(), days, loaded)
 
 
+def day_summaries(days: Sequence[str]) -> list[str]:
+    """One line per delivery day: the lines its files held and where each went (raw.ingest_log)."""
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        rows = con.execute(
+            """
+            select _delivery_date::varchar, count(*), sum(files), sum(lines_read), sum(rows_loaded), sum(duplicates),
+                sum(quarantined)
+            from raw.ingest_log where list_contains(?, _delivery_date::varchar) group by 1 order by 1
+            """,
+            [list(days)],
+        ).fetchall()
+    return [
+        f"  {day}: {tables} tables, {files:,} files, {lines:,} lines: {loaded:,} loaded, {duplicates:,} duplicates, "
+        f"{quarantined:,} quarantined"
+        for day, tables, files, lines, loaded, duplicates, quarantined in rows
+    ]
+
+
 def run_pipeline(start: str | None = None, end: str | None = None, log=print, full_refresh: bool = False) -> dict:
     """Ingest every new or changed delivery day in [start, end] (every one with `full_refresh`), then build
     everything downstream; returns run ids."""
@@ -131,6 +149,8 @@ def run_pipeline(start: str | None = None, end: str | None = None, log=print, fu
             runs.update(success=False, failed_checks=[], published=False, failed_ingestion=failures)
             return runs
         log(f"ingested {label} (run {result.run_id})")
+        for line in day_summaries(stretch):
+            log(line)
     result = defs.resolve_job_def("transform").execute_in_process(
         instance=instance, tags=run_tags(), raise_on_error=False
     )

@@ -268,8 +268,18 @@ def test_an_unreadable_landing_file_stops_the_run_with_one_line_naming_it(home, 
     monkeypatch.setenv("OMNI_LANDING_DIR", str(landing))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert main(["run", "--end", "2026-03-01"]) == 1
-    last = capfd.readouterr().err.strip().splitlines()[-1]
+    captured = capfd.readouterr()
+    last = captured.err.strip().splitlines()[-1]
     assert last.startswith("omnichannel run: stopped: raw_")
     assert f"{broken}: cannot be read as text lines" in last
     assert last.endswith("(nothing was transformed or published)")
     assert not (home / "published").exists()
+    # Quiet by default: the run's own lines on the terminal, Dagster's events and the failure's detail in a file.
+    assert len(captured.out.splitlines()) <= 5 and len(captured.err.splitlines()) == 1, captured
+    (details,) = (home / "logs").glob("run-*.log")
+    assert f"details (Dagster's events, dbt's output): {details}" in captured.out
+    assert "STEP_FAILURE" in details.read_text() and "STEP_FAILURE" not in captured.out + captured.err
+    # --verbose prints them instead.
+    assert main(["run", "--end", "2026-03-01", "--verbose"]) == 1
+    verbose = capfd.readouterr()
+    assert "STEP_FAILURE" in verbose.out + verbose.err and "details (" not in verbose.out

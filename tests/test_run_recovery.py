@@ -257,6 +257,10 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
             in final.stdout
         )
         assert f"published to {root / 'published' / 'current'}" in final.stdout
+        # What it did per stage in a few lines; Dagster's events and dbt's output in the file it names.
+        assert len(final.stdout.splitlines()) <= 15, final.stdout
+        details = Path(final.stdout.rsplit("details (Dagster's events, dbt's output): ", 1)[1].strip())
+        assert "STEP_SUCCESS" in details.read_text() and "STEP_SUCCESS" not in final.stdout + final.stderr
         assert (root / "published" / "current").exists()
         for run_id in (ingest_run, transform_run):
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
