@@ -112,9 +112,14 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                     else:
                         metadata = _range_metadata(loaded)
                         check = range_check_result(outcomes, key, RAW_SUITE_CHECK)
-                    yield dg.MaterializeResult(
-                        asset_key=key, metadata={**metadata, "unknown_folders": dg.MetadataValue.json(unknown)}
-                    )
+                    folders = {"unknown_folders": dg.MetadataValue.json(unknown)}
+                    yield dg.MaterializeResult(asset_key=key, metadata={**metadata, **folders})
+                    if len(days) > 1:
+                        # Dagster records the range's metadata on every day of it: each day then gets its own
+                        # materialization after it, with that day's counts (the latest per day, as the UI shows).
+                        for day, (stats, rows) in loaded.items():
+                            metadata = {**stats.as_metadata(), "dagster/row_count": rows, **folders}
+                            yield dg.AssetMaterialization(asset_key=key, partition=day, metadata=metadata)
                     yield check
         finally:
             # Only this step's validation pages: the site's index and suite pages are built once per transform run.
