@@ -141,12 +141,15 @@ def _run(args: argparse.Namespace) -> int:
             f"no landing folder at {landing}: point OMNI_LANDING_DIR at the landing zone, "
             f"or write one with `omnichannel simulate --out {landing}`"
         )
-    if settings.warehouse_path().is_file():
-        with _warehouse(read_only=False):  # a process still writing (a dbt left by a killed run) is named now
-            pass
     from orchestration.runner import run_pipeline
+    from orchestration.warehouse_lock import exclusive
 
-    with _details(args.verbose) as (say, details):
+    with _details(args.verbose) as (say, details), exclusive(settings.warehouse_path(), waiting=say):
+        # Another run of the pipeline is waited for above; a process still writing now is none of ours (a dbt
+        # left by a killed run, say): named now.
+        if settings.warehouse_path().is_file():
+            with _warehouse(read_only=False):
+                pass
         runs = run_pipeline(start=args.start, end=args.end, full_refresh=args.full_refresh, log=say)
     if details is not None:
         print(f"details (Dagster's events, dbt's output): {details}")

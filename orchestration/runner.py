@@ -15,6 +15,7 @@ from orchestration.ingestion.arrivals import consecutive_groups
 from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
 from orchestration.ingestion.landing import NoDeliveryDays, landing_days
 from orchestration.run_recovery import fail_dead_runs, run_tags
+from orchestration.warehouse_lock import exclusive
 
 INSTANCE_CONFIG = settings.PROJECT_ROOT / "orchestration" / "dagster.yaml"
 
@@ -103,7 +104,15 @@ def day_summaries(days: Sequence[str]) -> list[str]:
 
 def run_pipeline(start: str | None = None, end: str | None = None, log=print, full_refresh: bool = False) -> dict:
     """Ingest every new or changed delivery day in [start, end] (every one with `full_refresh`), then build
-    everything downstream; returns run ids."""
+    everything downstream; returns run ids.
+
+    Holds the warehouse's run lock throughout (a run started meanwhile, here or from the UI, waits for this one;
+    this one waits for a run already going), so what it reads of the warehouse before its runs stays true."""
+    with exclusive(settings.warehouse_path(), waiting=log):
+        return _run_pipeline(start, end, log, full_refresh)
+
+
+def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -> dict:
     from orchestration.definitions import build_definitions
 
     landing = settings.landing_dir()

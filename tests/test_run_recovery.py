@@ -6,6 +6,7 @@ while it ingests and once while dbt runs, then runs again to success.
 
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -206,6 +207,26 @@ def _warehouse_opens_for_writing(root: Path) -> list[str]:
         ]
 
 
+def _wait_for_lock_held_by(root: Path, process: subprocess.Popen) -> None:
+    """Until `process` holds the warehouse's run lock (its pid in the lock file)."""
+    import time
+
+    lock = root / "warehouse.duckdb.lock"
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while not (lock.exists() and lock.read_text().strip() == str(process.pid)):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never took the warehouse"
+        time.sleep(0.1)
+
+
+def _step_times(instance, record: dg.RunRecord) -> list[float]:
+    """When each step of the run started and ended."""
+    return [
+        e.timestamp
+        for e in instance.all_logs(record.dagster_run.run_id)
+        if e.dagster_event is not None and (e.dagster_event.is_step_start or e.dagster_event.is_step_success)
+    ]
+
+
 @pytest.mark.slow
 def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_next(tmp_path):
     import simulator
@@ -240,13 +261,24 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
                 in output.read_text()
             )
 
-            final = subprocess.run(
-                [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", first_day],
+            # The next run, and a publish run started from elsewhere while it holds the warehouse: the second waits
+            # for the first, then both succeed.
+            command = [str(Path(sys.executable).parent / "omnichannel"), "run", "--end", first_day]
+            running = subprocess.Popen(command, env=_pipeline_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            processes.append(running)
+            _wait_for_lock_held_by(root, running)
+            publishing = subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "orchestration.definitions"]
+                + ["-j", "publish"],
                 env=_pipeline_env(root),
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_SECONDS,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
             )
+            processes.append(publishing)
+            out, err = running.communicate(timeout=RUN_TIMEOUT_SECONDS)
+            final = subprocess.CompletedProcess(command, running.returncode, out.decode(), err.decode())
+            published_meanwhile = publishing.communicate(timeout=RUN_TIMEOUT_SECONDS)[0].decode()
         finally:
             for process in processes:
                 if process.poll() is None:
@@ -257,6 +289,17 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
             in final.stdout
         )
         assert f"published to {root / 'published' / 'current'}" in final.stdout
+        assert publishing.returncode == 0, published_meanwhile[-3000:]
+        assert f"another run holds it (process {running.pid})" in published_meanwhile
+        (publish_run,) = instance.get_run_records(dg.RunsFilter(job_name="publish"))
+        assert publish_run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        # The runs the last command made (its day was ingested by the run killed in dbt: a transform alone).
+        made = set(re.findall(r"\(run ([0-9a-f-]{36})\)", final.stdout))
+        final_runs = [r for r in instance.get_run_records() if r.dagster_run.run_id in made]
+        assert made and len(final_runs) == len(made)
+        assert {r.dagster_run.status for r in final_runs} == {dg.DagsterRunStatus.SUCCESS}
+        # In sequence: every step of the publish run after every step of the other run's.
+        assert min(_step_times(instance, publish_run)) > max(t for r in final_runs for t in _step_times(instance, r))
         # What it did per stage in a few lines; Dagster's events and dbt's output in the file it names.
         assert len(final.stdout.splitlines()) <= 15, final.stdout
         details = Path(final.stdout.rsplit("details (Dagster's events, dbt's output): ", 1)[1].strip())

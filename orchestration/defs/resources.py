@@ -6,28 +6,45 @@ when the definitions are built; nothing here writes the environment or creates a
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from orchestration import settings
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
 from orchestration.publishing.row_drops import DEFAULT_MAX_DROP, parse_max_drop
+from orchestration.warehouse_lock import exclusive
 
 # DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
 WAREHOUSE_POOL = "warehouse"
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The working DuckDB file that ingestion and dbt write; BI reads the published copy instead."""
+    """The working DuckDB file that ingestion and dbt write; BI reads the published copy instead.
+
+    A run that uses it holds the warehouse's run lock from start to end (`orchestration.warehouse_lock`): a second
+    run started meanwhile, from anywhere, waits for the first instead of failing on DuckDB's lock.
+    """
 
     path: str
     # DuckDB spills big operators to disk past memory_limit instead of taking the machine down.
     memory_limit: str = "3GB"
     threads: int = 2
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        stack = ExitStack()
+        stack.enter_context(exclusive(Path(self.path), waiting=context.log.info if context.log else print))
+        self._run_lock = stack
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
