@@ -233,6 +233,9 @@ def _finish_forget(customers: list[str], rebuild: bool) -> int:
         redraw_release_report(scrubbed.path)  # the report of the scrubbed release, from its own marts
     # Data Docs show failing values as examples; the next run renders the site again from the data as it is.
     shutil.rmtree(settings.data_docs_dir(), ignore_errors=True)
+    # The runs' detail logs (`omnichannel run`) repeat Dagster's events and dbt's output, failures' messages
+    # included: diagnostics of past runs, deleted rather than combed through.
+    shutil.rmtree(settings.home_dir() / "logs", ignore_errors=True)
     if not rebuild:
         print(
             "not rebuilt: the models and the warehouse file's free blocks still hold them until "

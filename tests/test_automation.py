@@ -46,13 +46,13 @@ def _move_day(day: str, source: Path, target: Path) -> None:
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None, name: str = "landing_zone"):
     """One evaluation of the sensor, then what the daemon does with it: add the partitions it asked for."""
     sensor = defs.get_sensor_def(name)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance_ref=instance.get_ref(),
         cursor=cursor,
         definitions=defs,
         resources={"landing": defs.resources["landing"]},
-    )
-    data = sensor.evaluate_tick(context)
+    ) as context:
+        data = sensor.evaluate_tick(context)
     for request in data.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return data

@@ -27,6 +27,8 @@ DROP_CHECK = "row_count_drop"
 PROJECT_FILES_UNDER_HOME = (
     "warehouse.duckdb",
     "warehouse.duckdb.dbt",
+    "warehouse.duckdb.lock",  # the run lock: the pid of the last run that held it
+    "logs",  # `omnichannel run`'s detail logs (forget deletes them)
     "published",
     "data_docs",
     "dagster_home",
