@@ -8,8 +8,9 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+from dagster._core.storage.tags import PARTITION_NAME_TAG
 
-from orchestration import settings
+from orchestration import located_runs, settings
 from orchestration.defs.partitions import DELIVERY_DAY, partition_range_tags
 from orchestration.ingestion.arrivals import consecutive_groups
 from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
@@ -45,7 +46,7 @@ def select_days(days: Sequence[str], start: str | date | None, end: str | date |
     return [d for d in days if (first is None or d >= first) and (last is None or d <= last)]
 
 
-def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def step_failures(result: dg.ExecuteInProcessResult | located_runs.JobExecutionResult) -> list[str]:
     """`<step>: <first line of its error>` for every step that failed in the run."""
     failures = []
     for event in result.all_events:
@@ -139,17 +140,15 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
         DELIVERY_DAY, [d for d in days if not instance.has_dynamic_partition(DELIVERY_DAY, d)]
     )
     runs = {}
-    ingest = defs.resolve_job_def("ingest_delivery_day")
     # Each stretch of neighbouring days in one run, as a backfill would (each day still loaded and validated on
     # its own): a run per day costs its fixed part again and again.
     for stretch in consecutive_groups(instance.get_dynamic_partitions(DELIVERY_DAY), days):
         first, last = stretch[0], stretch[-1]
         if first == last:
-            label, partition = first, {"partition_key": first}
+            label, partition = first, {PARTITION_NAME_TAG: first}
         else:
-            label, partition = f"{first} .. {last} ({len(stretch)} days)", {}
-        tags = {**run_tags(), **({} if first == last else partition_range_tags(first, last))}
-        result = ingest.execute_in_process(instance=instance, tags=tags, raise_on_error=False, **partition)
+            label, partition = f"{first} .. {last} ({len(stretch)} days)", partition_range_tags(first, last)
+        result = located_runs.execute("ingest_delivery_day", instance, {**run_tags(), **partition})
         runs.update(dict.fromkeys(stretch, result.run_id))
         if not result.success:
             # Transforming without these days would publish a world that lacks them: stop here, say why.
@@ -160,9 +159,7 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
         log(f"ingested {label} (run {result.run_id})")
         for line in day_summaries(stretch):
             log(line)
-    result = defs.resolve_job_def("transform").execute_in_process(
-        instance=instance, tags=run_tags(), raise_on_error=False
-    )
+    result = located_runs.execute("transform", instance, run_tags())
     runs["transform"] = result.run_id
     failed_checks = sorted(
         f"{e.asset_key.to_user_string()}:{e.check_name}"

@@ -106,6 +106,9 @@ def _skip_the_newsletter(page) -> None:
 
 
 RUNS = "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
+# What the job's page shows: its runs, in the code location the workspace loads.
+JOB_RUNS = """query ($name: String!) { pipelineOrError(params: {pipelineName: $name, repositoryName: "__repository__",
+    repositoryLocationName: "omnichannel"}) { ... on Pipeline { runs { runId } } } }"""
 MATERIALIZATION = """query ($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
     assetMaterializations(limit: 1) { runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
 
@@ -192,6 +195,9 @@ def test_dagster_ui_renders_the_asset_graph_and_a_materialization_launched_from_
         rows = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}["dagster/row_count"]
         with duckdb.connect(str(copy.warehouse), read_only=True) as con:
             assert rows == con.execute("select count(*) from raw.email_addresses").fetchall()[0][0] > 0
+        # The build's runs (`omnichannel run`'s path) are on their jobs' pages too, not only in the list of all runs.
+        listed = _graphql(base, JOB_RUNS, {"name": "transform"})["pipelineOrError"]["runs"]
+        assert copy.runs["transform"] in {r["runId"] for r in listed}
         page.close()
         assert [m for m in errors.messages if "favicon" not in m] == []
     finally:

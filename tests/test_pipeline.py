@@ -136,3 +136,30 @@ def test_rerunning_a_delivery_day_through_dagster_leaves_identical_tables(world)
     )
     assert result.success
     assert snapshot() == before
+
+
+def test_the_runs_of_omnichannel_run_are_listed_under_their_jobs_in_the_code_location(world):
+    """The UI lists a job's runs by their code location's label: the build's runs (`omnichannel run`'s path) carry
+    it, with the origin that "Re-execute" loads the job from."""
+    import dagster as dg
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    from orchestration import located_runs
+
+    instance = dg.DagsterInstance.from_config(str(world.root / "dagster_home"))
+    days = [key for key in world.runs if key[:2] == "20"]
+    for job, expected in (
+        ("transform", {world.runs["transform"]}),
+        ("ingest_delivery_day", {world.runs[d] for d in days}),
+    ):
+        listed = {
+            run.run_id
+            for run in instance.get_runs(
+                dg.RunsFilter(job_name=job, tags={REPOSITORY_LABEL_TAG: located_runs.repository_label()})
+            )
+        }
+        assert expected and expected <= listed, job
+        run = instance.get_run_by_id(next(iter(expected)))
+        location = run.remote_job_origin.repository_origin.code_location_origin
+        assert (location.location_name, run.remote_job_origin.job_name) == ("omnichannel", job)
+        assert run.job_code_origin.repository_origin.code_pointer.module == "orchestration.definitions"
