@@ -46,7 +46,18 @@ SLOW_FIXTURES = {"world", "metrics_world", "forget_world", "gated", "misaddresse
 SHARED_WORLDS = {"world": "default_world", "metrics_world": "metrics_world"}
 # xdist hands groups out in this order (then every other module as collected): the longest first, so that no
 # worker is left with a long group at the end while the other idles.
-HEAVY_GROUPS = ["default_world", "test_forget", "test_quality_gate", "metrics_world", "test_run_recovery"]
+HEAVY_GROUPS = [
+    "default_world",
+    "test_forget",
+    "test_quality_gate",
+    "metrics_world",
+    "test_run_recovery",
+    "test_automation",
+    "test_simulator",
+    "test_attribution_exact",
+    "test_cli",
+    "test_landing_fingerprints",
+]
 
 
 @dataclass(frozen=True)
