@@ -205,7 +205,7 @@ def test_a_failed_run_started_from_the_ui_gets_its_report_from_the_sensor(gated)
     run = instance.get_run_by_id(gated["faulty"]["transform"])
     failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
     sensor = build_definitions().get_sensor_def("failed_publication_report")
-    context = dg.build_run_status_sensor_context(
+    with dg.build_run_status_sensor_context(
         sensor_name=sensor.name,
         dagster_event=failure,
         dagster_instance=instance,
@@ -214,8 +214,8 @@ def test_a_failed_run_started_from_the_ui_gets_its_report_from_the_sensor(gated)
             "warehouse": Warehouse(path=str(gated["root"] / "warehouse.duckdb")),
             "publication": Publication(path=str(gated["root"] / "published"), home=str(gated["root"])),
         },
-    ).for_run_failure()
-    sensor(context)
+    ) as context:
+        sensor(context.for_run_failure())
     assert SYNC_CHECK in report.read_text() and FAULT_DAY in report.read_text()
 
 

@@ -37,6 +37,10 @@ class Warehouse(dg.ConfigurableResource):
     _run_lock: ExitStack | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if context.dagster_run is None:
+            # A sensor's or schedule's evaluation in the daemon (the failure report's sensor reads the marts):
+            # no run to serialize, and waiting there would time the tick out.
+            return
         stack = ExitStack()
         stack.enter_context(exclusive(Path(self.path), waiting=context.log.info if context.log else print))
         self._run_lock = stack
