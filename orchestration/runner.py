@@ -8,7 +8,6 @@ from datetime import date
 
 import dagster as dg
 import duckdb
-from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from orchestration import located_runs, settings
 from orchestration.defs.partitions import DELIVERY_DAY, partition_range_tags
@@ -144,11 +143,9 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
     # its own): a run per day costs its fixed part again and again.
     for stretch in consecutive_groups(instance.get_dynamic_partitions(DELIVERY_DAY), days):
         first, last = stretch[0], stretch[-1]
-        if first == last:
-            label, partition = first, {PARTITION_NAME_TAG: first}
-        else:
-            label, partition = f"{first} .. {last} ({len(stretch)} days)", partition_range_tags(first, last)
-        result = located_runs.execute("ingest_delivery_day", instance, {**run_tags(), **partition})
+        label = first if first == last else f"{first} .. {last} ({len(stretch)} days)"
+        tags = {**run_tags(), **partition_range_tags(first, last)}
+        result = located_runs.execute("ingest_delivery_day", instance, tags)
         runs.update(dict.fromkeys(stretch, result.run_id))
         if not result.success:
             # Transforming without these days would publish a world that lacks them: stop here, say why.
