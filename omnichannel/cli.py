@@ -116,6 +116,11 @@ def _simulate(args: argparse.Namespace) -> int:
     return simulator.run_from_args(args)
 
 
+def _run_logs_dir() -> Path:
+    """Where `omnichannel run` keeps each run's detail log (and `forget` deletes them)."""
+    return settings.home_dir() / "logs"
+
+
 @contextmanager
 def _details(verbose: bool) -> Iterator[tuple[Callable[[str], None], Path | None]]:
     """Unless `verbose`, what Dagster logs of every event and what dbt prints of every node (about a thousand lines
@@ -125,7 +130,7 @@ def _details(verbose: bool) -> Iterator[tuple[Callable[[str], None], Path | None
     if verbose:
         yield print, None
         return
-    logs = settings.home_dir() / "logs"
+    logs = _run_logs_dir()
     logs.mkdir(parents=True, exist_ok=True)
     path = logs / f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.log"
     with path.open("a") as file, redirect_stdout(file), redirect_stderr(file):
@@ -235,7 +240,7 @@ def _finish_forget(customers: list[str], rebuild: bool) -> int:
     shutil.rmtree(settings.data_docs_dir(), ignore_errors=True)
     # The runs' detail logs (`omnichannel run`) repeat Dagster's events and dbt's output, failures' messages
     # included: diagnostics of past runs, deleted rather than combed through.
-    shutil.rmtree(settings.home_dir() / "logs", ignore_errors=True)
+    shutil.rmtree(_run_logs_dir(), ignore_errors=True)
     if not rebuild:
         print(
             "not rebuilt: the models and the warehouse file's free blocks still hold them until "
