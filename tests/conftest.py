@@ -96,8 +96,13 @@ def point_settings_at(root: Path) -> dict[str, str]:
         "OMNI_PUBLISH_DIR": str(root / "published"),
         "OMNI_DATA_DOCS_DIR": str(root / "data_docs"),
     }
-    previous = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
+    return set_environment(wanted)
+
+
+def set_environment(values: dict[str, str]) -> dict[str, str | None]:
+    """Sets these environment variables; returns their previous values, for `restore_settings`."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     return previous
 
 
@@ -112,8 +117,7 @@ def restore_settings(previous: dict[str, str | None]) -> None:
 @contextmanager
 def environment(values: dict[str, str]):
     """These environment variables set for the duration, then the previous values restored."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    previous = set_environment(values)
     try:
         yield
     finally:
