@@ -244,8 +244,14 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
             ingest_run, _ = _wait_for(ingesting, output, instance, "ingest_delivery_day", with_dbt=False)
             _kill_group(ingesting)
             # Each ingestion step takes the slot and gives it back: the kill lands inside a step (the slot is
-            # held) or between two (it is not), and the next run must say which.
-            held_at_kill = ingest_run in _claimed(instance)
+            # held), on a step queued for it, or between two (neither), and the next run must say which.
+            at_kill = instance.event_log_storage.get_concurrency_info("warehouse")
+            if ingest_run in {slot.run_id for slot in at_kill.claimed_slots}:
+                freed = "freed its warehouse slot"
+            elif ingest_run in {step.run_id for step in at_kill.pending_steps}:
+                freed = "dropped its steps waiting for pool warehouse"
+            else:
+                freed = "it held no pool slot"
             _warehouse_opens_for_writing(root)
 
             # The next run frees the slot (else it would wait forever), ingests, and gets as far as dbt.
@@ -259,7 +265,6 @@ def test_a_run_killed_while_ingesting_then_one_killed_in_dbt_do_not_block_the_ne
                 if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
             ], "dbt outlived its run"
             _warehouse_opens_for_writing(root)
-            freed = "freed its warehouse slot" if held_at_kill else "it held no pool slot (job ingest_delivery_day)"
             assert f"marked run {ingest_run} failed: its process {ingesting.pid} is gone; {freed}" in output.read_text()
 
             # The next run, and a publish run started from elsewhere while it holds the warehouse: the second waits
