@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-refresh",
         action="store_true",
-        help="load every delivery day again, changed or not (after an upgrade of the loader, say)",
+        help="load every delivery day again, changed or not, and rebuild the incremental models from scratch (after an upgrade, say)",
     )
     run.add_argument(
         "--verbose",

@@ -35,7 +35,9 @@ def repository_label() -> str:
     return f"{REPOSITORY}@{code_location()[1]}"
 
 
-def execute(job_name: str, instance: dg.DagsterInstance, tags: dict[str, str]) -> JobExecutionResult:
+def execute(
+    job_name: str, instance: dg.DagsterInstance, tags: dict[str, str], run_config: dict | None = None
+) -> JobExecutionResult:
     """Runs `job_name` of the code location in this process, recorded under its job and code location."""
     module, location = code_location()
     working_directory = str(settings.PROJECT_ROOT)
@@ -46,6 +48,7 @@ def execute(job_name: str, instance: dg.DagsterInstance, tags: dict[str, str]) -
     origin = RemoteRepositoryOrigin(ManagedGrpcPythonEnvCodeLocationOrigin(target, location), REPOSITORY)
     run = instance.create_run_for_job(
         job_def=job.get_definition(),
+        run_config=run_config or {},
         tags=tags,
         remote_job_origin=origin.get_job_origin(job_name),
         job_code_origin=job.get_python_origin(),

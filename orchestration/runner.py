@@ -156,7 +156,9 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
         log(f"ingested {label} (run {result.run_id})")
         for line in day_summaries(stretch):
             log(line)
-    result = located_runs.execute("transform", instance, run_tags())
+    # The incremental models restage only the days that changed; a full refresh rebuilds them from scratch too.
+    run_config = {"ops": {"dbt_models": {"config": {"full_refresh": True}}}} if full_refresh else None
+    result = located_runs.execute("transform", instance, run_tags(), run_config)
     runs["transform"] = result.run_id
     failed_checks = sorted(
         f"{e.asset_key.to_user_string()}:{e.check_name}"

@@ -9,7 +9,7 @@
 with source as (
     select *, {{ json_fields('record', paths) }} as fields
     from {{ source('raw', source_table) }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter(source_table) }}
 ),
 
 typed as (

@@ -45,13 +45,26 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+class DbtBuildConfig(dg.Config):
+    """Launchpad options of the dbt build."""
+
+    full_refresh: bool = False
+    "Rebuild the incremental models from scratch (they otherwise restage only the delivery days that changed)."
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=OmnichannelTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, phones: PhoneNumbering):
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    phones: PhoneNumbering,
+):
     """Builds and tests the dbt models: staging, identity, journeys and marts."""
     try:
         dbt_vars = settings.dbt_vars()
@@ -67,7 +80,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with _environment(environment):
         # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
         # (tests/test_dbt_unit_tests.py does), not on every production build.
-        build = ["build", "--exclude-resource-type", "unit_test", *(["--vars", dbt_vars] if dbt_vars else [])]
+        build = [
+            "build",
+            "--exclude-resource-type",
+            "unit_test",
+            *(["--vars", dbt_vars] if dbt_vars else []),
+            *(["--full-refresh"] if config.full_refresh else []),
+        ]
         invocation = dbt.cli(build, context=context)
     # dbt holds the DuckDB file until its process exits, so row counts and previews can only be read after it:
     # the events wait for them. A failed build still yields what it built, then fails the step.

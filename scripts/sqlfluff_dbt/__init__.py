@@ -96,3 +96,13 @@ class _DbtMacros:
 
 adapter = _Adapter()
 dbt = _DbtMacros()
+
+
+class _Target:
+    """dbt's `target`: the embedded default's."""
+
+    type = "duckdb"
+    name = "duckdb"
+
+
+target = _Target()

@@ -1,6 +1,7 @@
 {#- Every customer_id that stopped being used, and the id that took over its identifiers: appended each run by
-    comparing the published-before-this-run customer_identifier with this run's assignment. -#}
-{{ config(materialized='incremental') }}
+    comparing the published-before-this-run customer_identifier with this run's assignment. `--full-refresh` leaves it
+    be (full_refresh=false): it is the only record of the moves, and no rebuild from raw could restore it. -#}
+{{ config(materialized='incremental', full_refresh=false) }}
 {%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier='customer_identifier') -%}
 
 with current_ids as (

@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('ads') }}
 with source as (
     select * from {{ source('raw', 'ads') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('ads') }}
 ),
 
 typed as (

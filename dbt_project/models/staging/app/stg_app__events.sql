@@ -1,1 +1,2 @@
+{{ staged_by_delivery_day('app') }}
 {{ segment_events('app', with_device=true) }}

@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('crm_consents') }}
 with source as (
     select * from {{ source('raw', 'crm_consents') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('crm_consents') }}
 ),
 
 typed as (

@@ -1,8 +1,9 @@
+{{ staged_by_delivery_day('crm_customers') }}
 -- Every delivered CRM customer row (not only the latest per customer): what the CRM's daily count counts,
 -- and the history of who held which email and phone.
 with source as (
     select * from {{ source('raw', 'crm_customers') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('crm_customers') }}
 ),
 
 typed as (

@@ -1,9 +1,10 @@
+{{ staged_by_delivery_day('email') }}
 {%- set paths = ['sg_message_id', 'email', 'event', 'url', 'campaign_id', 'customer_id', 'reason', 'useragent', 'ip',
                   'timestamp'] -%}
 with source as (
     select *, {{ json_fields('record', paths) }} as fields
     from {{ source('raw', 'email') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('email') }}
 ),
 
 typed as (

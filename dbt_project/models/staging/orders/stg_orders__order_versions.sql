@@ -1,7 +1,8 @@
+{{ staged_by_delivery_day('orders') }}
 -- Every exported version of every order: Shopify exports an order again whenever it changes.
 with source as (
     select * from {{ source('raw', 'orders') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('orders') }}
 ),
 
 typed as (

@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('pos') }}
 with source as (
     select * from {{ source('raw', 'pos') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('pos') }}
 ),
 
 typed as (

@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('push') }}
 with source as (
     select * from {{ source('raw', 'push') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('push') }}
 ),
 
 typed as (

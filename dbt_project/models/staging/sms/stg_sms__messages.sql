@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('sms') }}
 with source as (
     select * from {{ source('raw', 'sms') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('sms') }}
 ),
 
 typed as (

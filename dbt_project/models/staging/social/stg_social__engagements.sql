@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('social') }}
 with source as (
     select * from {{ source('raw', 'social') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('social') }}
 ),
 
 typed as (

@@ -1,6 +1,7 @@
+{{ staged_by_delivery_day('support') }}
 with source as (
     select * from {{ source('raw', 'support') }}
-    where not _is_duplicate
+    where not _is_duplicate{{ restaged_days_filter('support') }}
 ),
 
 typed as (
