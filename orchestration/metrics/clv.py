@@ -81,6 +81,12 @@ class LifetimeModels:
         }
 
 
+def in_customer_order(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by customer: the warehouse returns them in no fixed order, and the fits' sums over customers
+    (so their optimum, in the last digits) depend on it; the same history must give the same numbers every run."""
+    return summary.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
 def model_data(summary: pd.DataFrame) -> pd.DataFrame:
     """The models' columns from the warehouse's purchase summary (int_customer_purchase_summary's names)."""
     monetary = pd.to_numeric(summary["repeat_average_revenue"], errors="coerce").astype(float)
@@ -241,7 +247,7 @@ def predict(models: LifetimeModels, data: pd.DataFrame, horizon: float) -> pd.Da
 
 def predict_lifetime_value(summary: pd.DataFrame, horizon_days: float, min_repeat_customers: int) -> pd.DataFrame:
     """The dbt model's output: fit on every customer's history, predict the next `horizon_days`."""
-    data = model_data(summary)
+    data = model_data(in_customer_order(summary))
     models = (
         fit_lifetime_models(data, min_repeat_customers)
         if len(data)
@@ -254,6 +260,7 @@ def predict_lifetime_value(summary: pd.DataFrame, horizon_days: float, min_repea
 
 def backtest_predictions(backtest: pd.DataFrame, min_repeat_customers: int) -> pd.DataFrame:
     """Fit on the calibration history, predict each customer's holdout purchase days; beside the actual ones."""
+    backtest = in_customer_order(backtest)
     data = model_data(backtest)
     holdout_days = float(backtest["holdout_days"].iloc[0]) if len(backtest) else 0.0
     if holdout_days <= 0:
