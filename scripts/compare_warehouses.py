@@ -2,6 +2,7 @@
 """Are two warehouses' tables identical? `except all` both ways and the same column types, per table.
 
 Usage: compare_warehouses.py BEFORE.duckdb AFTER.duckdb [--schemas marts,intermediate] [--ignore-columns _loaded_at]
+       [--digits 9]
 A refactoring that must not change what the pipeline computes proves it with this on one simulated world built
 before and after. Exits 1 if any table differs, is missing on one side, or changes a column's type.
 """
@@ -20,7 +21,9 @@ def _columns(con, catalog: str, schema: str, table: str) -> list[tuple[str, str]
     ).fetchall()
 
 
-def compare(before: str, after: str, schemas: list[str], ignore: set[str]) -> list[str]:
+def compare(before: str, after: str, schemas: list[str], ignore: set[str], digits: int | None = None) -> list[str]:
+    """Each table's differences; with `digits`, floating-point columns are compared rounded to that many decimals
+    (DuckDB's parallel sums of doubles differ in the last bits with the order rows are read in)."""
     con = duckdb.connect()
     con.execute(f"attach '{before}' as b (read_only)")
     con.execute(f"attach '{after}' as a (read_only)")
@@ -43,7 +46,11 @@ def compare(before: str, after: str, schemas: list[str], ignore: set[str]) -> li
             if sorted(cols_b) != sorted(cols_a):
                 problems.append(f"{schema}.{table}: columns differ: {sorted(set(cols_b) ^ set(cols_a))}")
                 continue
-            names = ", ".join(f'"{c}"' for c, _ in cols_b if c not in ignore)
+            names = ", ".join(
+                f'round("{c}", {digits})' if digits is not None and kind in ("DOUBLE", "FLOAT") else f'"{c}"'
+                for c, kind in cols_b
+                if c not in ignore
+            )
             only_b = con.execute(
                 f"select count(*) from (select {names} from b.{schema}.{table} "
                 f"except all select {names} from a.{schema}.{table})"
@@ -68,9 +75,10 @@ def main() -> int:
     parser.add_argument("after")
     parser.add_argument("--schemas", default="marts")
     parser.add_argument("--ignore-columns", default="", help="comma-separated, e.g. _loaded_at")
+    parser.add_argument("--digits", type=int, help="compare floating-point columns rounded to this many decimals")
     args = parser.parse_args()
     problems = compare(
-        args.before, args.after, args.schemas.split(","), {c for c in args.ignore_columns.split(",") if c}
+        args.before, args.after, args.schemas.split(","), {c for c in args.ignore_columns.split(",") if c}, args.digits
     )
     for problem in problems:
         print(problem)
