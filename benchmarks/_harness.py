@@ -172,6 +172,37 @@ class PeakMemory:
         return max(self._peak, own, children) / 1024**3
 
 
+def landing_files(landing: Path, days: set[str] | None = None) -> list[Path]:
+    """The sources' files in a landing zone (not `_control` or `_truth`), of these delivery days or all."""
+    return sorted(
+        p
+        for p in landing.glob("*/*/*")
+        if p.is_file() and not p.parts[-3].startswith("_") and (days is None or p.parts[-2] in days)
+    )
+
+
+def read_files_floor(files: list[Path]) -> tuple[float, int]:
+    """DuckDB scanning these landing files with its own readers, no loading: the floor of any work on them."""
+    import duckdb
+
+    con = duckdb.connect()
+    started = time.perf_counter()
+    rows = 0
+    jsonl = [str(p) for p in files if ".jsonl" in p.name]
+    csv = [str(p) for p in files if ".csv" in p.name]
+    if jsonl:
+        rows += con.execute(
+            "select count(*) from read_json(?, format='newline_delimited', columns={'j': 'JSON'}, "
+            "records=false, ignore_errors=true)",
+            [jsonl],
+        ).fetchall()[0][0]
+    for path in csv:
+        rows += con.execute(
+            "select count(*) from read_csv(?, all_varchar=true, ignore_errors=true)", [path]
+        ).fetchall()[0][0]
+    return time.perf_counter() - started, rows
+
+
 def beside_floor(seconds: float, floor_seconds: float) -> str:
     """A time as a multiple of the floor measured in the same run (machines are noisy: never a floor from a table)."""
     return f"{seconds / floor_seconds:.1f}x the floor"

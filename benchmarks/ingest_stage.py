@@ -13,27 +13,21 @@ from pathlib import Path
 
 import duckdb
 
-from _harness import PeakMemory, argument_parser, beside_floor, pipeline, run_dbt, simulate
+from _harness import (
+    PeakMemory,
+    argument_parser,
+    beside_floor,
+    landing_files,
+    pipeline,
+    read_files_floor,
+    run_dbt,
+    simulate,
+)
 
 
 def floor_read_seconds(landing: Path) -> tuple[float, int]:
     """DuckDB scanning every landing file with its own readers, no loading: the floor."""
-    con = duckdb.connect()
-    started = time.perf_counter()
-    rows = 0
-    jsonl = [str(p) for p in landing.glob("*/*/*.jsonl*") if not p.parts[-3].startswith("_")]
-    csv = [str(p) for p in landing.glob("*/*/*.csv*") if not p.parts[-3].startswith("_")]
-    if jsonl:
-        rows += con.execute(
-            "select count(*) from read_json(?, format='newline_delimited', columns={'j': 'JSON'}, "
-            "records=false, ignore_errors=true)",
-            [jsonl],
-        ).fetchall()[0][0]
-    for path in csv:
-        rows += con.execute(
-            "select count(*) from read_csv(?, all_varchar=true, ignore_errors=true)", [path]
-        ).fetchall()[0][0]
-    return time.perf_counter() - started, rows
+    return read_files_floor(landing_files(landing))
 
 
 def main() -> int:
