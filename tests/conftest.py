@@ -49,6 +49,7 @@ SHARED_WORLDS = {"world": "default_world", "metrics_world": "metrics_world"}
 HEAVY_GROUPS = [
     "default_world",
     "test_forget",
+    "test_incremental",
     "test_quality_gate",
     "metrics_world",
     "test_run_recovery",
