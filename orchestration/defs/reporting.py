@@ -16,8 +16,10 @@ REPORT_KEY = dg.AssetKey(["published", "report"])
 def _published_nothing_new(context: dg.AssetExecutionContext) -> bool:
     """Did this run's publication leave the current release as it was (`published/marts` metadata `unchanged`)?"""
     records = context.instance.fetch_materializations(PUBLISHED_KEY, limit=1).records
-    return bool(records) and records[0].run_id == context.run.run_id and UNCHANGED in (
-        records[0].asset_materialization.metadata
+    return (
+        bool(records)
+        and records[0].run_id == context.run.run_id
+        and UNCHANGED in records[0].asset_materialization.metadata
     )
 
 

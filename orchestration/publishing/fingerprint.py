@@ -34,7 +34,7 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection, salt: str | None, storage_
         ).fetchall()
         # `hash(<alias>)` hashes the whole row as one struct; an alias no mart column is called.
         rows, digest = con.execute(
-            f'select count(*), coalesce(sum(hash(fingerprinted_row)), 0)::hugeint::varchar '
+            f"select count(*), coalesce(sum(hash(fingerprinted_row)), 0)::hugeint::varchar "
             f'from marts."{table}" as fingerprinted_row'
         ).fetchall()[0]
         tables[table] = {
