@@ -234,3 +234,13 @@ def test_the_publish_asset_says_unchanged_keeps_the_report_and_clears_a_refused_
     assert report.stat().st_mtime_ns == drawn
     assert not (publish_dir / "failed" / "report.html").exists()
     assert json.loads((publish_dir / ACKNOWLEDGEMENTS).read_text())[0]["against_release"] == release
+
+
+def test_forget_deletes_every_other_release_and_what_a_crash_left(con, tmp_path):
+    publish_dir = tmp_path / "pub"
+    _publish(con, publish_dir, "r1")
+    con.execute("update marts.dim_person set first_name = 'Janet' where customer_id = 'cus_1'")
+    _publish(con, publish_dir, "r2")
+    (publish_dir / "releases" / ".deleting-r0").mkdir()
+    scrubbed = scrub_current(publish_dir, ["cus_1"])
+    assert _releases(publish_dir) == [scrubbed.release_id]

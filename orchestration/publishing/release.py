@@ -130,15 +130,19 @@ def _delete(release: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
+def _delete_leftovers(releases_dir: Path) -> None:
+    for leftover in releases_dir.iterdir():
+        if leftover.name.startswith((".deleting-", ".building-")):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def prune_releases(publish_dir: Path, keep: int = KEEP_RELEASES) -> None:
     """Keep the newest `keep` releases and the one `current` points at; delete what a crash left half-made
     (`.building-*`) or half-deleted (`.deleting-*`). Only the publisher calls it, under the warehouse's run lock."""
     releases_dir = Path(publish_dir) / "releases"
     if not releases_dir.exists():
         return
-    for leftover in releases_dir.iterdir():
-        if leftover.name.startswith((".deleting-", ".building-")):
-            shutil.rmtree(leftover, ignore_errors=True)
+    _delete_leftovers(releases_dir)
     current = Path(publish_dir) / "current"
     pinned = current.resolve().name if current.exists() else None
     releases = sorted(p.name for p in releases_dir.iterdir() if not p.name.startswith("."))
@@ -157,6 +161,7 @@ def prune_all_but_current(publish_dir: Path) -> None:
     if not current.exists():
         return
     keep = current.resolve().name
+    _delete_leftovers(publish_dir / "releases")  # a crash's half-deleted release holds the person too
     for old in (publish_dir / "releases").iterdir():
         if old.name != keep and not old.name.startswith("."):
             _delete(old)
