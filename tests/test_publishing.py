@@ -110,6 +110,18 @@ def test_one_changed_row_or_table_or_column_publishes_a_new_release(con, tmp_pat
     assert _releases(publish_dir) == ["r1", "r2"] and os.readlink(publish_dir / "current") == "releases/r2"
 
 
+def test_doubles_that_differ_in_their_last_bits_are_the_same_marts_and_a_real_change_is_not(con, tmp_path):
+    """A rebuild adds a sum's doubles in another order (DuckDB's threads): 0.1 + 0.2 is not 0.3 + 0.0."""
+    publish_dir = tmp_path / "pub"
+    con.execute("create table marts.agg_share as select 'email' as channel, 0.3::double as share, -0.0::double as zero")
+    _publish(con, publish_dir, "r1")
+    con.execute("update marts.agg_share set share = 0.1::double + 0.2::double, zero = 0.0")
+    assert con.execute("select share <> 0.3 from marts.agg_share").fetchall() == [(True,)]
+    assert _publish(con, publish_dir, "r2") == "r1"
+    con.execute("update marts.agg_share set share = 0.3000001")
+    assert _publish(con, publish_dir, "r3") == "r3"
+
+
 def test_duplicate_rows_do_not_cancel_in_the_digest(con, tmp_path):
     publish_dir = tmp_path / "pub"
     con.execute("insert into marts.dim_person select * from marts.dim_person where customer_id = 'cus_1'")

@@ -5,6 +5,9 @@ hashing mode, which columns are hashed, the storage format. The fingerprint name
 columns and types, its row count and an order-independent digest of its rows (the sum of the row hashes, as a
 hugeint, so a duplicate row counts twice instead of cancelling as under xor), in SQL, one scan per table. The
 salt enters as a hash of itself, never in the clear: the manifest is published.
+
+Floating-point columns enter at 10 significant digits: DuckDB's threads add a sum's doubles in an order that
+varies from run to run, so a rebuild of the same data differs in the last bits (1e-16 relative) of many values.
 """
 
 import hashlib
@@ -16,6 +19,7 @@ from orchestration.warehouse import tables_in
 
 # Bumped when what the fingerprint covers changes, so an old manifest never matches a new fingerprint.
 FINGERPRINT_VERSION = 1
+_FLOATING = {"DOUBLE", "FLOAT", "REAL"}
 
 
 def _salt_digest(salt: str | None) -> str | None:
@@ -32,10 +36,15 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection, salt: str | None, storage_
             "where table_schema = 'marts' and table_name = ? order by ordinal_position",
             [table],
         ).fetchall()
+        values = ", ".join(
+            # `+ 0.0` makes -0.0 and 0.0 one value; nan, inf and null print as themselves.
+            f'printf(\'%.9e\', "{name}" + 0.0) as "{name}"' if data_type in _FLOATING else f'"{name}"'
+            for name, data_type in columns
+        )
         # `hash(<alias>)` hashes the whole row as one struct; an alias no mart column is called.
         rows, digest = con.execute(
             f"select count(*), coalesce(sum(hash(fingerprinted_row)), 0)::hugeint::varchar "
-            f'from marts."{table}" as fingerprinted_row'
+            f'from (select {values} from marts."{table}") as fingerprinted_row'
         ).fetchall()[0]
         tables[table] = {
             "columns": [[name, data_type, salt is not None and is_pii_column(name)] for name, data_type in columns],
