@@ -165,20 +165,29 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     )
-    published = any(
-        e.asset_key == dg.AssetKey(["published", "marts"])
+    publications = [
+        e.event_specific_data.materialization
         for e in result.get_asset_materialization_events()
-        for e in [e.event_specific_data.materialization]
-    )
+        if e.event_specific_data.materialization.asset_key == dg.AssetKey(["published", "marts"])
+    ]
+    published = bool(publications)
+    # "release <id> stays current" when the current release already held these marts: nothing new was written.
+    unchanged = next((m.metadata["unchanged"].value for m in publications if "unchanged" in m.metadata), None)
     warned = {
         f"{e.asset_key.to_user_string()}:{e.check_name}": e.description or ""
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.WARN
     }
-    if published:  # say what the manifest says, exactly
+    if published and unchanged is None:  # say what the manifest says, exactly
         manifest = json.loads((settings.publish_dir() / "manifest.json").read_text())
         warned = {w["check"]: w["what"] for w in manifest["checks"].get("warnings", [])}
-    runs.update(success=result.success, failed_checks=failed_checks, published=published, warned_checks=sorted(warned))
+    runs.update(
+        success=result.success,
+        failed_checks=failed_checks,
+        published=published,
+        unchanged=unchanged,
+        warned_checks=sorted(warned),
+    )
     log(f"transformed (run {result.run_id}); warehouse: {settings.warehouse_path()}")
     for failure in step_failures(result):
         log(f"failed step {failure}")
@@ -186,7 +195,7 @@ def _run_pipeline(start: str | None, end: str | None, log, full_refresh: bool) -
         log("failed checks: " + ", ".join(failed_checks))
     warnings = "; ".join(f"{name}: {what}" for name, what in sorted(warned.items()))
     if published:
-        log(f"published to {settings.publish_dir() / 'current'}")
+        log(f"published to {settings.publish_dir() / 'current'}" + (f" (unchanged: {unchanged})" if unchanged else ""))
         if warned:
             log(f"published with {len(warned)} warning(s): {warnings}")
     else:

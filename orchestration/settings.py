@@ -30,6 +30,8 @@ DEFAULTS = {
     "OMNI_MAX_LINE_BYTES": str(2 * 1024 * 1024),
     # The share of a mart's published rows it may lose before the row-count check blocks publication.
     "OMNI_PUBLISH_MAX_ROW_DROP": "0.5",
+    # How many releases the publish dir keeps (the current one always among them); older ones are deleted.
+    "OMNI_KEEP_RELEASES": "3",
     # When the daily catch-up schedule ingests what the landing-zone sensor missed (cron, UTC).
     "OMNI_DAILY_CRON": "0 2 * * *",
 }

@@ -1,6 +1,7 @@
 """What a person sees, in headless chromium (Debian's, driven by Playwright): the release report draws every chart
 with no console error, and `dagster dev` on loopback renders the asset graph and runs a materialization launched
-by clicking its button. Both use the session's default world (the Dagster test a copy of it)."""
+by clicking its button, then re-executes a run of `omnichannel run` with the run page's "Re-execute" button. Both use
+the session's default world (the Dagster test a copy of it)."""
 
 import contextlib
 import json
@@ -82,6 +83,15 @@ def _wait(condition, what: str, limit_s: float = 300):
     pytest.fail(f"gave up waiting for {what}")
 
 
+def _finished_run(base: str, run_id: str) -> dict | None:
+    run = _graphql(base, RUN, {"id": run_id})["runOrError"]
+    return run if run.get("status") in {"SUCCESS", "FAILURE", "CANCELED"} else None
+
+
+def _partition_tags(run: dict) -> dict:
+    return {t["key"]: t["value"] for t in run["tags"] if "partition" in t["key"]}
+
+
 def _stop(process: subprocess.Popen) -> None:
     """`dagster dev` shuts its webserver, daemon and code servers down on an interrupt; past a minute, kill them."""
     if process.poll() is None:
@@ -109,6 +119,8 @@ RUNS = "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
 # What the job's page shows: its runs, in the code location the workspace loads.
 JOB_RUNS = """query ($name: String!) { pipelineOrError(params: {pipelineName: $name, repositoryName: "__repository__",
     repositoryLocationName: "omnichannel"}) { ... on Pipeline { runs { runId } } } }"""
+RUN = """query ($id: ID!) { runOrError(runId: $id) { ... on Run { runId status jobName parentRunId rootRunId
+    tags { key value } } } }"""
 MATERIALIZATION = """query ($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
     assetMaterializations(limit: 1) { runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
 
@@ -198,6 +210,32 @@ def test_dagster_ui_renders_the_asset_graph_and_a_materialization_launched_from_
         # The build's runs (`omnichannel run`'s path) are on their jobs' pages too, not only in the list of all runs.
         listed = _graphql(base, JOB_RUNS, {"name": "transform"})["pipelineOrError"]["runs"]
         assert copy.runs["transform"] in {r["runId"] for r in listed}
+
+        # "Re-execute" on a run `omnichannel run` made, clicked on the run's page: the ingestion of the build's
+        # second run (its last few days). Last, so that no later step reads what it loads again.
+        day = max(key for key in copy.runs if key[:2] == "20")
+        parent = copy.runs[day]
+        with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+            loaded = "select * exclude (_loaded_at) from raw.ingest_log where _delivery_date = ? order by all"
+            log_before = con.execute(loaded, [day]).fetchall()
+        page.goto(f"{base}/runs/{parent}")
+        reexecute = page.get_by_role("button", name="Re-execute all (*)")
+        reexecute.wait_for()
+        _wait(reexecute.is_enabled, "the Re-execute button to be enabled (the run's job found in its location)", 60)
+        before = {r["runId"] for r in _graphql(base, RUNS)["runsOrError"]["results"]}
+        reexecute.click()
+        [child] = _wait(
+            lambda: [r for r in _graphql(base, RUNS)["runsOrError"]["results"] if r["runId"] not in before],
+            "a run launched by Re-execute",
+            60,
+        )
+        rerun = _wait(lambda: _finished_run(base, child["runId"]), "the re-executed run to finish")
+        assert rerun["status"] == "SUCCESS", (copy.root / "dagster_dev.log").read_text()[-3000:]
+        assert (rerun["jobName"], rerun["parentRunId"], rerun["rootRunId"]) == ("ingest_delivery_day", parent, parent)
+        # The same days again: the partition tags `omnichannel run` gave the run.
+        assert _partition_tags(rerun) == _partition_tags(_finished_run(base, parent)) != {}
+        with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+            assert con.execute(loaded, [day]).fetchall() == log_before != []  # the day loaded again, identically
         page.close()
         assert [m for m in errors.messages if "favicon" not in m] == []
     finally:

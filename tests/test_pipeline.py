@@ -163,3 +163,24 @@ def test_the_runs_of_omnichannel_run_are_listed_under_their_jobs_in_the_code_loc
         location = run.remote_job_origin.repository_origin.code_location_origin
         assert (location.location_name, run.remote_job_origin.job_name) == ("omnichannel", job)
         assert run.job_code_origin.repository_origin.code_pointer.module == "orchestration.definitions"
+
+
+def test_a_second_run_with_nothing_new_publishes_no_new_release(world, tmp_path_factory):
+    """`omnichannel run` again on a copy of the world, no day new: dbt rebuilds every mart, to the same rows, and the
+    current release stays current (its files, its report) instead of a second copy of it being written."""
+    from conftest import copy_world, run_pipeline_at
+
+    copy = copy_world(world, tmp_path_factory, "rerun_nothing_new")
+    published = copy.root / "published"
+    releases = sorted(p.name for p in (published / "releases").iterdir())
+    current = (published / "current").resolve().name
+    report = published / "current" / "report.html"
+    drawn = report.stat().st_mtime_ns
+    runs = run_pipeline_at(copy.root, "rerun, nothing new")
+    assert runs["success"] and runs["published"], runs
+    assert not [key for key in runs if key[:2] == "20"]  # no day was ingested again
+    assert runs["unchanged"] == f"release {current} stays current"
+    assert sorted(p.name for p in (published / "releases").iterdir()) == releases
+    assert (published / "current").resolve().name == current
+    assert report.stat().st_mtime_ns == drawn
+    assert json.loads((published / "manifest.json").read_text())["run_id"] == world.runs["transform"]

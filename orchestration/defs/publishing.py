@@ -1,5 +1,6 @@
 """The published, BI-safe copy of the marts, behind the gate of every upstream check."""
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,11 +10,20 @@ import dagster as dg
 from orchestration.defs.failure_report import report_failed_publication
 from orchestration.defs.gate import evaluate_gate
 from orchestration.defs.resources import WAREHOUSE_POOL, Publication, Warehouse
-from orchestration.publishing.release import new_release_id, swap_in, write_release
+from orchestration.publishing.release import (
+    new_release_id,
+    prune_releases,
+    release_fingerprint,
+    swap_in,
+    unchanged_release,
+    write_release,
+)
 from orchestration.publishing.row_drops import clear_acknowledgements, pending_acknowledgements
 from orchestration.reporting.build import REPORT_FILE, clear_failure_report
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+# The metadata entry of a publication that wrote nothing new (the current release holds these very marts).
+UNCHANGED = "unchanged"
 
 
 def _days_covered(con) -> dict:
@@ -22,6 +32,34 @@ def _days_covered(con) -> dict:
         "from raw.ingest_log"
     ).fetchall()[0]
     return {"first_delivery_day": row[0], "last_delivery_day": row[1], "delivery_days": row[2]}
+
+
+def _unchanged(
+    context: dg.AssetExecutionContext, publish_dir: Path, release_id: str, keep: int, gate
+) -> dg.MaterializeResult:
+    """The gate is open and the current release already holds these marts, copied the same way: nothing is written.
+
+    What a publication does besides writing still holds: the report of a refused publication goes (the gate is
+    open now), and old releases are pruned. Pending acknowledgements stay: no release recorded them, and they were
+    made against the release that stays current.
+    """
+    prune_releases(publish_dir, keep)
+    clear_failure_report(publish_dir)
+    said = f"release {release_id} stays current"
+    context.log.info(f"nothing new to publish: the marts are as release {release_id} holds them; {said}")
+    manifest = json.loads((publish_dir / "current" / "manifest.json").read_text())
+    return dg.MaterializeResult(
+        metadata={
+            UNCHANGED: said,
+            "release": release_id,
+            "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
+            "tables": dg.MetadataValue.json(manifest["tables"]),
+            "dagster/row_count": sum(manifest["tables"].values()),
+            "report": dg.MetadataValue.url((publish_dir / "current" / REPORT_FILE).resolve().as_uri()),
+            "checks_passed": len(gate.passed),
+            "checks_warned": dg.MetadataValue.json(gate.warnings),
+        }
+    )
 
 
 def build_published_marts(
@@ -34,6 +72,10 @@ def build_published_marts(
     @dg.asset(key=PUBLISHED_KEY, deps=upstream, group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"})
     def published_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, publication: Publication):
         """Publishes the marts atomically, only if every upstream check passed on today's data."""
+        try:
+            keep = publication.keep
+        except ValueError as error:
+            raise dg.Failure(description=str(error)) from None
         gate = evaluate_gate(context.instance, check_keys)
         if not gate.open:
             # No connection to the warehouse is open yet: the report reads it, read-only.
@@ -57,7 +99,12 @@ def build_published_marts(
         release_id = new_release_id(context.run.run_id)
         # Drops acknowledged against the release this one replaces: recorded here, then spent.
         acknowledged = list(pending_acknowledgements(publish_dir).values())
+        salt = publication.identifier_salt()
         with warehouse.get_connection() as con:
+            fingerprint = release_fingerprint(con, salt)
+            unchanged = unchanged_release(publish_dir, fingerprint)
+            if unchanged is not None:
+                return _unchanged(context, publish_dir, unchanged, keep, gate)
             manifest = {
                 "published_at": datetime.now(UTC).isoformat(),
                 "run_id": context.run.run_id,
@@ -69,8 +116,8 @@ def build_published_marts(
                 },
                 "acknowledged_drops": acknowledged,
             }
-            release = write_release(con, publish_dir, release_id, manifest, publication.identifier_salt())
-        swap_in(publish_dir, release)
+            release = write_release(con, publish_dir, release_id, manifest, salt, fingerprint)
+        swap_in(publish_dir, release, keep)
         clear_acknowledgements(publish_dir)
         clear_failure_report(publish_dir)
         return dg.MaterializeResult(

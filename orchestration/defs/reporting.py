@@ -6,11 +6,21 @@ from collections.abc import Sequence
 import dagster as dg
 
 from orchestration.defs.gate import latest_check_outcomes
-from orchestration.defs.publishing import PUBLISHED_KEY
+from orchestration.defs.publishing import PUBLISHED_KEY, UNCHANGED
 from orchestration.defs.resources import Publication
-from orchestration.reporting.build import write_release_report
+from orchestration.reporting.build import REPORT_FILE, write_release_report
 
 REPORT_KEY = dg.AssetKey(["published", "report"])
+
+
+def _published_nothing_new(context: dg.AssetExecutionContext) -> bool:
+    """Did this run's publication leave the current release as it was (`published/marts` metadata `unchanged`)?"""
+    records = context.instance.fetch_materializations(PUBLISHED_KEY, limit=1).records
+    return (
+        bool(records)
+        and records[0].run_id == context.run.run_id
+        and UNCHANGED in records[0].asset_materialization.metadata
+    )
 
 
 def build_release_report(gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
@@ -22,6 +32,18 @@ def build_release_report(gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDe
     def release_report(context: dg.AssetExecutionContext, publication: Publication) -> dg.MaterializeResult:
         """Draws the current release's marts as charts in one self-contained HTML page that opens offline."""
         release = (publication.folder / "current").resolve()
+        if _published_nothing_new(context) and (release / REPORT_FILE).exists():
+            # A release is left as published: its report stays the one drawn then, with the check outcomes its
+            # manifest lists (and that `forget` redraws it from), not this run's.
+            context.log.info(f"release {release.name} stays current: its report stays as drawn at its publication")
+            return dg.MaterializeResult(
+                metadata={
+                    UNCHANGED: f"release {release.name} stays current",
+                    "release": release.name,
+                    "report": dg.MetadataValue.url((release / REPORT_FILE).as_uri()),
+                    "path": dg.MetadataValue.path(str(publication.folder.resolve() / "current" / REPORT_FILE)),
+                }
+            )
         manifest = json.loads((release / "manifest.json").read_text())
         report = write_release_report(release, manifest, latest_check_outcomes(context.instance, check_keys))
         if report.missing:

@@ -16,6 +16,7 @@ from pydantic import PrivateAttr
 from orchestration import settings
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
+from orchestration.publishing.release import KEEP_RELEASES, parse_keep_releases
 from orchestration.publishing.row_drops import DEFAULT_MAX_DROP, parse_max_drop
 from orchestration.warehouse_lock import exclusive
 
@@ -104,6 +105,8 @@ class Publication(dg.ConfigurableResource):
     hash_identifiers: bool = True
     # The share of its published rows a mart may lose before publication stops (`omnichannel acknowledge-drop`).
     max_row_drop: str = str(DEFAULT_MAX_DROP)
+    # How many releases stay under `releases/` (the current one always among them).
+    keep_releases: str = str(KEEP_RELEASES)
 
     @property
     def folder(self) -> Path:
@@ -112,6 +115,10 @@ class Publication(dg.ConfigurableResource):
     @property
     def max_drop(self) -> float:
         return parse_max_drop(self.max_row_drop)
+
+    @property
+    def keep(self) -> int:
+        return parse_keep_releases(self.keep_releases)
 
     def identifier_salt(self) -> str | None:
         """The salt of published identifier hashes; None publishes them in the clear."""
@@ -145,5 +152,6 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
             salt=dg.EnvVar("OMNI_PUBLISH_SALT") if os.environ.get("OMNI_PUBLISH_SALT") else None,
             hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
             max_row_drop=_from_env("OMNI_PUBLISH_MAX_ROW_DROP"),
+            keep_releases=_from_env("OMNI_KEEP_RELEASES"),
         ),
     }

@@ -8,7 +8,10 @@ Layout under `OMNI_PUBLISH_DIR`:
     manifest.json                              a copy of the current release's manifest
 
 Nothing under the publish dir is touched until the new release is complete, so a failure at any point leaves
-the last good publication exactly as it was.
+the last good publication exactly as it was. Each manifest holds the fingerprint of what it was written from
+(`orchestration.publishing.fingerprint`): a publication whose fingerprint is the current release's writes nothing.
+Old releases are renamed out of sight (`.deleting-<id>`) before they are deleted, so a crash midway never leaves
+a half-deleted folder that looks like a release; the next publication deletes what such a crash left.
 """
 
 import json
@@ -21,8 +24,10 @@ from pathlib import Path
 import duckdb
 
 from orchestration.privacy.pii import hashed_select, leaked_identifier_columns
+from orchestration.publishing.fingerprint import marts_fingerprint
 from orchestration.warehouse import tables_in
 
+# How many releases stay by default (`OMNI_KEEP_RELEASES`): a BI session may still hold an older file open.
 KEEP_RELEASES = 3
 # BI clients bundle a DuckDB of their own, often a release or more behind the pipeline's (Evidence's DuckDB plugin
 # reads the v1.4 format): the published file is written in a storage format they read.
@@ -36,10 +41,42 @@ class Release:
     tables: dict[str, int]
 
 
+def parse_keep_releases(value: str | int) -> int:
+    """How many releases to keep, a whole number of at least 1; ValueError naming the setting otherwise."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"OMNI_KEEP_RELEASES must be a whole number of releases, at least 1, not {value!r}")
+    return int(text)
+
+
+def release_fingerprint(con: duckdb.DuckDBPyConnection, salt: str | None) -> dict:
+    """The fingerprint of the release `write_release` would write from `con` now."""
+    return marts_fingerprint(con, salt, PUBLISHED_STORAGE_VERSION)
+
+
+def unchanged_release(publish_dir: Path, fingerprint: dict) -> str | None:
+    """The current release's id if it was written from exactly this fingerprint, else None."""
+    current = Path(publish_dir) / "current"
+    manifest = current / "manifest.json"
+    if not (current / "omnichannel.duckdb").exists() or not manifest.exists():
+        return None
+    recorded = json.loads(manifest.read_text())
+    return recorded["release_id"] if recorded.get("fingerprint") == fingerprint else None
+
+
 def write_release(
-    con: duckdb.DuckDBPyConnection, publish_dir: Path, release_id: str, manifest: dict, salt: str | None
+    con: duckdb.DuckDBPyConnection,
+    publish_dir: Path,
+    release_id: str,
+    manifest: dict,
+    salt: str | None,
+    fingerprint: dict | None = None,
 ) -> Release:
-    """Copy every `marts` table into a new release folder; `salt=None` keeps identifiers in the clear."""
+    """Copy every `marts` table into a new release folder; `salt=None` keeps identifiers in the clear.
+
+    `fingerprint` is `release_fingerprint(con, salt)`, when the caller has it already."""
+    if fingerprint is None:
+        fingerprint = release_fingerprint(con, salt)
     releases = publish_dir / "releases"
     building = releases / f".building-{release_id}"
     shutil.rmtree(building, ignore_errors=True)
@@ -65,6 +102,7 @@ def write_release(
         "release_id": release_id,
         "tables": counts,
         "identifiers": "salted sha256" if salt is not None else "clear text",
+        "fingerprint": fingerprint,
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     final = releases / release_id
@@ -72,8 +110,9 @@ def write_release(
     return Release(release_id, final, counts)
 
 
-def swap_in(publish_dir: Path, release: Release) -> None:
-    """Point `current` at the release with one atomic rename, then refresh the top-level manifest copy."""
+def swap_in(publish_dir: Path, release: Release, keep: int = KEEP_RELEASES) -> None:
+    """Point `current` at the release with one atomic rename, refresh the top-level manifest copy, then keep the
+    newest `keep` releases."""
     link_tmp = publish_dir / f".current-{release.release_id}"
     link_tmp.unlink(missing_ok=True)
     link_tmp.symlink_to(Path("releases") / release.release_id)
@@ -81,17 +120,35 @@ def swap_in(publish_dir: Path, release: Release) -> None:
     manifest_tmp = publish_dir / f".manifest-{release.release_id}.json"
     shutil.copyfile(release.path / "manifest.json", manifest_tmp)
     os.replace(manifest_tmp, publish_dir / "manifest.json")
-    _prune(publish_dir, keep={release.release_id})
+    prune_releases(publish_dir, keep)
 
 
-def _prune(publish_dir: Path, keep: set[str]) -> None:
-    """Keep the newest few releases: a BI session may still hold an older file open."""
-    releases = sorted(
-        (p for p in (publish_dir / "releases").iterdir() if not p.name.startswith(".")), key=lambda p: p.name
-    )
-    for old in releases[:-KEEP_RELEASES]:
-        if old.name not in keep:
-            shutil.rmtree(old, ignore_errors=True)
+def _delete(release: Path) -> None:
+    """Out of sight first (one rename), then deleted: a crash in between leaves `.deleting-<id>`, not a release."""
+    doomed = release.with_name(f".deleting-{release.name}")
+    os.replace(release, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _delete_leftovers(releases_dir: Path) -> None:
+    for leftover in releases_dir.iterdir():
+        if leftover.name.startswith((".deleting-", ".building-")):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def prune_releases(publish_dir: Path, keep: int = KEEP_RELEASES) -> None:
+    """Keep the newest `keep` releases and the one `current` points at; delete what a crash left half-made
+    (`.building-*`) or half-deleted (`.deleting-*`). Only the publisher calls it, under the warehouse's run lock."""
+    releases_dir = Path(publish_dir) / "releases"
+    if not releases_dir.exists():
+        return
+    _delete_leftovers(releases_dir)
+    current = Path(publish_dir) / "current"
+    pinned = current.resolve().name if current.exists() else None
+    releases = sorted(p.name for p in releases_dir.iterdir() if not p.name.startswith("."))
+    for old in releases[:-keep]:
+        if old != pinned:
+            _delete(releases_dir / old)
 
 
 def new_release_id(run_id: str) -> str:
@@ -104,9 +161,10 @@ def prune_all_but_current(publish_dir: Path) -> None:
     if not current.exists():
         return
     keep = current.resolve().name
+    _delete_leftovers(publish_dir / "releases")  # a crash's half-deleted release holds the person too
     for old in (publish_dir / "releases").iterdir():
         if old.name != keep and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+            _delete(old)
 
 
 def _scrubbed_copy(source: Path, database: Path, customer_ids: list[str]) -> dict[str, int]:
@@ -168,6 +226,8 @@ def scrub_current(publish_dir: Path, customer_ids: list[str]) -> Release | None:
     if (source / "report_checks.json").exists():  # what the report drew besides the marts; `forget` redraws it
         shutil.copyfile(source / "report_checks.json", building / "report_checks.json")
     manifest = json.loads((source / "manifest.json").read_text())
+    # Not what the warehouse's marts now hold: the next publication writes a release whatever they hold.
+    manifest.pop("fingerprint", None)
     manifest.update(
         release_id=release_id,
         tables=counts,

@@ -4,7 +4,9 @@
     model = an attribution model of fct_attribution: each customer split over channels by the channel's share of the
     credit in the customer's purchases under that model (the credits summed over the purchases, over the purchases'
     total, so a customer's shares sum to 1 per model; Shapley shares can be negative).
-    customer_weight sums those shares (acquired customers count 1); every value column is weighted by them. -#}
+    customer_weight sums those shares (acquired customers count 1); every value column is weighted by them.
+    A sum of doubles differs in its last bits with the order DuckDB's threads add in: the revenues are rounded to
+    6 places before they are cut to cents, so a half cent does not go up in one run and down in the next. -#}
 with customers as (
     select
         customer_id, acquisition_channel, historical_revenue, predicted_purchases_12m, probability_alive,
@@ -45,12 +47,12 @@ select
     w.channel,
     count(*) as customers,
     sum(w.share) as customer_weight,
-    cast(sum(w.share * c.historical_revenue) as decimal(18, 2)) as historical_revenue,
+    cast(round(sum(w.share * c.historical_revenue), 6) as decimal(18, 2)) as historical_revenue,
     sum(w.share * c.predicted_purchases_12m) as predicted_purchases_12m,
     sum(w.share * c.predicted_value_12m) as predicted_value_12m,
     sum(w.share * c.probability_alive) as expected_active_customers,
     count(c.predicted_value_12m) as customers_with_value_prediction,
-    cast(sum(w.share * c.historical_revenue) / nullif(sum(w.share), 0) as decimal(18, 2))
+    cast(round(sum(w.share * c.historical_revenue) / nullif(sum(w.share), 0), 6) as decimal(18, 2))
         as historical_revenue_per_customer,
     sum(w.share * c.predicted_value_12m) / nullif(sum(w.share), 0) as predicted_value_12m_per_customer
 from weighted as w
