@@ -11,6 +11,8 @@ and the peak resident memory of the whole process tree (this process and dbt's),
 reading the files the run loads (none for the run with nothing new). `--keep` reuses a simulated landing zone.
 """
 
+import contextlib
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -62,8 +64,12 @@ def timed_run(label: str, files: list[Path]) -> dict:
 
     floor, lines = read_files_floor(files) if files else (0.0, 0)
     memory = PeakMemory.start()
+    details = Path(os.environ["OMNI_HOME"]) / "logs" / (label.split(" (")[0].replace(" ", "-") + ".log")
+    details.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    runs = run_pipeline(log=lambda message: None)
+    # Dagster's events and dbt's output go to a file, as `omnichannel run` sends them.
+    with details.open("w") as file, contextlib.redirect_stdout(file), contextlib.redirect_stderr(file):
+        runs = run_pipeline(log=lambda message: None)
     wall = time.perf_counter() - started
     if not runs.get("published") and runs.get("success") is not True:
         raise SystemExit(f"{label}: the run failed: {runs}")
