@@ -130,25 +130,27 @@ def _flag_duplicates(con: duckdb.DuckDBPyConnection, raw: str, day: date) -> Non
     """Only the first copy of an event id (by delivery day, file, line) is not a duplicate.
 
     Decided here for every id this partition has or had, so it stays true whatever order partitions are
-    (re)loaded in. Hash semi-joins keep it cheap: only ids seen more than once are ever ranked.
+    (re)loaded in: an id is ranked again when it now has more than one copy or a copy on another day. One hash
+    semi-join of the table's ids against the partition's keeps it cheap; only those ids are ever ranked, and the
+    days their copies are on are what the ingest log counts again (`_reranked`).
     """
     con.execute(
         f"""create or replace temp table _recheck_ids as
-            select _event_id from {raw} where _delivery_date = ? group by _event_id having count(*) > 1
-            union
-            select _event_id from {raw} p where _delivery_date = ?
-              and exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)
-            union
-            select _event_id from _previous_ids p
-            where exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)""",
-        [day, day, day, day],
+            select _event_id from {raw}
+            where _event_id in (select event_id from _partition_rows where reason is null
+                                union select _event_id from _previous_ids)
+            group by _event_id having count(*) > 1 or bool_or(_delivery_date <> ?)""",
+        [day],
+    )
+    con.execute(
+        f"""create or replace temp table _reranked as
+            select _event_id, _delivery_date, _file, _line,
+                   row_number() over (partition by _event_id order by _delivery_date, _file, _line) > 1 as is_duplicate
+            from {raw} where _event_id in (select _event_id from _recheck_ids)"""
     )
     con.execute(
         f"""update {raw} t set _is_duplicate = r.is_duplicate
-            from (select _event_id, _delivery_date, _file, _line,
-                         row_number() over (partition by _event_id
-                                            order by _delivery_date, _file, _line) > 1 as is_duplicate
-                  from {raw} where _event_id in (select _event_id from _recheck_ids)) r
+            from _reranked r
             where t._event_id = r._event_id and t._delivery_date = r._delivery_date
               and t._file = r._file and t._line = r._line and t._is_duplicate <> r.is_duplicate"""
     )
@@ -163,14 +165,9 @@ def _refresh_ingest_log(
         [table.source, table.table, day, files, loaded_at],
     )
     # Reloading one day can move the first copy of an event between days: the day itself and every day holding a
-    # copy of an event whose flags were decided again (`_recheck_ids`) are counted again; no other day's split moved.
-    raw = f"raw.{table.table}"
+    # copy of an event whose flags were decided again (`_reranked`) are counted again; no other day's split moved.
     recount_ingest_log(
-        con,
-        table,
-        days_sql=f"""select ?::date union select distinct _delivery_date from {raw}
-                     where _event_id in (select _event_id from _recheck_ids)""",
-        days_parameters=[day],
+        con, table, days_sql="select ?::date union select _delivery_date from _reranked", days_parameters=[day]
     )
 
 
