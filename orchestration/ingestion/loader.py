@@ -166,34 +166,36 @@ def _refresh_ingest_log(
     )
     # Reloading one day can move the first copy of an event between days: the day itself and every day holding a
     # copy of an event whose flags were decided again (`_reranked`) are counted again; no other day's split moved.
-    recount_ingest_log(
-        con, table, days_sql="select ?::date union select _delivery_date from _reranked", days_parameters=[day]
-    )
+    moved = [row[0] for row in con.execute("select distinct _delivery_date from _reranked").fetchall()]
+    recount_ingest_log(con, table, days=[day, *moved])
 
 
-def recount_ingest_log(
-    con: duckdb.DuckDBPyConnection,
-    table: RawTable,
-    days_sql: str | None = None,
-    days_parameters: list | None = None,
-) -> None:
-    """The loaded, duplicate and quarantined counts of the logged days `days_sql` selects (every logged day by
-    default), from what raw and quarantine hold now."""
-    days = days_sql or "select _delivery_date from raw.ingest_log where table_name = ?"
+def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable, days: list[date] | None = None) -> None:
+    """The loaded, duplicate and quarantined counts of the logged `days` (every logged day by default), from what
+    raw and quarantine hold now."""
+    if days is None:
+        days = [
+            row[0]
+            for row in con.execute(
+                "select distinct _delivery_date from raw.ingest_log where table_name = ?", [table.table]
+            ).fetchall()
+        ]
+    if not days:
+        return
+    # The days as literals, so that DuckDB skips every other day's row groups (a subquery reads them all).
+    listed = ", ".join(f"date '{d.isoformat()}'" for d in sorted(set(days)))
     con.execute(
         f"""update raw.ingest_log l set
-                rows_loaded = coalesce(c.rows_loaded, 0), duplicates = coalesce(c.duplicates, 0),
-                quarantined = (select count(*) from raw.quarantine q
-                               where q.table_name = l.table_name and q._delivery_date = l._delivery_date)
-            from (select d._delivery_date, r.rows_loaded, r.duplicates
-                  from (select distinct _delivery_date from ({days}) s(_delivery_date)) d
-                  left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
-                                    count(*) filter (where _is_duplicate) as duplicates
-                             from raw.{table.table}
-                             where _delivery_date in (select _delivery_date from ({days}) s(_delivery_date))
-                             group by all) r using (_delivery_date)) c
-            where l.table_name = ? and l._delivery_date = c._delivery_date""",
-        [*(days_parameters if days_sql else [table.table]) * 2, table.table],
+                rows_loaded = coalesce(r.rows_loaded, 0), duplicates = coalesce(r.duplicates, 0),
+                quarantined = coalesce(q.quarantined, 0)
+            from (select unnest([{listed}]) as _delivery_date) d
+            left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
+                              count(*) filter (where _is_duplicate) as duplicates
+                       from raw.{table.table} where _delivery_date in ({listed}) group by all) r using (_delivery_date)
+            left join (select _delivery_date, count(*) as quarantined from raw.quarantine
+                       where table_name = ? and _delivery_date in ({listed}) group by all) q using (_delivery_date)
+            where l.table_name = ? and l._delivery_date = d._delivery_date""",
+        [table.table, table.table],
     )
 
 
