@@ -226,16 +226,16 @@ def test_the_sensor_alone_ingests_transforms_and_publishes_a_day_that_lands_and_
         assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in change.run_requests] == [(days[0], days[1])]
         assert _fingerprints_to_load(landing, warehouse, days) == days[:2]
         # The second day's raw suite fails in that run: its fingerprint alone is dropped, so it loads again.
-        real_validate = ingestion.validate_batch
+        real_validate = ingestion.validate_batches
 
-        def failing_on_the_second_day(con, runner, suite, batch_key):
-            outcome = real_validate(con, runner, suite, batch_key)
-            if suite.table == "raw.web" and batch_key == days[1]:
+        def failing_on_the_second_day(con, runner, suite, batch_keys, validate_one):
+            outcomes = real_validate(con, runner, suite, batch_keys, validate_one)
+            if suite.table == "raw.web" and days[1] in outcomes:
                 failure = ExpectationFailure("expect_column_values_to_be_unique", "_first_copy_event_id", 1, [])
-                return dataclasses.replace(outcome, failures=[failure])
-            return outcome
+                outcomes[days[1]] = dataclasses.replace(outcomes[days[1]], failures=[failure])
+            return outcomes
 
-        monkeypatch.setattr(ingestion, "validate_batch", failing_on_the_second_day)
+        monkeypatch.setattr(ingestion, "validate_batches", failing_on_the_second_day)
         failed = _execute(defs, instance, change.run_requests[0], "ingest_delivery_day", succeed=False)
         monkeypatch.undo()
         [web_check] = [e for e in failed.get_asset_check_evaluations() if e.asset_key == web]

@@ -6,7 +6,7 @@ import dagster as dg
 
 from data_quality.gx_runner import SuiteRunner
 from data_quality.suites.raw import raw_suites
-from data_quality.validate import validate_batch
+from data_quality.validate import validate_batch, validate_batches
 from orchestration.defs.partitions import delivery_days
 from orchestration.defs.quality import range_check_result, suite_check_result
 from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, Warehouse
@@ -95,14 +95,16 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
             with warehouse.get_connection() as con:
                 for table in tables:
                     key = dg.AssetKey(["raw", table.table])
-                    loaded, outcomes = {}, {}
-                    # Each day as a run of that day alone would: its own transaction, its own suite, its own retry.
+                    loaded = {}
+                    # Each day as a run of that day alone would: its own transaction, its own outcome, its own retry.
                     for day in days:
                         stats = load_partition(con, table, landing.root, day, loaded_at, landing.max_line_bytes)
                         context.log.info(f"raw.{table.table} {day}: {stats.as_metadata()}")
                         loaded[day] = (stats, _rows_of_day(con, table.table, day))
-                        outcomes[day] = validate_batch(con, runner, RAW_SUITES[table.table], day)
-                        if not outcomes[day].success:
+                    # The days loaded are validated together once (each day alone only if that fails).
+                    outcomes = validate_batches(con, runner, RAW_SUITES[table.table], days, validate_batch)
+                    for day, outcome in outcomes.items():
+                        if not outcome.success:
                             # Rows that failed their suite are not "loaded": the next run tries the day again.
                             drop_fingerprint(con, table.table, day)
                     if len(days) == 1:

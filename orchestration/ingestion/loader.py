@@ -4,6 +4,7 @@ Every line read ends up loaded (first copy of its event id), flagged duplicate, 
 its reason; `raw.ingest_log` records the counts, and they reconcile by construction.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -57,6 +58,22 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection, table: RawTable | None = N
                 _event_id varchar, record json, _is_duplicate boolean, _file varchar, _line bigint,
                 _delivery_date date, _loaded_at timestamp)"""
         )
+
+
+# DuckDB checkpoints whenever its write-ahead log passes 16 MB, and each checkpoint rewrites what every earlier
+# partition touched (the day's duplicate flags, the ingest log): measured, a third of a backfill's time. Every
+# commit still reaches the log, so nothing is less durable; the database checkpoints when it is closed.
+LOAD_CHECKPOINT_MIB = 256
+_SIZE = re.compile(r"([\d.]+)\s*(bytes|KiB|MiB|GiB|TiB)")
+_MIB = {"bytes": 1 / 1024**2, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}
+
+
+def _checkpoint_less_often(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise the database's checkpoint threshold to LOAD_CHECKPOINT_MIB, never lower one set higher."""
+    shown = con.execute("select current_setting('checkpoint_threshold')").fetchall()[0][0]
+    size = _SIZE.fullmatch(shown.strip())
+    if size is None or float(size.group(1)) * _MIB[size.group(2)] < LOAD_CHECKPOINT_MIB:
+        con.execute(f"set checkpoint_threshold = '{LOAD_CHECKPOINT_MIB}MiB'")
 
 
 def _stage_partition(
@@ -113,25 +130,27 @@ def _flag_duplicates(con: duckdb.DuckDBPyConnection, raw: str, day: date) -> Non
     """Only the first copy of an event id (by delivery day, file, line) is not a duplicate.
 
     Decided here for every id this partition has or had, so it stays true whatever order partitions are
-    (re)loaded in. Hash semi-joins keep it cheap: only ids seen more than once are ever ranked.
+    (re)loaded in: an id is ranked again when it now has more than one copy or a copy on another day. One hash
+    semi-join of the table's ids against the partition's keeps it cheap; only those ids are ever ranked, and the
+    days their copies are on are what the ingest log counts again (`_reranked`).
     """
     con.execute(
         f"""create or replace temp table _recheck_ids as
-            select _event_id from {raw} where _delivery_date = ? group by _event_id having count(*) > 1
-            union
-            select _event_id from {raw} p where _delivery_date = ?
-              and exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)
-            union
-            select _event_id from _previous_ids p
-            where exists (select 1 from {raw} o where o._event_id = p._event_id and o._delivery_date <> ?)""",
-        [day, day, day, day],
+            select _event_id from {raw}
+            where _event_id in (select event_id from _partition_rows where reason is null
+                                union select _event_id from _previous_ids)
+            group by _event_id having count(*) > 1 or bool_or(_delivery_date <> ?)""",
+        [day],
+    )
+    con.execute(
+        f"""create or replace temp table _reranked as
+            select _event_id, _delivery_date, _file, _line,
+                   row_number() over (partition by _event_id order by _delivery_date, _file, _line) > 1 as is_duplicate
+            from {raw} where _event_id in (select _event_id from _recheck_ids)"""
     )
     con.execute(
         f"""update {raw} t set _is_duplicate = r.is_duplicate
-            from (select _event_id, _delivery_date, _file, _line,
-                         row_number() over (partition by _event_id
-                                            order by _delivery_date, _file, _line) > 1 as is_duplicate
-                  from {raw} where _event_id in (select _event_id from _recheck_ids)) r
+            from _reranked r
             where t._event_id = r._event_id and t._delivery_date = r._delivery_date
               and t._file = r._file and t._line = r._line and t._is_duplicate <> r.is_duplicate"""
     )
@@ -145,23 +164,37 @@ def _refresh_ingest_log(
         "insert into raw.ingest_log select ?, ?, ?, ?, (select count(*) from _partition_rows), 0, 0, 0, ?",
         [table.source, table.table, day, files, loaded_at],
     )
-    # Reloading one day can move the first copy of an event between days, so every day's split is refreshed.
-    recount_ingest_log(con, table)
+    # Reloading one day can move the first copy of an event between days: the day itself and every day holding a
+    # copy of an event whose flags were decided again (`_reranked`) are counted again; no other day's split moved.
+    moved = [row[0] for row in con.execute("select distinct _delivery_date from _reranked").fetchall()]
+    recount_ingest_log(con, table, days=[day, *moved])
 
 
-def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
-    """Every logged day's loaded, duplicate and quarantined counts, from what raw and quarantine hold now."""
+def recount_ingest_log(con: duckdb.DuckDBPyConnection, table: RawTable, days: list[date] | None = None) -> None:
+    """The loaded, duplicate and quarantined counts of the logged `days` (every logged day by default), from what
+    raw and quarantine hold now."""
+    if days is None:
+        days = [
+            row[0]
+            for row in con.execute(
+                "select distinct _delivery_date from raw.ingest_log where table_name = ?", [table.table]
+            ).fetchall()
+        ]
+    if not days:
+        return
+    # The days as literals, so that DuckDB skips every other day's row groups (a subquery reads them all).
+    listed = ", ".join(f"date '{d.isoformat()}'" for d in sorted(set(days)))
     con.execute(
         f"""update raw.ingest_log l set
-                rows_loaded = coalesce(c.rows_loaded, 0), duplicates = coalesce(c.duplicates, 0),
-                quarantined = (select count(*) from raw.quarantine q
-                               where q.table_name = l.table_name and q._delivery_date = l._delivery_date)
-            from (select d._delivery_date, r.rows_loaded, r.duplicates
-                  from (select distinct _delivery_date from raw.ingest_log where table_name = ?) d
-                  left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
-                                    count(*) filter (where _is_duplicate) as duplicates
-                             from raw.{table.table} group by all) r using (_delivery_date)) c
-            where l.table_name = ? and l._delivery_date = c._delivery_date""",
+                rows_loaded = coalesce(r.rows_loaded, 0), duplicates = coalesce(r.duplicates, 0),
+                quarantined = coalesce(q.quarantined, 0)
+            from (select unnest([{listed}]) as _delivery_date) d
+            left join (select _delivery_date, count(*) filter (where not _is_duplicate) as rows_loaded,
+                              count(*) filter (where _is_duplicate) as duplicates
+                       from raw.{table.table} where _delivery_date in ({listed}) group by all) r using (_delivery_date)
+            left join (select _delivery_date, count(*) as quarantined from raw.quarantine
+                       where table_name = ? and _delivery_date in ({listed}) group by all) q using (_delivery_date)
+            where l.table_name = ? and l._delivery_date = d._delivery_date""",
         [table.table, table.table],
     )
 
@@ -180,6 +213,7 @@ def load_partition(
     ensure_raw_schema(con, table)
     files = partition_files(landing_dir, table, day)
     delivery_date = date.fromisoformat(day)
+    _checkpoint_less_often(con)
     _stage_partition(con, table, landing_dir, files, max_line_bytes)
     # Lines of people erased by `omnichannel forget` never load again, whatever file they come back in.
     suppress_staged_rows(con, table)

@@ -1,0 +1,90 @@
+"""Where ingestion spends its time: every SQL statement `load_partition` runs, timed and grouped, per raw table.
+
+    .venv/bin/python benchmarks/ingest_profile.py --workdir /tmp/omni-bench [--keep-landing] [--events 1000000]
+
+Loads every delivery day of a simulated landing zone (or the one `ingest_stage.py --keep-landing` left) into a
+fresh warehouse, through a connection that times each statement. Prints wall and CPU seconds (on a shared machine
+the CPU figure is the steadier one), seconds per raw table, and the statements that took longest.
+"""
+
+import collections
+import os
+import resource
+import time
+from datetime import datetime
+
+import duckdb
+
+from _harness import argument_parser, pipeline, simulate
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class TimedConnection:
+    """A DuckDB connection whose `execute` adds its wall time to the statement's entry (its first 70 characters)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+        self.seconds: collections.Counter = collections.Counter()
+        self.calls: collections.Counter = collections.Counter()
+
+    def execute(self, sql: str, parameters=None):
+        label = " ".join(sql.split())[:70]
+        started = time.perf_counter()
+        try:
+            return self._con.execute(sql) if parameters is None else self._con.execute(sql, parameters)
+        finally:
+            self.seconds[label] += time.perf_counter() - started
+            self.calls[label] += 1
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def main() -> int:
+    parser = argument_parser(__doc__, workdir="/tmp/omni-bench", seed=11)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--keep-landing", action="store_true", help="reuse a landing zone already simulated")
+    parser.add_argument("--top", type=int, default=20, help="how many statements to list")
+    args = parser.parse_args()
+
+    keep = args.keep_landing and (args.workdir / "landing").exists()
+    work = pipeline(args.workdir, fresh=not keep)
+    import simulator
+    from orchestration.ingestion.landing import landing_days
+    from orchestration.ingestion.loader import load_partition
+    from orchestration.ingestion.sources import RAW_TABLES
+
+    if not keep:
+        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days, seed=args.seed)
+    work.warehouse.unlink(missing_ok=True)
+
+    con = TimedConnection(
+        duckdb.connect(str(work.warehouse), config={"memory_limit": os.environ["OMNI_DUCKDB_MEMORY_LIMIT"]})
+    )
+    per_table: collections.Counter = collections.Counter()
+    loaded_at = datetime(2026, 1, 1)
+    lines = 0
+    cpu, started = _cpu_seconds(), time.perf_counter()
+    for day in landing_days(work.landing):
+        for table in RAW_TABLES:
+            table_started = time.perf_counter()
+            lines += load_partition(con, table, work.landing, day, loaded_at).lines_read
+            per_table[table.table] += time.perf_counter() - table_started
+    con.close()  # the checkpoint at close is part of the load
+    wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    print(f"ingest: {lines:,} lines in {wall:.1f} s wall, {cpu:.1f} s CPU")
+    for name, seconds in per_table.most_common():
+        print(f"  {name:15s} {seconds:6.1f} s")
+    print("slowest statements (wall seconds, calls):")
+    for label, seconds in con.seconds.most_common(args.top):
+        print(f"  {seconds:7.2f} {con.calls[label]:5d}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
