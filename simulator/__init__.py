@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator import contact_policy, dirt, truth, writer
+from simulator import addresses, contact_policy, dirt, truth, writer
 from simulator import faults as sync_faults
 from simulator.behaviour import Behaviour
 from simulator.sources import SourceBuilder
@@ -76,6 +76,13 @@ def customers_for_events(n_events: int, days: int) -> int:
     return max(10, int(n_events / (EVENTS_PER_CUSTOMER_DAY * days)))
 
 
+SIMULATION_FILE = "simulation.json"  # in `_truth/`: the parameters `append_day` extends the world with
+
+
+class SimulationParametersError(ValueError):
+    """A landing zone that holds no (or broken) simulation parameters: there is no world to extend."""
+
+
 def simulate(
     out: Path,
     customers: int = 2000,
@@ -90,8 +97,9 @@ def simulate(
 ) -> dict:
     """Write a landing zone under `out` (replacing what a previous simulation wrote there); a source's day
     longer than `rows_per_file` lines is split into numbered files (the CRM's never is). `misfires`: the
-    contact-policy breaches `Behaviour.misfires` injects (in every world of 3 days or more); without them the
-    campaigns follow consent and the caps, and a world's only breaches are those its calendars make."""
+    contact-policy breaches `Behaviour.misfires` injects; without them the campaigns follow consent and the caps,
+    and a world's only breaches are those its calendars make. The first N delivery days are the same files
+    whatever `days` is (N <= days): a longer world is this one and what happens next."""
     out = Path(out)
     unknown = set(rates or {}) - set(DEFAULT_RATES)
     if unknown:
@@ -103,14 +111,60 @@ def simulate(
         raise ValueError("a world needs at least one customer and one day")
     if rows_per_file < 1:
         raise ValueError("rows_per_file must be at least 1")
-    parsed_faults = [sync_faults.Fault.parse(spec) for spec in faults]
-    rng = np.random.Generator(np.random.PCG64(seed))
-    address_rng = rng.spawn(1)[0]  # does not advance `rng`
-    # Sync faults draw from their own stream: a faulted world is the clean one minus the fault, file for file.
-    fault_rng = rng.spawn(1)[0]
-    begin = pd.Timestamp(start)
-    world = build_world(rng, customers, days, rates)
-    behaviour = Behaviour(rng, world, begin, days, rates, misfires=misfires)
+    for spec in faults:
+        sync_faults.Fault.parse(spec)
+    params = {
+        "customers": int(customers),
+        "days": int(days),
+        "seed": int(seed),
+        "start": date.fromisoformat(str(start)[:10]).isoformat(),
+        "faults": list(faults),
+        "rates": dict(sorted(rates.items())),
+        "gzip_share": float(gzip_share),
+        "rows_per_file": int(rows_per_file),
+        "misfires": bool(misfires),
+    }
+    for child in ("_control", "_truth", *sync_faults.SOURCES):
+        shutil.rmtree(out / child, ignore_errors=True)
+    return _run(out, params, only_day=None)
+
+
+def append_day(out: Path) -> dict:
+    """Write the next delivery day of the world simulated into `out` (its `_truth/simulation.json`): that day's
+    files and `_control` totals, byte for byte those `simulate` with one day more writes, and the truth of the
+    longer world. Raises `SimulationParametersError` naming the file when there are no parameters to read."""
+    params = read_parameters(Path(out))
+    params = {**params, "days": params["days"] + 1}
+    next_day = (date.fromisoformat(params["start"]) + pd.Timedelta(days=params["days"] - 1)).isoformat()
+    # The parameters are written last: an append cut short is done again in full by the next one.
+    return _run(Path(out), params, only_day=next_day)
+
+
+def read_parameters(out: Path) -> dict:
+    path = Path(out) / "_truth" / SIMULATION_FILE
+    if not path.is_file():
+        raise SimulationParametersError(f"{path} not found: {out} was not written by `omnichannel simulate`")
+    try:
+        params = json.loads(path.read_text())
+        missing = sorted(set(PARAMETERS) - set(params))
+    except (ValueError, TypeError):
+        raise SimulationParametersError(f"{path} is not a simulation's parameters (not JSON)") from None
+    if not isinstance(params, dict) or missing:
+        raise SimulationParametersError(f"{path} lacks simulation parameters: {', '.join(missing) or 'all'}")
+    return params
+
+
+PARAMETERS = ("customers", "days", "seed", "start", "faults", "rates", "gzip_share", "rows_per_file", "misfires")
+
+
+def _run(out: Path, params: dict, only_day: str | None) -> dict:
+    """Generate the world of `params` and write it (every delivery day, or `only_day` alone) with its truth."""
+    customers, days, seed, rates = params["customers"], params["days"], params["seed"], params["rates"]
+    parsed_faults = [sync_faults.Fault.parse(spec) for spec in params["faults"]]
+    begin = pd.Timestamp(params["start"])
+    # The people come from one stream that never sees the horizon; each day's behaviour from that day's streams.
+    world = build_world(np.random.Generator(np.random.PCG64(seed)), customers, rates)
+    behaviour = Behaviour(seed, world, begin, days, rates, misfires=params["misfires"])
     for channel in (
         behaviour.email,
         behaviour.sms,
@@ -121,43 +175,76 @@ def simulate(
         behaviour.misfires,
     ):
         channel()
-    builder = SourceBuilder(rng, world, behaviour)
-    builder.outbound(address_rng, rates, {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
+    behaviour.drop_future()
+    builder = SourceBuilder(seed, world, behaviour)
+    builder.outbound(rates, {f.day: f.value for f in parsed_faults if f.kind == "misaddress"})
     builder.online(behaviour.sessions(), bots=max(1, round(customers * rates["bot"])) if rates["bot"] > 0 else 0)
     builder.store(behaviour.store_sales(), rates["guest_email"])
     builder.crm()
 
-    for child in ("_control", "_truth", *sync_faults.SOURCES):
-        shutil.rmtree(out / child, ignore_errors=True)
-    last_day = np.datetime64(str((begin + pd.Timedelta(days=days + 2)).date()))
+    end_day = np.datetime64((begin + pd.Timedelta(days=days)).date().isoformat())
     manifest: list[dict] = []
+    arrived: dict[str, set] = {}
+    in_flight: list[pd.DataFrame] = []
     summary: dict = {"events": {}, "files": 0}
     for name in list(builder.lines):  # fixed order; each table's lines are freed once written
         lines = builder.lines.pop(name)
         source = writer.LAYOUT[name][0]
-        lines = dirt.add_unknown_event_types(rng, name, lines, rates["unknown_event_type"])
+        lines = dirt.add_unknown_event_types(seed, name, lines, rates["unknown_event_type"])
         if name != "crm_consents":
-            writer.write_control(out, source, writer.control_totals(name, lines))
-        delivered, fault_rows = dirt.deliver(rng, name, source, lines, rates, parsed_faults, last_day, fault_rng)
-        manifest += fault_rows + writer.write(out, name, delivered, gzip_share, rows_per_file)
+            writer.write_control(out, source, writer.control_totals(name, lines), only_day)
+        delivered, fault_rows = dirt.deliver(seed, name, source, lines, rates, parsed_faults)
+        landed = (delivered["delivery_day"] < end_day).to_numpy()
+        intact = delivered["kind"].isin([*writer.INTACT, "duplicate"]).to_numpy()
+        arrived[name] = set(delivered.loc[landed & intact, "event_id"])
+        in_flight.append(
+            delivered.loc[~landed, ["event_id", "kind", "event_day", "delivery_day"]].assign(source=source, table=name)
+        )
+        manifest += fault_rows + writer.write(
+            out, name, delivered[landed], params["gzip_share"], params["rows_per_file"], only_day
+        )
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, builder.esp.truth)
-    purchases = pd.concat(builder.purchases, ignore_index=True)
+    esp = _delivered_esp_truth(builder, arrived.get("email", set()))
+    ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, esp)
+    purchases = builder.purchases(arrived)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
-    identity_faults = _identity_faults(world, builder.bots) + builder.esp.faults
-    truth.write_truth(
-        out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, builder.esp.truth
-    )
+    # A second or stale address is a fault of the data once a message to it has landed.
+    landed = set(zip(esp["kind"] + "_email", esp["email"]))
+    esp_faults = [f for f in builder.esp.faults if f["kind"] == "misaddress" or (f["kind"], f["event_id"]) in landed]
+    identity_faults = _identity_faults(world, builder.bots, days) + esp_faults
+    truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, esp)
     truth.write_engagement_truth(out, behaviour, purchases)
-    contact_policy.write(out / "_truth", world.people, builder.sent, builder.consents)
+    truth.write_in_flight(out, in_flight)
+    contact_policy.write(out / "_truth", world.people, _delivered_sends(builder.sent, arrived), builder.consents)
+    (out / "_truth" / SIMULATION_FILE).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
     summary["faults"] = dict(sorted(Counter(f["kind"] for f in manifest + identity_faults).items()))
     summary["total_events"] = sum(summary["events"].values())
+    summary["in_flight"] = int(sum(len(f) for f in in_flight))
     return summary
 
 
-def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
+def _delivered_sends(sent: dict[str, pd.DataFrame], arrived: dict[str, set]) -> dict[str, pd.DataFrame]:
+    """The sends whose lines the landing zone holds: the contact-policy truth is of what the pipeline can see."""
+    push = sent["push"]
+    push_ids = push["notification_id"] + "|" + push["player_id"] + "|" + push["event"]
+    return {
+        "email": sent["email"][sent["email"]["sg_event_id"].isin(arrived.get("email", set()))],
+        "sms": sent["sms"][sent["sms"]["sid"].isin(arrived.get("sms", set()))],
+        "push": push[push_ids.isin(arrived.get("push", set())).to_numpy()],
+    }
+
+
+def _delivered_esp_truth(builder: SourceBuilder, arrived_email: set) -> pd.DataFrame:
+    """The ESP's addresses per person, kind and day, of the messages whose `processed` line has landed."""
+    e = builder.sent["email"]
+    landed = e.loc[(e["event"] == "processed") & e["sg_event_id"].isin(arrived_email), "sg_message_id"]
+    messages = builder.esp.messages
+    return addresses.esp_truth(messages[messages["sg_message_id"].isin(landed)])
+
+
+def _identity_faults(world, bots: pd.DataFrame, days: int) -> list[dict]:
     """Per-entity rows for identity dirt (guest emails are listed per POS line by the writer)."""
     shared = world.devices[world.devices["shared"]]
     rows = [
@@ -172,6 +259,7 @@ def _identity_faults(world, bots: pd.DataFrame) -> list[dict]:
             "detail": f"{r.old_person_id} until day {r.switch_day}, then {r.new_person_id}",
         }
         for r in world.recycled.itertuples()
+        if r.switch_day < days  # the number has changed hands by the last day
     ]
     tests = world.people[world.people["is_test_account"]]
     rows += [
