@@ -197,8 +197,11 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
         landed = (delivered["delivery_day"] < end_day).to_numpy()
         intact = delivered["kind"].isin([*writer.INTACT, "duplicate"]).to_numpy()
         arrived[name] = set(delivered.loc[landed & intact, "event_id"])
+        metric = lines[["event_id", "metric"]].drop_duplicates("event_id")
         in_flight.append(
-            delivered.loc[~landed, ["event_id", "kind", "event_day", "delivery_day"]].assign(source=source, table=name)
+            delivered.loc[~landed, ["event_id", "kind", "event_day", "delivery_day"]]
+            .merge(metric, on="event_id", how="left")
+            .assign(source=source, table=name)
         )
         manifest += fault_rows + writer.write(
             out, name, delivered[landed], params["gzip_share"], params["rows_per_file"], only_day
@@ -206,13 +209,14 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    esp = _delivered_esp_truth(builder, arrived.get("email", set()))
+    esp, esp_messages = _delivered_esp_truth(builder, arrived.get("email", set()))
     ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, esp)
     purchases = builder.purchases(arrived)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
     # A second or stale address is a fault of the data once a message to it has landed.
     landed = set(zip(esp["kind"] + "_email", esp["email"]))
-    esp_faults = [f for f in builder.esp.faults if f["kind"] == "misaddress" or (f["kind"], f["event_id"]) in landed]
+    landed |= {("misaddress", m) for m in esp_messages}
+    esp_faults = [f for f in builder.esp.faults if "event_id" not in f or (f["kind"], f["event_id"]) in landed]
     identity_faults = _identity_faults(world, builder.bots, days) + esp_faults
     truth.write_truth(out, world, ids, purchases, manifest + identity_faults, builder.bots, behaviour.frames, esp)
     truth.write_engagement_truth(out, behaviour, purchases)
@@ -236,12 +240,13 @@ def _delivered_sends(sent: dict[str, pd.DataFrame], arrived: dict[str, set]) -> 
     }
 
 
-def _delivered_esp_truth(builder: SourceBuilder, arrived_email: set) -> pd.DataFrame:
-    """The ESP's addresses per person, kind and day, of the messages whose `processed` line has landed."""
+def _delivered_esp_truth(builder: SourceBuilder, arrived_email: set) -> tuple[pd.DataFrame, set]:
+    """The ESP's addresses per person, kind and day, of the messages whose `processed` line has landed (and
+    those messages' ids)."""
     e = builder.sent["email"]
     landed = e.loc[(e["event"] == "processed") & e["sg_event_id"].isin(arrived_email), "sg_message_id"]
     messages = builder.esp.messages
-    return addresses.esp_truth(messages[messages["sg_message_id"].isin(landed)])
+    return addresses.esp_truth(messages[messages["sg_message_id"].isin(landed)]), set(landed)
 
 
 def _identity_faults(world, bots: pd.DataFrame, days: int) -> list[dict]:

@@ -69,11 +69,12 @@ def assign(
     start: pd.Timestamp,
     keep: np.ndarray,
     email_opt_out: np.ndarray,
+    crm_from_day: np.ndarray,
 ) -> EspAddresses:
     """Decide the ESP's address for every line of `lines` (the email frame: person, sg_message_id, event, at);
     people in `keep` never change their CRM address. Who has a second or stale address, and when the CRM changes
     it, is decided over the whole population (`email_opt_out`: each person's first day without email), so a
-    longer world has the same ones."""
+    longer world has the same ones; `crm_from_day`: the day the CRM first lists each person."""
     rng = Streams(seed, "addresses")
     messages = lines.loc[lines["event"] == "processed", ["sg_message_id", "person", "at"]].drop_duplicates(
         "sg_message_id"
@@ -104,7 +105,9 @@ def assign(
     )
     # Stale addresses: among people still mailed on day 2, the CRM changes the address on day k; the ESP keeps the
     # old one STALE_LAG days more, then catches up.
-    candidates = np.flatnonzero(mailed & ~keep & ~np.isin(np.arange(n), second) & (email_opt_out > 2))
+    candidates = np.flatnonzero(
+        mailed & ~keep & ~np.isin(np.arange(n), second) & (email_opt_out > 2) & (crm_from_day == 0)
+    )
     stale = _pick(rng, candidates, n, rates["stale_email"])
     change_day = 1 + rng.integers(0, STALE_CHANGE_WITHIN, len(stale))
     change_day[:1] = 1
@@ -157,7 +160,8 @@ def assign(
         day = (pd.Timestamp(day_text) - start).days
         rng = Streams(seed, "misaddress", day)
         candidates = np.flatnonzero((messages["day"].to_numpy() == day) & (kind == "crm"))
-        if fraction <= 0 or not len(candidates) or len(pool) < 2:
+        listed = pool[crm_from_day[pool] <= day]  # customers the CRM lists by then
+        if fraction <= 0 or not len(candidates) or len(listed) < 2:
             faults.append(
                 {
                     "kind": "misaddress",
@@ -170,8 +174,10 @@ def assign(
         hit = np.sort(
             rng.choice(candidates, min(len(candidates), max(1, round(len(candidates) * fraction))), replace=False)
         )
-        target = pool[rng.integers(0, len(pool), len(hit))]
-        target = np.where(target == person[hit], pool[(np.searchsorted(pool, target) + 1) % len(pool)], target)
+        target = listed[rng.integers(0, len(listed), len(hit))]
+        target = np.where(
+            target == person[hit], listed[(np.searchsorted(listed, target) + 1) % len(listed)], target
+        )
         address[hit], kind[hit] = email[target], "other_customer"
         faults += [
             {

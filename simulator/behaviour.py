@@ -632,4 +632,7 @@ class Behaviour:
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     """The day frames one after the other (an empty frame with the columns when there are none)."""
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    types = {"person": "int64", "at": "datetime64[ns]", "local_time": "datetime64[ns]", "message_day": "int64"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, object)) for c in columns})

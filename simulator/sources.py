@@ -42,6 +42,19 @@ class SourceBuilder:
     def __init__(self, seed: int, world: World, behaviour: Behaviour):
         self.seed, self.world, self.b = seed, world, behaviour
         self.end = behaviour.end
+        # When each CRM customer signs up (day 0: in the first export), decided for everyone up front: the ESP's
+        # misaddressed mail goes to customers the CRM already lists.
+        signup = Streams(seed, "crm_signup")
+        self.crm_existing = signup.random(len(world.people)) < 0.85
+        # Someone of each kind of address is in the first export (world.build_world makes one a CRM customer).
+        in_crm, status = world.people["in_crm"].to_numpy(), world.people["email_status"].to_numpy()
+        for kind in ("role", "disposable", "typo", "invalid"):
+            holders = np.flatnonzero(in_crm & (status == kind))
+            if len(holders) and not self.crm_existing[holders].any():
+                self.crm_existing[holders[0]] = True
+        self.crm_created_day = np.where(
+            self.crm_existing, 0, signup.geometric(NEW_CUSTOMER_DAY_CHANCE, len(world.people))
+        )
         self.p = behaviour.people
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
@@ -81,7 +94,15 @@ class SourceBuilder:
         # People whose number was recycled keep their address: each CRM re-export then changes one thing.
         recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
         self.esp = addresses.assign(
-            self.seed, self.p, e, rates, misaddress_days, b.start, keep=recycled, email_opt_out=b.opt_out_day["email"]
+            self.seed,
+            self.p,
+            e,
+            rates,
+            misaddress_days,
+            b.start,
+            keep=recycled,
+            email_opt_out=b.opt_out_day["email"],
+            crm_from_day=self.crm_created_day,
         )
         e["email"] = channels.messy_emails(rng, pd.Series(self.esp.address))
         e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", person), None)
@@ -464,12 +485,12 @@ class SourceBuilder:
     def crm(self) -> None:
         rng, p, b = Streams(self.seed, "crm"), self.p, self.b
         members = np.flatnonzero(p["in_crm"].to_numpy())
-        existing = rng.random(len(members)) < 0.85
+        existing = self.crm_existing[members].copy()
         # A changed address: the initial export holds the old one, the change day's export the new one.
         changes = self.esp.changes
         changed = pd.Index(changes["person"]).get_indexer(members)
         existing |= changed >= 0
-        created_day = np.where(existing, 0, rng.geometric(NEW_CUSTOMER_DAY_CHANCE, len(members)))
+        created_day = np.where(existing, 0, self.crm_created_day[members])
         created_at = np.where(
             existing,
             np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),

@@ -297,9 +297,10 @@ def write_engagement_truth(out: Path, behaviour: Behaviour, purchases: pd.DataFr
 
 def write_in_flight(out: Path, parts: list[pd.DataFrame]) -> None:
     """`_truth/in_flight.parquet`: every copy of a line that happened by the last day but is delivered after it (late,
-    delayed, or a next-day duplicate): the landing zone does not hold it yet, a longer world's does."""
+    delayed, or a next-day duplicate), with its `_control` metric: the landing zone does not hold it yet, a longer
+    world's does. `_control` counts it on its event day, as the source system does."""
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    frame = frame.reindex(columns=["source", "table", "event_id", "kind", "event_day", "delivery_day"])
+    frame = frame.reindex(columns=["source", "table", "event_id", "metric", "kind", "event_day", "delivery_day"])
     for column in ("event_day", "delivery_day"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     frame.sort_values(["source", "table", "event_day", "delivery_day", "event_id", "kind"], kind="mergesort").to_parquet(
