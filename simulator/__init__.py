@@ -377,6 +377,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--gzip-share", type=_share, default=0.3, help="share of files written gzipped")
     parser.add_argument(
+        "--append-day",
+        action="store_true",
+        help="extend the world already in --out by its next delivery day (the other options are read from its "
+        f"_truth/{SIMULATION_FILE})",
+    )
+    parser.add_argument(
         "--no-misfires",
         dest="misfires",
         action="store_false",
@@ -385,7 +391,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run `simulate` with parsed `add_arguments` options and print its summary as JSON."""
+    """Run `simulate` (or `append_day`) with parsed `add_arguments` options and print its summary as JSON."""
+    if getattr(args, "append_day", False):
+        print(json.dumps(append_day(args.out), indent=2))
+        return 0
     rates = {}
     for item in args.rate or []:
         name, sep, value = item.partition("=")
