@@ -175,9 +175,7 @@ def assign(
             rng.choice(candidates, min(len(candidates), max(1, round(len(candidates) * fraction))), replace=False)
         )
         target = listed[rng.integers(0, len(listed), len(hit))]
-        target = np.where(
-            target == person[hit], listed[(np.searchsorted(listed, target) + 1) % len(listed)], target
-        )
+        target = np.where(target == person[hit], listed[(np.searchsorted(listed, target) + 1) % len(listed)], target)
         address[hit], kind[hit] = email[target], "other_customer"
         faults += [
             {
@@ -215,9 +213,4 @@ def assign(
 
 def esp_truth(messages: pd.DataFrame) -> pd.DataFrame:
     """Messages per person, address, kind and UTC day."""
-    return (
-        messages.groupby(["person", "email", "kind", "sent_date"], sort=True)
-        .size()
-        .rename("messages")
-        .reset_index()
-    )
+    return messages.groupby(["person", "email", "kind", "sent_date"], sort=True).size().rename("messages").reset_index()

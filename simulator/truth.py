@@ -303,6 +303,6 @@ def write_in_flight(out: Path, parts: list[pd.DataFrame]) -> None:
     frame = frame.reindex(columns=["source", "table", "event_id", "metric", "kind", "event_day", "delivery_day"])
     for column in ("event_day", "delivery_day"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
-    frame.sort_values(["source", "table", "event_day", "delivery_day", "event_id", "kind"], kind="mergesort").to_parquet(
-        out / "_truth" / "in_flight.parquet", index=False
-    )
+    frame.sort_values(
+        ["source", "table", "event_day", "delivery_day", "event_id", "kind"], kind="mergesort"
+    ).to_parquet(out / "_truth" / "in_flight.parquet", index=False)

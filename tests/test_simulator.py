@@ -685,7 +685,10 @@ def test_a_longer_world_is_the_shorter_one_and_what_happens_next(grown):
     assert {_day_of(rel) for rel in set(six) - set(four)} == {"2026-03-05", "2026-03-06"}
     # What was still in flight after day 4 lands in the longer world's day 5: day 4's late lines and duplicates.
     waiting = pd.read_parquet(grown / "four" / "_truth" / "in_flight.parquet")
-    waiting["event_day"], waiting["delivery_day"] = waiting["event_day"].astype(str), waiting["delivery_day"].astype(str)
+    waiting["event_day"], waiting["delivery_day"] = (
+        waiting["event_day"].astype(str),
+        waiting["delivery_day"].astype(str),
+    )
     on_five = waiting[waiting["delivery_day"] == "2026-03-05"]
     late = on_five[(on_five["kind"] == "late") & (on_five["event_day"] == "2026-03-04")]
     assert len(late) and (waiting["delivery_day"] > "2026-03-04").all()
