@@ -12,6 +12,7 @@ Modules, one purpose each:
 - `channels`: vendor-shaped lines (docs/landing-records.md), written as DuckDB SQL.
 - `dirt`: duplicates, late deliveries, corrupted copies, unknown fields and event types.
 - `faults`: `--fault` sync faults (drop, delay, misaddress).
+- `streams`: the random streams (per seed and purpose, per day) that keep a world's first days the same in longer ones.
 - `contact_policy`: the contact-policy truth (frequency breaches, sends after an opt-out) from what was written;
   `Behaviour.misfires` injects the breaches.
 - `writer`: files (some gzipped), `_control` totals.  `truth`: `_truth/*.parquet` (`esp_addresses.parquet`: every address the
@@ -21,9 +22,21 @@ Modules, one purpose each:
 Volume: about 2.2 events per customer per day at the default rates (email campaigns every other day are a
 third of it, web a quarter, CRM consents a tenth), so `customers` x `days` x 2.2 is the event count and
 `customers_for_events(n, days)` sizes a world for a benchmark (10M events over 14 days: ~325k customers).
-Deterministic for a seed: every random draw comes from one PCG64 stream in a fixed order (the ESP's addresses,
-send hours and contact-policy misfires from streams spawned from it), every file is sorted
-before it is written, gzip headers carry no time, and nothing depends on set order or string hashing.
+Deterministic for a seed: every random draw comes from a PCG64 stream named by the seed and what it decides
+(`streams`), every file is sorted before it is written, gzip headers carry no time, and nothing depends on set order
+or string hashing.
+
+A world extends: with the same seed, customers, rates, faults and start, the first N delivery days' files and their
+`_control` totals are byte for byte the same whatever `days` is (N <= days). The people, and everything decided about
+a person (opt-out days, recycled numbers, second and stale addresses, CRM sign-up days, misfires), are drawn up front
+without the horizon; each day's campaigns, visits, clicks and sales draw from that day's streams and depend on
+earlier days only; the draws that decorate events (identifiers as typed, dirt) run over frames in time order, each
+from a stream of its own, so a longer world's first rows get the same draws. Nothing happens after the last day: a
+line that would be delivered later (late, delayed or a next-day duplicate) is in flight, listed in
+`_truth/in_flight.parquet` and counted in `_control` on its event day, and the truth of purchases, ESP addresses and
+the contact policy is of what landed. `append_day` writes the next delivery day of a landing zone from its
+`_truth/simulation.json`, the same bytes `simulate` with one day more writes for it (it generates the longer world
+again and writes that day alone).
 """
 
 import argparse
@@ -45,9 +58,9 @@ from simulator.world import build_world
 
 # Dirt rates (`--rate NAME=VALUE`): shares of lines (duplicate .. unknown_event_type), of people
 # (recycled_phone, bot, test_account, the email kinds, and second_email / stale_email: a second address the CRM
-# never learns / a CRM address change the ESP lags behind; at least one of each among people emailed, and a stale
-# one needs a world of three days or more), of POS sales (guest_email), and for shared_device ten times this share
-# of multi-person households gets a family tablet.
+# never learns / a CRM address change the ESP lags behind; at least one of each among people emailed, a stale one
+# showing from day 2, so in worlds of three days or more), of POS sales (guest_email), and for shared_device ten times
+# this share of multi-person households gets a family tablet.
 DEFAULT_RATES = {
     "duplicate": 0.015,
     "late": 0.03,
