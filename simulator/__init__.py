@@ -167,6 +167,7 @@ def read_parameters(out: Path) -> dict:
     return params
 
 
+NONE = np.array([], dtype=object)  # no event id landed
 PARAMETERS = ("customers", "days", "seed", "start", "faults", "rates", "gzip_share", "rows_per_file", "misfires")
 
 
@@ -197,7 +198,7 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
 
     end_day = np.datetime64((begin + pd.Timedelta(days=days)).date().isoformat())
     manifest: list[dict] = []
-    arrived: dict[str, set] = {}
+    arrived: dict[str, np.ndarray] = {}  # per table, the event ids with an intact copy landed
     in_flight: list[pd.DataFrame] = []
     summary: dict = {"events": {}, "files": 0}
     for name in list(builder.lines):  # fixed order; each table's lines are freed once written
@@ -209,7 +210,7 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
         delivered, fault_rows = dirt.deliver(seed, name, source, lines, rates, parsed_faults)
         landed = (delivered["delivery_day"] < end_day).to_numpy()
         intact = delivered["kind"].isin([*writer.INTACT, "duplicate"]).to_numpy()
-        arrived[name] = set(delivered.loc[landed & intact, "event_id"])
+        arrived[name] = pd.unique(delivered.loc[landed & intact, "event_id"].to_numpy(dtype=object))
         metric = lines[["event_id", "metric"]].drop_duplicates("event_id")
         in_flight.append(
             delivered.loc[~landed, ["event_id", "kind", "event_day", "delivery_day"]]
@@ -222,7 +223,7 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
         summary["events"][name] = int(len(lines))
         del lines, delivered
     summary["files"] = sum(1 for _ in out.glob("*/*/*") if not _.parts[-3].startswith("_"))
-    esp, esp_messages = _delivered_esp_truth(builder, arrived.get("email", set()))
+    esp, esp_messages = _delivered_esp_truth(builder, arrived.get("email", NONE))
     ids = truth.identifiers(world, begin, days, behaviour.frames["ads"], builder.junk, builder.bots, esp)
     purchases = builder.purchases(arrived)
     purchases["person_id"] = world.people["person_id"].to_numpy()[purchases.pop("person").to_numpy()]
@@ -242,24 +243,27 @@ def _run(out: Path, params: dict, only_day: str | None) -> dict:
     return summary
 
 
-def _delivered_sends(sent: dict[str, pd.DataFrame], arrived: dict[str, set]) -> dict[str, pd.DataFrame]:
+def _delivered_sends(sent: dict[str, pd.DataFrame], arrived: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
     """The sends whose lines the landing zone holds: the contact-policy truth is of what the pipeline can see."""
     push = sent["push"]
     push_ids = push["notification_id"] + "|" + push["player_id"] + "|" + push["event"]
     return {
-        "email": sent["email"][sent["email"]["sg_event_id"].isin(arrived.get("email", set()))],
-        "sms": sent["sms"][sent["sms"]["sid"].isin(arrived.get("sms", set()))],
-        "push": push[push_ids.isin(arrived.get("push", set())).to_numpy()],
+        "email": sent["email"][dirt.among(sent["email"]["sg_event_id"], arrived.get("email", NONE))],
+        "sms": sent["sms"][dirt.among(sent["sms"]["sid"], arrived.get("sms", NONE))],
+        "push": push[dirt.among(push_ids, arrived.get("push", NONE))],
     }
 
 
-def _delivered_esp_truth(builder: SourceBuilder, arrived_email: set) -> tuple[pd.DataFrame, set]:
+def _delivered_esp_truth(builder: SourceBuilder, arrived_email: np.ndarray) -> tuple[pd.DataFrame, set]:
     """The ESP's addresses per person, kind and day, of the messages whose `processed` line has landed (and
     those messages' ids)."""
     e = builder.sent["email"]
-    landed = e.loc[(e["event"] == "processed") & e["sg_event_id"].isin(arrived_email), "sg_message_id"]
+    landed = e.loc[
+        (e["event"] == "processed").to_numpy() & dirt.among(e["sg_event_id"], arrived_email), "sg_message_id"
+    ]
     messages = builder.esp.messages
-    return addresses.esp_truth(messages[messages["sg_message_id"].isin(landed)]), set(landed)
+    landed = landed.to_numpy(dtype=object)
+    return addresses.esp_truth(messages[dirt.among(messages["sg_message_id"], landed)]), set(landed)
 
 
 def _identity_faults(world, bots: pd.DataFrame, days: int) -> list[dict]:

@@ -37,6 +37,11 @@ def event_days(values) -> np.ndarray:
     return pd.to_datetime(values).to_numpy().astype("datetime64[D]")
 
 
+def among(values, ids: np.ndarray) -> np.ndarray:
+    """`values.isin(ids)` on plain object arrays: pandas' Arrow strings check membership value by value in Python."""
+    return pd.Index(np.asarray(values, dtype=object)).isin(ids)
+
+
 def below_rate(draws: np.ndarray, rate: float, days: np.ndarray) -> np.ndarray:
     """`draws < rate`, and the smallest draw of the first day too when that picks nothing there at a positive rate.
 

@@ -4,7 +4,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from simulator import addresses, channels
+from simulator import addresses, channels, dirt
 from simulator.behaviour import DAY_SECONDS, Behaviour
 from simulator.streams import Streams
 from simulator.world import GUEST_EMAILS, JUNK_PHONES, NEVER, World
@@ -449,10 +449,11 @@ class SourceBuilder:
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
         self.sales, self.returns = s, returned
 
-    def purchases(self, arrived: dict[str, set]) -> pd.DataFrame:
+    def purchases(self, arrived: dict[str, np.ndarray]) -> pd.DataFrame:
         """Every purchase whose record the landing zone holds (`arrived`: per table, the event ids delivered), as
         its latest delivered version says: a refund still in flight has not reached the data yet."""
-        v = self.order_versions[self.order_versions["event_id"].isin(arrived.get("orders", set()))]
+        none = np.array([], dtype=object)
+        v = self.order_versions[dirt.among(self.order_versions["event_id"], arrived.get("orders", none))]
         final = v.sort_values("version", kind="mergesort").drop_duplicates("order_id", keep="last")
         online = pd.DataFrame(
             {
@@ -465,8 +466,9 @@ class SourceBuilder:
                 "currency": "USD",
             }
         )
-        pos = arrived.get("pos", set())
-        s, returned = self.sales[self.sales["receipt_id"].isin(pos)], self.returns[self.returns["receipt_id"].isin(pos)]
+        pos = arrived.get("pos", none)
+        s = self.sales[dirt.among(self.sales["receipt_id"], pos)]
+        returned = self.returns[dirt.among(self.returns["receipt_id"], pos)]
         refunds = returned.groupby("original_receipt_id")["total_cents"].sum()
         net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
         store = pd.DataFrame(
