@@ -98,7 +98,7 @@ def assign(
 
     # Second addresses: "marysmith.12@..." beside the CRM's "mary.smith12@...", never the same text; among people
     # the first campaign mails.
-    second = _pick(rng, np.flatnonzero(mailed & (email_opt_out > 0)), n, rates["second_email"])
+    second = _pick(rng, np.flatnonzero(mailed & (email_opt_out > 0) & (crm_from_day == 0)), n, rates["second_email"])
     second_address = np.char.add(
         np.char.add(np.char.add(first[second], last[second]), np.char.add(".", ids[second])),
         np.char.add("@", _other_domain(rng, email[second])),

@@ -33,6 +33,8 @@ MULTICHANNEL_PURCHASE_LIFT = 0.5
 OPT_OUT_PER_DAY = 0.02 / 14
 # Campaign calendars: the first day and the cadence of each channel's campaigns, the same whatever the horizon.
 CALENDAR = {"email": (0, 2), "sms": (1, 4), "push": (2, 3)}
+# New CRM customers sign up on day 1 + a geometric number of days (a week on average), whatever the horizon.
+NEW_CUSTOMER_DAY_CHANCE = 1 / 7
 # Misfires to a stale list reach people whose own opt-out falls within this many days (the earliest three).
 MISFIRE_WITHIN = 14
 
@@ -96,6 +98,7 @@ class Behaviour:
         self.injects_misfires = misfires
         self.people = world.people.reset_index(drop=True)
         self.n = len(self.people)
+        self._crm_signups()
         self.visits: list[pd.DataFrame] = []  # visits: person, time, channel, click_id and their outcome draws
         self.frames: dict[str, pd.DataFrame] = {}
         # Opt-out day per channel (NEVER = never): sends from that day on are suppressed.
@@ -112,6 +115,18 @@ class Behaviour:
         self._guarantee_opt_outs()
         # The opt-outs decided up front: misfires pick from these, not from replies to campaigns still to come.
         self.planned_opt_out = {ch: d.copy() for ch, d in self.opt_out_day.items()}
+
+    def _crm_signups(self) -> None:
+        """When each CRM customer signs up (day 0: in the CRM's first export); campaigns mail customers from then on."""
+        signup = Streams(self.seed, "crm_signup")
+        self.crm_existing = signup.random(self.n) < 0.85
+        # Someone of each kind of address is in the first export (world.build_world makes one a CRM customer).
+        in_crm, status = self.people["in_crm"].to_numpy(), self.people["email_status"].to_numpy()
+        for kind in ("role", "disposable", "typo", "invalid"):
+            holders = np.flatnonzero(in_crm & (status == kind))
+            if len(holders) and not self.crm_existing[holders].any():
+                self.crm_existing[holders[0]] = True
+        self.crm_signup_day = np.where(self.crm_existing, 0, signup.geometric(NEW_CUSTOMER_DAY_CHANCE, self.n))
 
     def day_rng(self, *key) -> Streams:
         """The streams of one channel's behaviour on one day (key: channel, ..., day)."""
@@ -151,7 +166,7 @@ class Behaviour:
         """People a misfire may reach: a channel's campaigns do and the CRM can name their opt-out; the brand's own
         test accounts are not customers the policy protects."""
         p = self.people
-        crm = p["in_crm"].to_numpy() & ~p["is_test_account"].to_numpy()
+        crm = p["in_crm"].to_numpy() & ~p["is_test_account"].to_numpy() & (self.crm_signup_day == 0)
         if channel == "email":
             return crm & p["email_opt_in"].to_numpy() & (p["email_status"] != "invalid").to_numpy()
         if channel == "sms":
@@ -279,7 +294,8 @@ class Behaviour:
         ]
 
     def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
-        return np.flatnonzero(eligible & (self.opt_out_day[channel] > day))
+        """CRM customers a campaign reaches that day: signed up, not opted out."""
+        return np.flatnonzero(eligible & (self.opt_out_day[channel] > day) & (self.crm_signup_day <= day))
 
     def email(self) -> None:
         p = self.people

@@ -9,9 +9,6 @@ from simulator.behaviour import DAY_SECONDS, Behaviour
 from simulator.streams import Streams
 from simulator.world import GUEST_EMAILS, JUNK_PHONES, NEVER, World
 
-# New CRM customers sign up on day 1 + a geometric number of days (a week on average), whatever the horizon.
-NEW_CUSTOMER_DAY_CHANCE = 1 / 7
-
 BOT_AGENTS = np.array(
     [
         "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -42,19 +39,8 @@ class SourceBuilder:
     def __init__(self, seed: int, world: World, behaviour: Behaviour):
         self.seed, self.world, self.b = seed, world, behaviour
         self.end = behaviour.end
-        # When each CRM customer signs up (day 0: in the first export), decided for everyone up front: the ESP's
-        # misaddressed mail goes to customers the CRM already lists.
-        signup = Streams(seed, "crm_signup")
-        self.crm_existing = signup.random(len(world.people)) < 0.85
-        # Someone of each kind of address is in the first export (world.build_world makes one a CRM customer).
-        in_crm, status = world.people["in_crm"].to_numpy(), world.people["email_status"].to_numpy()
-        for kind in ("role", "disposable", "typo", "invalid"):
-            holders = np.flatnonzero(in_crm & (status == kind))
-            if len(holders) and not self.crm_existing[holders].any():
-                self.crm_existing[holders[0]] = True
-        self.crm_created_day = np.where(
-            self.crm_existing, 0, signup.geometric(NEW_CUSTOMER_DAY_CHANCE, len(world.people))
-        )
+        # When each CRM customer signs up (day 0: in the first export), decided up front by the behaviour.
+        self.crm_existing, self.crm_created_day = behaviour.crm_existing, behaviour.crm_signup_day
         self.p = behaviour.people
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
