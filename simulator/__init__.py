@@ -154,6 +154,7 @@ def append_day(out: Path) -> dict:
 
 
 def read_parameters(out: Path) -> dict:
+    """The parameters `simulate` wrote into `out/_truth/simulation.json`."""
     path = Path(out) / "_truth" / SIMULATION_FILE
     if not path.is_file():
         raise SimulationParametersError(f"{path} not found: {out} was not written by `omnichannel simulate`")
@@ -164,7 +165,13 @@ def read_parameters(out: Path) -> dict:
         raise SimulationParametersError(f"{path} is not a simulation's parameters (not JSON)") from None
     if not isinstance(params, dict) or missing:
         raise SimulationParametersError(f"{path} lacks simulation parameters: {', '.join(missing) or 'all'}")
-    return params
+    try:
+        days, customers, start = int(params["days"]), int(params["customers"]), date.fromisoformat(params["start"])
+    except (TypeError, ValueError):
+        raise SimulationParametersError(f"{path}: days, customers or start is not what `simulate` writes") from None
+    if days < 1 or customers < 1 or not isinstance(params["rates"], dict):
+        raise SimulationParametersError(f"{path}: days, customers or rates is not what `simulate` writes")
+    return {**params, "days": days, "customers": customers, "start": start.isoformat()}
 
 
 NONE = np.array([], dtype=object)  # no event id landed
