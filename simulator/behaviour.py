@@ -35,7 +35,8 @@ OPT_OUT_PER_DAY = 0.02 / 14
 CALENDAR = {"email": (0, 2), "sms": (1, 4), "push": (2, 3)}
 # New CRM customers sign up on day 1 + a geometric number of days (a week on average), whatever the horizon.
 NEW_CUSTOMER_DAY_CHANCE = 1 / 7
-# Misfires to a stale list reach people whose own opt-out falls within this many days (the earliest three).
+# Misfires to a stale list reach people whose own opt-out falls within this many days (the earliest three); the
+# other misfires go to people who do not opt out within them.
 MISFIRE_WITHIN = 14
 
 
@@ -188,7 +189,7 @@ class Behaviour:
             if eligible.any() and not (eligible & (self.opt_out_day[channel] <= 1)).any():
                 self.opt_out_day[channel][self.policy_rng.choice(np.flatnonzero(eligible))] = 1
         # One customer opted out of email 20 days before the world began: any email now is past the legal limit.
-        still_in = np.flatnonzero(self._eligible("email") & (self.opt_out_day["email"] == NEVER))
+        still_in = np.flatnonzero(self._eligible("email") & (self.opt_out_day["email"] >= MISFIRE_WITHIN))
         if len(still_in):
             person = int(self.policy_rng.choice(still_in))
             self.opt_out_day["email"][person] = 0
@@ -216,7 +217,7 @@ class Behaviour:
         email_seconds = rng.integers(17 * 3600, 19 * 3600, self.n)
         for person in self.legacy_opt_out:
             email.append((person, 1, int(email_seconds[person]), "legacy"))
-        awake = np.flatnonzero(self._eligible("sms") & (self.planned_opt_out["sms"] == NEVER))
+        awake = np.flatnonzero(self._eligible("sms") & (self.planned_opt_out["sms"] >= MISFIRE_WITHIN))
         minute = int(rng.integers(0, 60))
         if len(awake):
             person = int(rng.choice(awake))
@@ -224,7 +225,7 @@ class Behaviour:
             local = self.start + pd.Timedelta(days=1, hours=3, minutes=minute)
             at = local.tz_localize(zone).tz_convert("UTC").tz_localize(None)
             sms.append((person, 1, int((at - self.start).total_seconds()) - DAY_SECONDS, "night"))
-        busy = np.flatnonzero(self._eligible("push") & (self.planned_opt_out["push"] == NEVER))
+        busy = np.flatnonzero(self._eligible("push") & (self.planned_opt_out["push"] >= MISFIRE_WITHIN))
         if len(busy):
             person = int(rng.choice(busy))
             for k in range(4):

@@ -220,6 +220,12 @@ class SourceBuilder:
         ev = self._with_bots(ev, bots)
         ev = ev.sort_values(["at", "session", "step"], kind="mergesort").reset_index(drop=True)
         ev["message_id"] = np.char.add("ajs-", np.char.zfill(np.arange(len(ev)).astype(str), 12))
+        # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
+        # visit began): journeys need the session's touches before the purchase. Taken before the cut below, so
+        # that an order completed after the last day is one of a longer world's, not a timeless one.
+        completed = ev.loc[(ev["event"] == "Order Completed").to_numpy()]
+        self.completed = completed.loc[completed["at"] < self.end, ["message_id", "order_id"]]
+        completed = completed.set_index("session")["at"]
         ev = ev[ev["at"] < self.end]  # a visit at the end of the last day goes on tomorrow
         app = (ev["surface"] == "app").to_numpy()
         ev.loc[app & (ev["type"] == "page").to_numpy(), "type"] = "screen"
@@ -229,9 +235,6 @@ class SourceBuilder:
         ]
         self.lines["web"] = channels.segment(self.con, ev[~app], app=False)
         self.lines["app"] = channels.segment(self.con, ev[app], app=True)
-        # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
-        # visit began): journeys need the session's touches before the purchase.
-        completed = ev.loc[(ev["event"] == "Order Completed").to_numpy()].set_index("session")["at"]
         buy["at"] = completed.reindex(buy["session"]).to_numpy()
         self._orders(buy)
 
@@ -436,10 +439,17 @@ class SourceBuilder:
         self.sales, self.returns = s, returned
 
     def purchases(self, arrived: dict[str, np.ndarray]) -> pd.DataFrame:
-        """Every purchase whose record the landing zone holds (`arrived`: per table, the event ids delivered), as
-        its latest delivered version says: a refund still in flight has not reached the data yet."""
+        """Every purchase whose record the landing zone holds (`arrived`: per table, the event ids delivered): an
+        order export or its Order Completed event, as its latest delivered version says (a refund still in flight
+        has not reached the data yet)."""
         none = np.array([], dtype=object)
-        v = self.order_versions[dirt.among(self.order_versions["event_id"], arrived.get("orders", none))]
+        landed = np.concatenate([arrived.get("web", none), arrived.get("app", none)])
+        seen = self.completed.loc[dirt.among(self.completed["message_id"], landed), "order_id"].astype(np.int64)
+        v = self.order_versions
+        v = v[
+            dirt.among(v["event_id"], arrived.get("orders", none))
+            | ((v["version"] == 1) & v["order_id"].isin(seen)).to_numpy()
+        ]
         final = v.sort_values("version", kind="mergesort").drop_duplicates("order_id", keep="last")
         online = pd.DataFrame(
             {
