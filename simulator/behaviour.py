@@ -108,6 +108,9 @@ class Behaviour:
             ch: np.minimum(up_front.geometric(OPT_OUT_PER_DAY, self.n) - 1, NEVER) for ch in ("email", "sms", "push")
         }
         self.preferred = preferred_hours(Streams(seed, "preferred_hours"), self.people)
+        # When a reply to a campaign opted a person out (an unsubscribe, a spam report, a STOP): the CRM hears of it
+        # after that, not before.
+        self.left_at = {ch: np.full(self.n, np.datetime64("NaT"), dtype="datetime64[ns]") for ch in ("email", "sms")}
         # Sends that break the contact policy on purpose (misfires), and the customer opted out of email before
         # the world began: simulator/contact_policy.py lists every breach, these and any the calendars make.
         self.policy_rng = Streams(seed, "policy")
@@ -294,6 +297,12 @@ class Behaviour:
             for r in rows
         ]
 
+    @staticmethod
+    def _heard(left_at: np.ndarray, person: np.ndarray, at: np.ndarray) -> None:
+        """Keep each person's first opt-out reply time."""
+        first = np.isnat(left_at[person])
+        left_at[person[first]] = at[first].astype("datetime64[ns]")
+
     def _recipients(self, channel: str, eligible: np.ndarray, day: int) -> np.ndarray:
         """CRM customers a campaign reaches that day: signed up, not opted out."""
         return np.flatnonzero(eligible & (self.opt_out_day[channel] > day) & (self.crm_signup_day <= day))
@@ -354,6 +363,8 @@ class Behaviour:
             # Unsubscribing (or reporting spam) ends email sends from the next campaign on.
             leavers = who[unsub | group_unsub | spam]
             self.opt_out_day["email"][leavers] = np.minimum(self.opt_out_day["email"][leavers], day + 1)
+            left = day_frame[day_frame["event"].isin(["unsubscribe", "group_unsubscribe", "spamreport"])]
+            self._heard(self.left_at["email"], left["person"].to_numpy(), left["at"].to_numpy())
             clicks = day_frame[day_frame["event"] == "click"]
             self._cause_visits(rng, clicks["person"].to_numpy(), clicks["at"].to_numpy(), "email", "web")
         self.frames["email"] = _concat(rows, ["person", "campaign_id", "message_day", "sg_message_id", "event", "at"])
@@ -395,6 +406,7 @@ class Behaviour:
                 )
             )
             self.opt_out_day["sms"][who[stop]] = np.minimum(self.opt_out_day["sms"][who[stop]], day + 1)
+            self._heard(self.left_at["sms"], who[stop], at[stop] + np.timedelta64(1800, "s"))
             delivered = who[status == "delivered"]
             visit = rng.random(len(delivered)) < CHANNEL_EFFECTS["sms"]["visit"]
             self._cause_visits(

@@ -480,6 +480,14 @@ class SourceBuilder:
         )
         return pd.concat([online, store], ignore_index=True)
 
+    def _opt_out_heard(self, channel: str, person: np.ndarray, day: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """When the CRM records an opt-out: an hour after the reply to a campaign that made it (the ESP's
+        unsubscribe, a STOP text), else some time the day before the person's opt-out day."""
+        b = self.b
+        planned = b.ts(np.maximum(day - 1, 0), seconds)
+        replied = b.left_at[channel][person] if channel in b.left_at else np.full(len(person), np.datetime64("NaT"))
+        return np.where(np.isnat(replied), planned, replied + np.timedelta64(1, "h"))
+
     def crm(self) -> None:
         rng, p, b = Streams(self.seed, "crm"), self.p, self.b
         members = np.flatnonzero(p["in_crm"].to_numpy())
@@ -570,7 +578,7 @@ class SourceBuilder:
                             "phone": self.col("phone", members[out]) if channel == "sms" else None,
                             "channel": channel,
                             "status": "opt_out",
-                            "at": b.ts(np.maximum(day[out] - 1, 0), seconds),
+                            "at": self._opt_out_heard(channel, members[out], day[out], seconds),
                             "consent_source": "preference_center",
                         }
                     )
