@@ -109,6 +109,11 @@ def _simulate(args: argparse.Namespace) -> int:
     import simulator
     from simulator.faults import Fault
 
+    if args.append_day:  # the world's own parameters, from the landing zone
+        try:
+            return simulator.run_from_args(args)
+        except simulator.SimulationParametersError as error:
+            raise UsageError(f"--append-day: {error}") from None
     last = date.fromordinal(args.start.toordinal() + args.days - 1)
     for spec in args.fault:
         if not args.start.isoformat() <= Fault.parse(spec).day <= last.isoformat():

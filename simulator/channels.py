@@ -189,7 +189,7 @@ def orders(con, f):
         con,
         f,
         f"""
-        select order_id::varchar || '|' || {_ny("updated_at")} as event_id, updated_at as "at", created_at,
+        select order_id::varchar || '|' || {_ny("updated_at")} as event_id, updated_at as "at", created_at, order_id,
                'orders' as metric, total_price as amount, person, tag, version,
                to_json(struct_pack(id := order_id, name := '#' || order_id % 100000, email := email, phone := phone,
                    created_at := {_ny("created_at")}, updated_at := {_ny("updated_at")},

@@ -2,7 +2,8 @@
 
 Design rule: a default world (no `--fault`) reconciles exactly with its `_control` totals.
 - Duplicates are exact re-sends of a line (same event id), in the same or the next delivery folder.
-- Late events land 1-3 delivery folders after their event day.
+- Late events land 1-3 delivery folders after their event day; one that would land after the last day is still in
+  flight (not written; `_truth/in_flight.parquet` lists it).
 - Malformed, truncated and missing-required lines are *extra corrupted copies* of events that are also
   delivered intact, like a crashed export that was retried.
 - Unknown fields: some intact lines carry an extra field the contract does not know yet.
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import faults as sync_faults
-from simulator.world import below_rate
+from simulator.streams import Streams
 
 # Sources whose export is a full daily file with no replays: the CRM hands over clean snapshots.
 CLEAN_TABLES = {"crm_customers", "crm_consents"}
@@ -36,12 +37,32 @@ def event_days(values) -> np.ndarray:
     return pd.to_datetime(values).to_numpy().astype("datetime64[D]")
 
 
-def add_unknown_event_types(rng: np.random.Generator, name: str, lines: pd.DataFrame, rate: float) -> pd.DataFrame:
+def among(values, ids: np.ndarray) -> np.ndarray:
+    """`values.isin(ids)` on plain object arrays: pandas' Arrow strings check membership value by value in Python."""
+    return pd.Index(np.asarray(values, dtype=object)).isin(ids)
+
+
+def below_rate(draws: np.ndarray, rate: float, days: np.ndarray) -> np.ndarray:
+    """`draws < rate`, and the smallest draw of the first day too when that picks nothing there at a positive rate.
+
+    Every kind of dirt then shows in every world from its first day on, whatever its size and seed, without a draw
+    more; the rule looks at the first day alone, so a longer world picks the same lines.
+    """
+    mask = draws < rate
+    if rate > 0 and len(draws):
+        first = np.flatnonzero(days == days.min())
+        if not mask[first].any():
+            mask[first[np.argmin(draws[first])]] = True
+    return mask
+
+
+def add_unknown_event_types(seed: int, name: str, lines: pd.DataFrame, rate: float) -> pd.DataFrame:
     """Extra events of a type the contract does not list, copied from real ones (a few per thousand at most)."""
     if name not in UNKNOWN_TYPES or rate <= 0 or lines.empty:
         return lines
     field, value = UNKNOWN_TYPES[name]
-    picked = lines[below_rate(rng.random(len(lines)), rate)].copy()
+    rng = Streams(seed, "unknown_event_type", name)
+    picked = lines[below_rate(rng.random(len(lines)), rate, event_days(lines["at"]))].copy()
     if picked.empty:
         return lines
     new_lines = []
@@ -60,23 +81,25 @@ def add_unknown_event_types(rng: np.random.Generator, name: str, lines: pd.DataF
     picked["event_id"] = picked["event_id"] + "-x"
     picked["metric"] = value
     picked["tag"] = "unknown_event_type"
-    return pd.concat([lines, picked], ignore_index=True)  # the writer orders lines; concat order is fixed
+    # In time order, as the lines are: every later draw over them then sees a longer world's first rows first.
+    return pd.concat([lines, picked], ignore_index=True).sort_values(["at", "event_id"], kind="mergesort")
 
 
 def deliver(
-    rng: np.random.Generator,
+    seed: int,
     name: str,
     source: str,
     lines: pd.DataFrame,
     rates: dict,
     faults: list[sync_faults.Fault],
-    last_day: np.datetime64,
-    fault_rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Decide each line's delivery day and add dirt; returns the delivered lines and the fault rows.
+    """Decide each line's delivery day and add dirt; returns the lines to deliver (some of them after the last day:
+    the caller writes the rest) and the fault rows. `lines` are in time order.
 
-    `fault_rng` serves the sync faults alone, so that a fault changes only the lines it drops or delays.
+    The sync faults draw from streams of their own, so that a fault changes only the lines it drops or delays.
     """
+    rng, fault_rng = Streams(seed, "dirt", name), Streams(seed, "faults", name)
+    lines = lines.reset_index(drop=True)
     out = lines[["event_id", "line", "person", "tag"]].copy()
     out["event_day"] = event_days(lines["at"])
     out["delivery_day"] = out["event_day"]
@@ -101,7 +124,7 @@ def deliver(
     is_json = name in JSON_TABLES
     for kind in ("malformed_json", "truncated", "missing_required"):
         rate = rates["malformed"] if kind == "malformed_json" else rates[kind]
-        bad = out[below_rate(rng.random(len(out)), rate)].copy()
+        bad = out[below_rate(rng.random(len(out)), rate, out["event_day"].to_numpy())].copy()
         if kind == "malformed_json" and not is_json:
             kind = "truncated"  # a CSV cannot hold bad JSON; a cut-short row is its broken line
         bad["line"] = [corrupt(line, kind, is_json) for line in bad["line"]]  # few lines: rate ~1e-3
@@ -111,11 +134,13 @@ def deliver(
     if is_json:
         events = (delivered["kind"] == "event").to_numpy()
         drift = np.zeros(len(delivered), bool)
-        drift[events] = below_rate(rng.random(len(delivered))[events], rates["unknown_field"])
+        drift[events] = below_rate(
+            rng.random(len(delivered))[events], rates["unknown_field"], delivered["event_day"].to_numpy()[events]
+        )
         delivered.loc[drift, "line"] = '{"x_schema_drift":"new field",' + delivered.loc[drift, "line"].str.slice(1)
         delivered.loc[drift, "kind"] = "unknown_field"
     delivered = _apply_faults(delivered, out, faulted)
-    delivered["delivery_day"] = np.minimum(delivered["delivery_day"].to_numpy().astype("datetime64[D]"), last_day)
+    delivered["delivery_day"] = delivered["delivery_day"].to_numpy().astype("datetime64[D]")
     return delivered, manifest
 
 

@@ -4,9 +4,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from simulator import addresses, channels
+from simulator import addresses, channels, dirt
 from simulator.behaviour import DAY_SECONDS, Behaviour
-from simulator.world import GUEST_EMAILS, JUNK_PHONES, World, at_least_one
+from simulator.streams import Streams
+from simulator.world import GUEST_EMAILS, JUNK_PHONES, NEVER, World
 
 BOT_AGENTS = np.array(
     [
@@ -32,13 +33,18 @@ def _pick(rng, options_by_person: pd.Series, person: np.ndarray) -> np.ndarray:
 
 
 class SourceBuilder:
-    def __init__(self, rng: np.random.Generator, world: World, behaviour: Behaviour):
-        self.rng, self.world, self.b = rng, world, behaviour
+    """Every draw is over a frame sorted by time or over the whole population, each from a stream of its own
+    (`Streams`): the lines of a world's first days are the same in every longer world."""
+
+    def __init__(self, seed: int, world: World, behaviour: Behaviour):
+        self.seed, self.world, self.b = seed, world, behaviour
+        self.end = behaviour.end
+        # When each CRM customer signs up (day 0: in the first export), decided up front by the behaviour.
+        self.crm_existing, self.crm_created_day = behaviour.crm_existing, behaviour.crm_signup_day
         self.p = behaviour.people
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
         self.lines: dict[str, pd.DataFrame] = {}
-        self.purchases: list[pd.DataFrame] = []
         # Truth the builder learns on the way: junk identifiers per person who used them, bots and their cookies.
         self.junk = pd.DataFrame(
             {
@@ -64,16 +70,26 @@ class SourceBuilder:
         owned = (self.col("phone_from_day", person) <= day) & (self.col("phone_until_day", person) > day)
         return np.where(owned, self.col("phone", person), None)
 
-    def outbound(self, address_rng: np.random.Generator, rates: dict, misaddress_days: dict[str, float]) -> None:
-        """Email, SMS, push, ads and social lines; `address_rng` (its own stream, so the rest of the world stays
-        as it was) decides the ESP's second, stale and misaddressed addresses (`addresses`)."""
-        rng, b = self.rng, self.b
+    def outbound(self, rates: dict, misaddress_days: dict[str, float]) -> None:
+        """Email, SMS, push, ads and social lines; streams of their own decide the ESP's second, stale and
+        misaddressed addresses (`addresses`)."""
+        rng, b = Streams(self.seed, "outbound"), self.b
         e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
         e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
         person = e["person"].to_numpy()
         # People whose number was recycled keep their address: each CRM re-export then changes one thing.
         recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
-        self.esp = addresses.assign(address_rng, self.p, e, rates, misaddress_days, b.start, keep=recycled)
+        self.esp = addresses.assign(
+            self.seed,
+            self.p,
+            e,
+            rates,
+            misaddress_days,
+            b.start,
+            keep=recycled,
+            email_opt_out=b.opt_out_day["email"],
+            crm_from_day=self.crm_created_day,
+        )
         e["email"] = channels.messy_emails(rng, pd.Series(self.esp.address))
         e["customer_id"] = np.where(rng.random(len(e)) < 0.8, self.col("customer_id", person), None)
         # Mail to an address the CRM does not hold for the person still names them: that is the ESP's contact.
@@ -108,7 +124,7 @@ class SourceBuilder:
 
     def online(self, sessions: pd.DataFrame, bots: int) -> None:
         """Web and app events, orders and the support tickets that follow them."""
-        rng, p = self.rng, self.p
+        rng, p = Streams(self.seed, "online"), self.p
         s = sessions.sort_values(["at", "person", "channel"], kind="mergesort").reset_index(drop=True)
         s["session"] = np.arange(len(s))
         person = s["person"].to_numpy()
@@ -147,7 +163,8 @@ class SourceBuilder:
             frame["step"] = len(steps)
             frame["at"] = frame["at"] + pd.to_timedelta(len(steps) * 40 + rng.integers(0, 30, len(frame)), unit="s")
             steps.append(frame)
-        ev = pd.concat(steps, ignore_index=True)
+        # Session by session, in time order, for the draws below (a longer world's first sessions come first).
+        ev = pd.concat(steps, ignore_index=True).sort_values(["session", "step"], kind="mergesort", ignore_index=True)
         ev = ev.merge(buy[["session", "order_id", "total_price"]], on="session", how="left")
         ev.loc[ev["event"] != "Order Completed", ["order_id", "total_price"]] = np.nan
         has_order = ev["order_id"].notna().to_numpy()
@@ -203,6 +220,13 @@ class SourceBuilder:
         ev = self._with_bots(ev, bots)
         ev = ev.sort_values(["at", "session", "step"], kind="mergesort").reset_index(drop=True)
         ev["message_id"] = np.char.add("ajs-", np.char.zfill(np.arange(len(ev)).astype(str), 12))
+        # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
+        # visit began): journeys need the session's touches before the purchase. Taken before the cut below, so
+        # that an order completed after the last day is one of a longer world's, not a timeless one.
+        completed = ev.loc[(ev["event"] == "Order Completed").to_numpy()]
+        self.completed = completed.loc[completed["at"] < self.end, ["message_id", "order_id"]]
+        completed = completed.set_index("session")["at"]
+        ev = ev[ev["at"] < self.end]  # a visit at the end of the last day goes on tomorrow
         app = (ev["surface"] == "app").to_numpy()
         ev.loc[app & (ev["type"] == "page").to_numpy(), "type"] = "screen"
         ev.loc[app & (ev["channel"] == "push").to_numpy() & (ev["step"] == 0).to_numpy(), ["type", "event"]] = [
@@ -211,48 +235,52 @@ class SourceBuilder:
         ]
         self.lines["web"] = channels.segment(self.con, ev[~app], app=False)
         self.lines["app"] = channels.segment(self.con, ev[app], app=True)
-        # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
-        # visit began): journeys need the session's touches before the purchase.
-        completed = ev.loc[(ev["event"] == "Order Completed").to_numpy()].set_index("session")["at"]
         buy["at"] = completed.reindex(buy["session"]).to_numpy()
         self._orders(buy)
 
     def _with_bots(self, ev: pd.DataFrame, bots: int) -> pd.DataFrame:
         if bots <= 0:
             return ev
-        rng, b = self.rng, self.b
-        hits = bots * b.days * BOT_HITS_PER_DAY
+        b = self.b
+        hits = bots * BOT_HITS_PER_DAY  # a day's hits; each day draws its own
         bot = np.arange(hits) % bots
         agent = BOT_AGENTS[np.arange(bots) % len(BOT_AGENTS)][bot]
-        path = np.char.add("/products/sku-", rng.integers(1, 500, hits).astype(str))
-        frame = pd.DataFrame(
-            {
-                "person": -1 - bot,
-                "surface": "web",
-                "channel": "organic",
-                "type": "page",
-                "event": None,
-                "session": -1,
-                "step": 0,
-                "at": (b.start + pd.to_timedelta(rng.integers(0, b.days * DAY_SECONDS, hits), unit="s")).to_numpy(),
-                "anonymous_id": np.char.add("anon-bot-", np.char.zfill(np.arange(hits).astype(str), 8)),
-                "url": np.char.add("https://shop.example.com", path),
-                "path": path,
-                "user_agent": agent,
-                "page_name": "Product",
-            }
-        )
+        frames = []
+        for day in range(b.days):
+            rng = Streams(self.seed, "bots", day)
+            path = np.char.add("/products/sku-", rng.integers(1, 500, hits).astype(str))
+            numbers = day * hits + np.arange(hits)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "person": -1 - bot,
+                        "surface": "web",
+                        "channel": "organic",
+                        "type": "page",
+                        "event": None,
+                        "session": -1,
+                        "step": 0,
+                        "at": b.ts(np.full(hits, day), rng.integers(0, DAY_SECONDS, hits)),
+                        "anonymous_id": np.char.add("anon-bot-", np.char.zfill(numbers.astype(str), 8)),
+                        "url": np.char.add("https://shop.example.com", path),
+                        "path": path,
+                        "user_agent": agent,
+                        "page_name": "Product",
+                    }
+                )
+            )
+        frame = pd.concat(frames, ignore_index=True)
         self.bots = pd.DataFrame(
             {
-                "person_id": np.char.add("B", np.char.zfill((bot + 1).astype(str), 6)),
+                "person_id": np.char.add("B", np.char.zfill((-frame["person"].to_numpy()).astype(str), 6)),
                 "anonymous_id": frame["anonymous_id"].to_numpy(),
-                "user_agent": agent,
+                "user_agent": frame["user_agent"].to_numpy(),
             }
         )
         return pd.concat([ev, frame], ignore_index=True)
 
     def _orders(self, buy: pd.DataFrame) -> None:
-        rng = self.rng
+        rng = Streams(self.seed, "orders")
         person = buy["person"].to_numpy()
         o = pd.DataFrame(
             {
@@ -291,10 +319,11 @@ class SourceBuilder:
             is_cancel, later["total_price"], np.round(later["total_price"] * rng.uniform(0.2, 1.0, len(later)), 2)
         )
         later["version"] = 2
-        if len(o) >= 2 and not cancelled.any() and not refunded[int(np.argmin(o["created_at"].to_numpy()))]:
+        first_order = int(np.argmin(o["created_at"].to_numpy())) if len(o) else 0
+        if len(o) >= 2 and not cancelled[first_order] and not refunded[first_order]:
             # Every world with orders shows a cancellation, whatever the seed: the first order placed is cancelled a
-            # day later. Built after the draws and without one, so every other draw of the seed stays the same.
-            forced = o.iloc[[int(np.argmin(o["created_at"].to_numpy()))]].copy()
+            # day later (a rule about the first order alone, so a longer world has the same first days).
+            forced = o.iloc[[first_order]].copy()
             forced["updated_at"] = forced["created_at"] + pd.Timedelta(days=1)
             forced["cancelled_at"], forced["refund_amount"], forced["version"] = (
                 forced["updated_at"],
@@ -303,29 +332,18 @@ class SourceBuilder:
             )
             later = pd.concat([later, forced], ignore_index=True)
         versions = pd.concat([o, later], ignore_index=True)
-        versions = versions[versions["updated_at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days + 2))]
+        versions = versions[versions["updated_at"] < self.end]
         self.lines["orders"] = channels.orders(self.con, versions)
-        final = versions.sort_values("version").drop_duplicates("order_id", keep="last")
-        self.purchases.append(
-            pd.DataFrame(
-                {
-                    "order_ref": final["order_id"].astype(str),
-                    "person": final["person"],
-                    "purchase_channel": np.where(final["source_name"] == "web", "web", "app"),
-                    "converted_at": final["created_at"],
-                    "gross_revenue": final["total_price"],
-                    "net_revenue": np.round(final["total_price"] - final["refund_amount"], 2),
-                    "currency": "USD",
-                }
-            )
+        self.order_versions = versions.merge(
+            self.lines["orders"][["order_id", "version", "event_id"]], on=["order_id", "version"]
         )
         self._support(o)
 
     def _support(self, orders: pd.DataFrame) -> None:
-        rng = self.rng
+        rng = Streams(self.seed, "support")
         t = orders[rng.random(len(orders)) < 0.25].copy()
         t["at"] = t["created_at"] + pd.to_timedelta(rng.integers(3600, 3 * DAY_SECONDS, len(t)), unit="s")
-        t = t[t["at"] < np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))]
+        t = t[t["at"] < self.end]
         t = t.sort_values(["at", "order_id"], kind="mergesort").reset_index(drop=True)
         t["ticket_id"] = 35_000 + np.arange(len(t))
         t["via"] = rng.choice(["email", "chat", "voice", "web", "sms"], len(t))
@@ -342,7 +360,7 @@ class SourceBuilder:
         self.lines["support"] = channels.support(self.con, t)
 
     def store(self, sales: pd.DataFrame, guest_rate: float) -> None:
-        rng = self.rng
+        rng = Streams(self.seed, "store")
         s = sales.sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
         person = s["person"].to_numpy()
         s["receipt_id"] = "R-" + s["store_id"] + "-" + pd.Series(np.arange(len(s))).astype(str).str.zfill(7)
@@ -355,11 +373,14 @@ class SourceBuilder:
             channels.messy_phones(rng, pd.Series(self.phone_at(person, s["at"].to_numpy()))),
             None,
         )
-        guest = at_least_one(rng, len(s), guest_rate)
-        s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), guest.sum())]
-        # A guest address is dangerous because several people type it: make sure some world's two people share one
-        # (the next sale by someone else takes the first guest sale's address; no draw more).
-        if guest.any() and not (s.loc[guest].groupby("email")["person"].nunique() > 1).any():
+        # Every world with a store sale shows a guest address: its first sale is one (a rule about the first sale,
+        # so that a longer world's first days are the same).
+        guest = rng.random(len(s)) < guest_rate
+        guest[:1] |= guest_rate > 0
+        s.loc[guest, "email"] = GUEST_EMAILS[rng.integers(0, len(GUEST_EMAILS), len(s))[guest]]
+        # A guest address is dangerous because several people type it: the next sale by someone else takes the first
+        # sale's guest address (no draw more).
+        if guest.any():
             first = int(np.flatnonzero(guest)[0])
             others = np.flatnonzero(~guest & (person != person[first]))
             if len(others):
@@ -368,6 +389,8 @@ class SourceBuilder:
         zero_phone = guest & (rng.random(len(s)) < 0.5)
         s.loc[zero_phone, "phone"] = JUNK_PHONES[0]
         s["tag"] = np.where(guest, "guest_email", None)
+        now = (s["at"] < self.end).to_numpy()  # junk typed at sales that have happened
+        guest, zero_phone = guest & now, zero_phone & now
         self.junk = pd.concat(
             [
                 self.junk,
@@ -383,17 +406,13 @@ class SourceBuilder:
             ],
             ignore_index=True,
         )
-        end = np.datetime64(self.b.start + pd.Timedelta(days=self.b.days))
+        end = self.end
         is_returned = rng.random(len(s)) < 0.05
-        delay_days = rng.integers(1, 4, int(is_returned.sum()))
-        if not (s["at"].to_numpy()[is_returned] + delay_days * np.timedelta64(1, "D") < end).any():
-            # Every world with a store sale a day before its end shows a return, whatever the seed: the first sale
-            # is brought back the next day (the draws above stay as they were).
-            first = int(np.argmin(s["at"].to_numpy())) if len(s) else None
-            if first is not None and s["at"].iat[first] + pd.Timedelta(days=1) < end:
-                days_of = dict(zip(np.flatnonzero(is_returned), delay_days))
-                is_returned[first], days_of[first] = True, 1
-                delay_days = np.array([days_of[i] for i in np.flatnonzero(is_returned)], dtype=int)
+        delay_days = rng.integers(1, 4, len(s))
+        # Every world with a store sale a day before its end shows a return, whatever the seed: the first sale is
+        # brought back the next day (a rule about the first sale; the draws stay as they were).
+        is_returned[:1], delay_days[:1] = True, np.where(is_returned[:1], delay_days[:1], 1)
+        delay_days = delay_days[is_returned]
         returned = s[is_returned].copy()
         delay = pd.to_timedelta(delay_days * DAY_SECONDS, unit="s")
         returned["original_receipt_id"], returned["type"] = returned["receipt_id"], "return"
@@ -414,32 +433,70 @@ class SourceBuilder:
             )
         returned["local_time"] = local
         returned = returned[returned["at"] < end]
+        s = s[s["at"] < end]  # an evening sale in the west on the last day is tomorrow in UTC
+        person = s["person"].to_numpy()
         self.lines["pos"] = channels.pos(self.con, pd.concat([s, returned], ignore_index=True))
-        refunds = returned.set_index("original_receipt_id")["total_cents"]
-        net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
-        self.purchases.append(
-            pd.DataFrame(
-                {
-                    "order_ref": s["receipt_id"],
-                    "person": person,
-                    "purchase_channel": "store",
-                    "converted_at": s["at"],
-                    "gross_revenue": s["total_cents"] / 100,
-                    "net_revenue": net / 100,
-                    "currency": "USD",
-                }
-            )
+        self.sales, self.returns = s, returned
+
+    def purchases(self, arrived: dict[str, np.ndarray]) -> pd.DataFrame:
+        """Every purchase whose record the landing zone holds (`arrived`: per table, the event ids delivered): an
+        order export or its Order Completed event, as its latest delivered version says (a refund still in flight
+        has not reached the data yet)."""
+        none = np.array([], dtype=object)
+        landed = np.concatenate([arrived.get("web", none), arrived.get("app", none)])
+        seen = self.completed.loc[dirt.among(self.completed["message_id"], landed), "order_id"].astype(np.int64)
+        v = self.order_versions
+        v = v[
+            dirt.among(v["event_id"], arrived.get("orders", none))
+            | ((v["version"] == 1) & v["order_id"].isin(seen)).to_numpy()
+        ]
+        final = v.sort_values("version", kind="mergesort").drop_duplicates("order_id", keep="last")
+        online = pd.DataFrame(
+            {
+                "order_ref": final["order_id"].astype(str),
+                "person": final["person"],
+                "purchase_channel": np.where(final["source_name"] == "web", "web", "app"),
+                "converted_at": final["created_at"],
+                "gross_revenue": final["total_price"],
+                "net_revenue": np.round(final["total_price"] - final["refund_amount"], 2),
+                "currency": "USD",
+            }
         )
+        pos = arrived.get("pos", none)
+        s = self.sales[dirt.among(self.sales["receipt_id"], pos)]
+        returned = self.returns[dirt.among(self.returns["receipt_id"], pos)]
+        refunds = returned.groupby("original_receipt_id")["total_cents"].sum()
+        net = s["total_cents"] - refunds.reindex(s["receipt_id"]).fillna(0).to_numpy()
+        store = pd.DataFrame(
+            {
+                "order_ref": s["receipt_id"],
+                "person": s["person"],
+                "purchase_channel": "store",
+                "converted_at": s["at"],
+                "gross_revenue": s["total_cents"] / 100,
+                "net_revenue": net / 100,
+                "currency": "USD",
+            }
+        )
+        return pd.concat([online, store], ignore_index=True)
+
+    def _opt_out_heard(self, channel: str, person: np.ndarray, day: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """When the CRM records an opt-out: an hour after the reply to a campaign that made it (the ESP's
+        unsubscribe, a STOP text), else some time the day before the person's opt-out day."""
+        b = self.b
+        planned = b.ts(np.maximum(day - 1, 0), seconds)
+        replied = b.left_at[channel][person] if channel in b.left_at else np.full(len(person), np.datetime64("NaT"))
+        return np.where(np.isnat(replied), planned, replied + np.timedelta64(1, "h"))
 
     def crm(self) -> None:
-        rng, p, b = self.rng, self.p, self.b
+        rng, p, b = Streams(self.seed, "crm"), self.p, self.b
         members = np.flatnonzero(p["in_crm"].to_numpy())
-        existing = rng.random(len(members)) < 0.85
+        existing = self.crm_existing[members].copy()
         # A changed address: the initial export holds the old one, the change day's export the new one.
         changes = self.esp.changes
         changed = pd.Index(changes["person"]).get_indexer(members)
         existing |= changed >= 0
-        created_day = np.where(existing, 0, rng.integers(1, max(2, b.days), len(members)))
+        created_day = np.where(existing, 0, self.crm_created_day[members])
         created_at = np.where(
             existing,
             np.datetime64(b.start) - pd.to_timedelta(rng.integers(1, 900, len(members)), unit="D").to_numpy(),
@@ -486,6 +543,7 @@ class SourceBuilder:
         updates.append(moved)
         # An unchanged customer is not exported again.
         c = pd.concat([c, *updates], ignore_index=True).drop_duplicates(["customer_id", "email", "phone"])
+        c = c[c["at"] < self.end]  # customers who sign up later, numbers and addresses that change later
         self.lines["crm_customers"] = channels.crm_customers(self.con, c)
         rows = []
         for channel, flag in (("email", "email_opt_in"), ("sms", "sms_opt_in"), ("push", "push_opt_in"), ("ads", None)):
@@ -507,7 +565,8 @@ class SourceBuilder:
             )
             if channel in b.opt_out_day:
                 day = b.opt_out_day[channel][members]
-                out = day < b.days
+                out = day < NEVER
+                seconds = rng.integers(0, DAY_SECONDS, len(members))[out]
                 # The preference centre names the address or number it was reached on; the app's names the
                 # logged-in customer (a push opt-out without it would name nobody).
                 rows.append(
@@ -519,7 +578,7 @@ class SourceBuilder:
                             "phone": self.col("phone", members[out]) if channel == "sms" else None,
                             "channel": channel,
                             "status": "opt_out",
-                            "at": b.ts(np.maximum(day[out] - 1, 0), rng.integers(0, DAY_SECONDS, out.sum())),
+                            "at": self._opt_out_heard(channel, members[out], day[out], seconds),
                             "consent_source": "preference_center",
                         }
                     )
@@ -553,5 +612,6 @@ class SourceBuilder:
             else consents["at"]
         )
         consents["customer_id"] = consents["customer_id"].where(consents["customer_id"].notna(), None)
+        consents = consents[consents["at"] < self.end].reset_index(drop=True)
         self.lines["crm_consents"] = channels.crm_consents(self.con, consents)
         self.consents = consents

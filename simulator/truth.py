@@ -48,8 +48,9 @@ def identifiers(
     extra = own_esp_addresses(p, esp)
     end = start + pd.Timedelta(days=days)
     phone = _rows(p, "phone", "phone")
-    phone["valid_from"] = start + pd.to_timedelta(p["phone_from_day"], unit="D").to_numpy()
-    phone["valid_to"] = start + pd.to_timedelta(p["phone_until_day"], unit="D").to_numpy()
+    # Held until the end, or until the number changes hands within the world's days.
+    phone["valid_from"] = start + pd.to_timedelta(p["phone_from_day"].clip(upper=days), unit="D").to_numpy()
+    phone["valid_to"] = start + pd.to_timedelta(p["phone_until_day"].clip(upper=days), unit="D").to_numpy()
     phone = phone[phone["valid_from"] < phone["valid_to"]]
     parts = [
         _rows(p, "email", "email"),
@@ -292,3 +293,16 @@ def write_engagement_truth(out: Path, behaviour: Behaviour, purchases: pd.DataFr
         )
         + "\n"
     )
+
+
+def write_in_flight(out: Path, parts: list[pd.DataFrame]) -> None:
+    """`_truth/in_flight.parquet`: every copy of a line that happened by the last day but is delivered after it (late,
+    delayed, or a next-day duplicate), with its `_control` metric: the landing zone does not hold it yet, a longer
+    world's does. `_control` counts it on its event day, as the source system does."""
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    frame = frame.reindex(columns=["source", "table", "event_id", "metric", "kind", "event_day", "delivery_day"])
+    for column in ("event_day", "delivery_day"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    frame.sort_values(
+        ["source", "table", "event_day", "delivery_day", "event_id", "kind"], kind="mergesort"
+    ).to_parquet(out / "_truth" / "in_flight.parquet", index=False)

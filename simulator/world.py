@@ -184,7 +184,15 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     return phones
 
 
-def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict) -> World:
+# "Never" as a day index: a phone still held, a customer who never opts out. Nothing about a person depends on
+# how many days a world runs, so a longer world is the same people for longer.
+NEVER = 1_000_000
+# Recycled numbers change hands within the first two weeks (the first one on day 1, so that any world of two days
+# or more shows one).
+SWITCH_WITHIN = 14
+
+
+def build_world(rng: np.random.Generator, customers: int, rates: dict) -> World:
     n = customers
     ids = np.arange(1, n + 1)
     household = np.cumsum(rng.random(n) < 0.6)  # about 1.7 people a household
@@ -307,7 +315,8 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     others = np.flatnonzero(~is_donor)
     receivers = others[rng.permutation(len(others))[: len(donors)]]
     donors = donors[: len(receivers)]
-    switch_day = rng.integers(1, max(2, days - 1), len(donors))
+    switch_day = rng.integers(1, SWITCH_WITHIN, len(donors))
+    switch_day[:1] = 1
     recycled = pd.DataFrame(
         {
             "phone_e164": people["phone"].to_numpy()[donors],
@@ -318,7 +327,7 @@ def build_world(rng: np.random.Generator, customers: int, days: int, rates: dict
     )
     # The old owner stops using the number on the switch day; the new owner uses it from then on.
     people["phone_from_day"] = 0
-    people["phone_until_day"] = days
+    people["phone_until_day"] = NEVER
     people.loc[donors, "phone_until_day"] = switch_day
     people.loc[receivers, "phone"] = people["phone"].to_numpy()[donors]
     people.loc[receivers, "phone_from_day"] = switch_day

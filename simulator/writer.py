@@ -42,24 +42,34 @@ def _gzip_it(share: float, *parts: str) -> bool:
 
 
 def write(
-    out: Path, name: str, delivered: pd.DataFrame, gzip_share: float, rows_per_file: int = ROWS_PER_FILE
+    out: Path,
+    name: str,
+    delivered: pd.DataFrame,
+    gzip_share: float,
+    rows_per_file: int = ROWS_PER_FILE,
+    only_day: str | None = None,
 ) -> list[dict]:
-    """Write one table's delivered lines; returns the manifest rows of its dirty and tagged lines."""
+    """Write one table's delivered lines (all days, or `only_day`'s alone); returns the manifest rows of its dirty and
+    tagged lines, of every day. A day's files depend on that day's lines alone."""
     source, stem, fmt, header = LAYOUT[name]
     order = delivered.assign(_k=(~delivered["kind"].isin(INTACT)).astype(int))
     order = order.sort_values(["delivery_day", "_k", "event_id", "kind"], kind="mergesort").reset_index(drop=True)
-    # Spread corrupted and duplicate copies through the day's lines rather than at their end.
+    # Spread corrupted and duplicate copies through each day's lines rather than at their end.
     position = np.arange(len(order), dtype=float)
+    days, first, size = np.unique(order["delivery_day"].to_numpy(), return_index=True, return_counts=True)
     dirty = (order["_k"] == 1).to_numpy()
-    if dirty.any():
-        position[dirty] = np.linspace(0, len(order), dirty.sum())
+    for begin, count in zip(first, size):
+        rows = begin + np.flatnonzero(dirty[begin : begin + count])
+        position[rows] = begin + np.linspace(0, count, len(rows))
     order["_pos"] = position
     order = order.sort_values(["delivery_day", "_pos"], kind="mergesort").reset_index(drop=True)
     manifest = []
     for day, group in order.groupby("delivery_day", sort=True):
         day_text = str(np.datetime64(day, "D"))
+        writing = only_day is None or day_text == only_day
         folder = out / source / day_text
-        folder.mkdir(parents=True, exist_ok=True)
+        if writing:
+            folder.mkdir(parents=True, exist_ok=True)
         # The CRM's file names carry no part number: a second part would overwrite the first.
         n_files = 1 if source == "crm" else max(1, -(-len(group) // rows_per_file))
         size = -(-len(group) // n_files)
@@ -68,9 +78,10 @@ def write(
             base = f"{stem}.{fmt}" if source == "crm" else f"{stem}-{day_text}-{k}.{fmt}"
             compress = _gzip_it(gzip_share, name, day_text, str(k))
             path = folder / (base + (".gz" if compress else ""))
-            text = "\n".join(([header] if header else []) + chunk["line"].tolist()) + "\n"
-            data = text.encode()
-            path.write_bytes(gzip.compress(data, compresslevel=5, mtime=0) if compress else data)
+            if writing:
+                text = "\n".join(([header] if header else []) + chunk["line"].tolist()) + "\n"
+                data = text.encode()
+                path.write_bytes(gzip.compress(data, compresslevel=5, mtime=0) if compress else data)
             first_line = 2 if header else 1
             rel = path.relative_to(out).as_posix()
             kind = chunk["kind"].to_numpy()
@@ -133,9 +144,11 @@ def control_totals(name: str, lines: pd.DataFrame) -> pd.DataFrame:
     return counts
 
 
-def write_control(out: Path, source: str, totals: pd.DataFrame) -> None:
+def write_control(out: Path, source: str, totals: pd.DataFrame, only_day: str | None = None) -> None:
     for date, group in totals.groupby("date"):
         day = str(np.datetime64(date, "D"))
+        if only_day is not None and day != only_day:
+            continue
         counts = group[group["kind"] == "count"].sort_values("metric")
         sums = group[group["kind"] == "sum"].sort_values("metric")
         doc = {

@@ -139,6 +139,10 @@ def test_control_counts_are_distinct_events_by_utc_event_day(landing, name, metr
         seen.add(key)
         metric = record[metric_field] if metric_field else ("ticket" if name == "support" else "click")
         counts[(_event_day(table, record), metric)] += 1
+    # What the source counted but has not delivered yet: late lines of the last days, still in flight.
+    waiting = _in_flight(landing, name, seen)
+    assert (waiting["event_day"].astype(str) >= "2026-03-03").all()  # late lines land within three days
+    counts.update(zip(waiting["event_day"].astype(str), waiting["metric"]))
     control = Counter()
     for path in (landing / "_control" / table.source).glob("*.json"):
         doc = json.loads(path.read_text())
@@ -146,6 +150,13 @@ def test_control_counts_are_distinct_events_by_utc_event_day(landing, name, metr
         for metric, value in doc["counts"].items():
             control[(doc["date"], metric)] += value
     assert +control == +counts
+
+
+def _in_flight(landing: Path, name: str, landed: set) -> pd.DataFrame:
+    """The table's events that happened by the last day and have no intact copy in the landing zone yet."""
+    frame = pd.read_parquet(landing / "_truth" / "in_flight.parquet")
+    frame = frame[(frame["table"] == name) & frame["kind"].isin(["event", "late", "unknown_field", "duplicate"])]
+    return frame[~frame["event_id"].isin(landed)].drop_duplicates("event_id")
 
 
 def test_pos_control_sums_are_net_takings_and_stores_span_three_zones(landing):
@@ -173,9 +184,11 @@ def test_a_drop_fault_leaves_landing_short_of_control_for_that_source_and_day_on
     dropped = [f for f in faults if f["kind"] == "drop"]
     assert dropped and {(f["source"], f["day"]) for f in dropped} == {("email", "2026-03-03")}
     table = next(t for t in RAW_TABLES if t.table == "email")
-    on_day = {r["sg_event_id"] for _, _, r in _records(root, table) if _event_day(table, r) == "2026-03-03"}
+    landed = {r["sg_event_id"]: _event_day(table, r) for _, _, r in _records(root, table)}
+    on_day = {e for e, day in landed.items() if day == "2026-03-03"}
+    waiting = _in_flight(root, "email", set(landed)).query("event_day.astype('str') == '2026-03-03'")
     control = sum(json.loads((root / "_control" / "email" / "2026-03-03.json").read_text())["counts"].values())
-    assert control - len(on_day) == len(dropped)
+    assert control - len(on_day) - len(waiting) == len(dropped)
 
 
 def test_truth_covers_people_and_purchase_revenue_matches_the_exports(landing):
@@ -257,7 +270,7 @@ def test_every_source_has_day_folders_and_the_documented_file_names(landing):
     for source in SOURCES:
         days = sorted(p.name for p in (landing / source).iterdir())
         assert days and days[0] >= "2026-03-01", source
-        assert days[-1] <= "2026-03-08", source  # days + 3 delivery folders at most
+        assert days[-1] <= "2026-03-05", source  # one delivery folder a day at most; later ones are in flight
     for day in (landing / "crm").iterdir():
         names = {p.name.removesuffix(".gz") for p in day.iterdir()}
         assert names <= {"customers.csv", "consents.jsonl"} and "customers.csv" in names, day
@@ -497,9 +510,12 @@ def test_pos_returns_across_a_daylight_saving_change_count_on_their_utc_day(tmp_
     simulate(tmp_path / "landing", customers=20000, days=5, seed=5, start=date(2026, 3, 6))
     table = next(t for t in RAW_TABLES if t.table == "pos")
     days = Counter()
-    for record in {r["receipt_id"]: r for _, _, r in _records(tmp_path / "landing", table)}.values():
+    records = {r["receipt_id"]: r for _, _, r in _records(tmp_path / "landing", table)}
+    for record in records.values():
         utc = pd.Timestamp(record["local_time"]).tz_localize(record["store_tz"]).tz_convert("UTC")
         days[(utc.date().isoformat(), record["type"])] += 1
+    waiting = _in_flight(tmp_path / "landing", "pos", set(records))
+    days.update(zip(waiting["event_day"].astype(str), waiting["metric"]))
     control = Counter()
     for path in (tmp_path / "landing" / "_control" / "pos").glob("*.json"):
         doc = json.loads(path.read_text())
@@ -631,3 +647,96 @@ def test_every_kind_of_dirt_appears_in_any_world_of_200_customers(tmp_path, seed
     )
     sharing = guests.groupby("identifier_value")["person_id"].nunique().max()
     assert sharing >= min(2, store_buyers), (sharing, store_buyers)
+
+
+# One more day of the same history: the same seed and options make the first days' files whatever the horizon.
+GROW = dict(customers=150, seed=21, faults=["delay:sms:2026-03-02:2"])
+
+
+def _landed(root: Path) -> dict[str, bytes]:
+    """Every file of the landing zone but the truth: the source folders and `_control`."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != "_truth"
+    }
+
+
+def _day_of(rel: str) -> str:
+    """The delivery day of a source file, the event day of a `_control` file."""
+    parts = rel.split("/")
+    return parts[2].split(".")[0] if parts[0] == "_control" else parts[1]
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("grown")
+    simulate(base / "four", days=4, **GROW)
+    simulate(base / "six", days=6, **GROW)
+    return base
+
+
+def test_a_longer_world_is_the_shorter_one_and_what_happens_next(grown):
+    four, six = _landed(grown / "four"), _landed(grown / "six")
+    assert {_day_of(rel) for rel in four} == {"2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"}
+    assert any(rel.startswith("_control/") for rel in four) and any(rel.startswith("crm/") for rel in four)
+    unequal = [rel for rel, data in four.items() if six.get(rel) != data]
+    assert not unequal, unequal[:5]
+    assert {_day_of(rel) for rel in set(six) - set(four)} == {"2026-03-05", "2026-03-06"}
+    # What was still in flight after day 4 lands in the longer world's day 5: day 4's late lines and duplicates.
+    waiting = pd.read_parquet(grown / "four" / "_truth" / "in_flight.parquet")
+    waiting["event_day"], waiting["delivery_day"] = (
+        waiting["event_day"].astype(str),
+        waiting["delivery_day"].astype(str),
+    )
+    on_five = waiting[waiting["delivery_day"] == "2026-03-05"]
+    late = on_five[(on_five["kind"] == "late") & (on_five["event_day"] == "2026-03-04")]
+    assert len(late) and (waiting["delivery_day"] > "2026-03-04").all()
+    faults = json.loads((grown / "six" / "_truth" / "faults.json").read_text())
+    landed_on_five = {(f["kind"], f["event_id"]) for f in faults if f.get("day") == "2026-03-05" and "file" in f}
+    assert set(zip(late["kind"], late["event_id"])) <= landed_on_five
+    dirty = on_five[on_five["kind"].isin(["late", "duplicate"])]
+    assert set(zip(dirty["kind"], dirty["event_id"])) <= landed_on_five
+
+
+def _same_truth(one: Path, other: Path) -> None:
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in other.iterdir())
+    for name in names:
+        if name.endswith(".parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(one / name), pd.read_parquet(other / name), obj=name)
+        else:
+            assert (one / name).read_text() == (other / name).read_text(), name
+
+
+def test_appending_a_day_twice_makes_the_six_day_world(grown, tmp_path):
+    import shutil
+
+    from omnichannel.cli import build_parser
+    from simulator import append_day
+
+    zone = tmp_path / "zone"
+    shutil.copytree(grown / "four", zone)
+    summary = append_day(zone)
+    assert summary["in_flight"] >= 0 and json.loads((zone / "_truth" / "simulation.json").read_text())["days"] == 5
+    args = build_parser().parse_args(["simulate", "--append-day", "--out", str(zone)])
+    assert args.handler(args) == 0
+    assert _landed(zone) == _landed(grown / "six")
+    _same_truth(zone / "_truth", grown / "six" / "_truth")
+
+
+def test_append_day_refuses_a_landing_zone_the_simulator_did_not_write(tmp_path, landing):
+    from omnichannel.cli import UsageError, build_parser
+
+    exports = tmp_path / "exports"
+    (exports / "_control").mkdir(parents=True)  # looks like a landing zone, holds no simulation
+    broken = tmp_path / "broken"
+    (broken / "_truth").mkdir(parents=True)
+    (broken / "_truth" / "simulation.json").write_text('{"customers": 10}')
+    for root in (exports, broken, tmp_path / "nothing"):
+        args = build_parser().parse_args(["simulate", "--append-day", "--out", str(root)])
+        with pytest.raises(UsageError) as refused:
+            args.handler(args)
+        message = str(refused.value)
+        assert str(root / "_truth" / "simulation.json") in message and "\n" not in message, message
+    assert not (exports / "email").exists() and not (tmp_path / "nothing").exists()
