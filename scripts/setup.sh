@@ -8,6 +8,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'   # the dev extra: ruff, sqlfluff (scripts/lint.sh), psutil (benchmarks)
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/dagster-dbt project prepare-and-package --file orchestration/defs/dbt_project.py >/dev/null
+# The BI dashboard (bi/, Evidence) as locked: npm ci again only when the lockfile changed since the last one.
+if command -v npm >/dev/null 2>&1; then
+  locked="$(sha256sum bi/package-lock.json | cut -d' ' -f1)"
+  if [ "$(cat bi/node_modules/.omnichannel-lock 2>/dev/null)" != "$locked" ]; then
+    echo "setup: installing the dashboard's npm packages (npm ci in bi/)"
+    (cd bi && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$locked" > bi/node_modules/.omnichannel-lock
+  fi
+else
+  echo "setup: npm is missing (Node 20 brings it): the dashboard's build test will be skipped" >&2
+fi
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser download needs the internet).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then as_root=""
