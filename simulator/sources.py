@@ -20,6 +20,14 @@ BOT_HITS_PER_DAY = 100  # each hit a fresh cookie: a bot leaves thousands of coo
 HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
 
 
+def zero_padded(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """`prefix` and each number zero-padded to `width` digits; numpy's zfill cannot take an empty array (a world
+    of one day may send no text message)."""
+    if len(numbers) == 0:
+        return np.array([], dtype=str)
+    return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), width))
+
+
 def _pick(rng, options_by_person: pd.Series, person: np.ndarray) -> np.ndarray:
     """One of each person's identifiers (cookies, devices) at random, vectorised; None for people without any."""
     owners = options_by_person.index.to_numpy()
@@ -75,7 +83,7 @@ class SourceBuilder:
         misaddressed addresses (`addresses`)."""
         rng, b = Streams(self.seed, "outbound"), self.b
         e = b.frames["email"].sort_values(["at", "person", "event"], kind="mergesort").reset_index(drop=True)
-        e["sg_event_id"] = np.char.add("sg", np.char.zfill(np.arange(len(e)).astype(str), 10))
+        e["sg_event_id"] = zero_padded("sg", np.arange(len(e)), 10)
         person = e["person"].to_numpy()
         # People whose number was recycled keep their address: each CRM re-export then changes one thing.
         recycled = self.p["person_id"].isin(self.world.recycled[["old_person_id", "new_person_id"]].stack()).to_numpy()
@@ -99,7 +107,7 @@ class SourceBuilder:
         self.sent = {"email": e}
 
         s = b.frames["sms"].sort_values(["at", "person"], kind="mergesort").reset_index(drop=True)
-        s["sid"] = np.char.add("SM", np.char.zfill(np.arange(len(s)).astype(str), 32))
+        s["sid"] = zero_padded("SM", np.arange(len(s)), 32)
         s["phone"] = channels.messy_phones(rng, pd.Series(self.phone_at(s["person"].to_numpy(), s["at"].to_numpy())))
         s = s[s["phone"].notna()]
         self.lines["sms"] = channels.sms(self.con, s)
@@ -219,7 +227,7 @@ class SourceBuilder:
         ev["user_agent"] = HUMAN_AGENT
         ev = self._with_bots(ev, bots)
         ev = ev.sort_values(["at", "session", "step"], kind="mergesort").reset_index(drop=True)
-        ev["message_id"] = np.char.add("ajs-", np.char.zfill(np.arange(len(ev)).astype(str), 12))
+        ev["message_id"] = zero_padded("ajs-", np.arange(len(ev)), 12)
         # A shop stamps an order when checkout completes, the moment its Order Completed event fires (not when the
         # visit began): journeys need the session's touches before the purchase. Taken before the cut below, so
         # that an order completed after the last day is one of a longer world's, not a timeless one.
@@ -261,7 +269,7 @@ class SourceBuilder:
                         "session": -1,
                         "step": 0,
                         "at": b.ts(np.full(hits, day), rng.integers(0, DAY_SECONDS, hits)),
-                        "anonymous_id": np.char.add("anon-bot-", np.char.zfill(numbers.astype(str), 8)),
+                        "anonymous_id": zero_padded("anon-bot-", numbers, 8),
                         "url": np.char.add("https://shop.example.com", path),
                         "path": path,
                         "user_agent": agent,
@@ -272,7 +280,7 @@ class SourceBuilder:
         frame = pd.concat(frames, ignore_index=True)
         self.bots = pd.DataFrame(
             {
-                "person_id": np.char.add("B", np.char.zfill((-frame["person"].to_numpy()).astype(str), 6)),
+                "person_id": zero_padded("B", -frame["person"].to_numpy(), 6),
                 "anonymous_id": frame["anonymous_id"].to_numpy(),
                 "user_agent": frame["user_agent"].to_numpy(),
             }

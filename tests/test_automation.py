@@ -21,7 +21,7 @@ from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import RAW_TABLES
 from orchestration.settings import PROJECT_ROOT
 
-TINY = dict(customers=60, days=2, seed=31)
+TINY = dict(customers=60, days=4, seed=31)
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 

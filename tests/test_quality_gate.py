@@ -20,7 +20,8 @@ from orchestration.settings import PROJECT_ROOT
 
 # No contact-policy misfires: their sends after an opt-out warn in cross-system agreement (test_contact_policy
 # checks that), and this world is the clean one.
-WORLD = dict(customers=400, days=5, seed=5, misfires=False)
+# Eight days: the fault day must lie outside the sync check's settling window of the last delivery day.
+WORLD = dict(customers=400, days=8, seed=5, misfires=False)
 FAULT_DAY = "2026-03-03"
 SYNC_CHECK = "marts/agg_sync_accuracy:sync_accuracy"
 AGREEMENT_CHECK = "marts/agg_cross_system_agreement:cross_system_agreement"
