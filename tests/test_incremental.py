@@ -24,6 +24,7 @@ from orchestration.settings import PROJECT_ROOT
 WORLD = dict(customers=150, days=5, seed=23)
 MERGE_ID = "ajs-incremental-merge"
 # What differs by construction between the two: when rows were loaded, and when a move was recorded.
+EDITED_IP = "203.0.113.77"
 MAILBOX_PROVIDERS = tuple(
     f"@{d}" for d in ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com")
 )
@@ -115,6 +116,30 @@ def _late_line_of(landing: Path, day: str, on_or_before: str) -> str:
     raise AssertionError(f"no late web event on {day}")
 
 
+def _edit_an_email_event(landing: Path, day: str, spared: str) -> str:
+    """Rewrite the day's first email file with the `ip` of its first well-formed event changed (one not mailed to
+    the forgotten address, whose lines no longer load); returns its event id."""
+    path = sorted((landing / "email" / day).iterdir())[0]
+    lines = _lines(path)
+    for number, line in enumerate(lines):
+        event = _parsed_email(line)
+        if event is not None and spared.split("@")[0] not in str(event.get("email", "")).lower():
+            lines[number] = json.dumps({**event, "ip": EDITED_IP})
+            break
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return event["sg_event_id"]
+
+
+def _parsed_email(line: str) -> dict | None:
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) and event.get("sg_event_id") and event.get("timestamp") else None
+
+
 def _person_to_forget(database: Path, spared_crm_ids: set[str]) -> str:
     """An email whose customer holds no identifier anyone else shares, nor one of these CRM ids (the people the
     merging record joins: erasing one would suppress the record itself)."""
@@ -169,6 +194,9 @@ def grown(tmp_path_factory) -> dict:
     _deliver(simulated, landing, days[3:])
     moved = _late_line_of(landing, days[2], on_or_before=days[1])
     (landing / "web" / days[1] / f"segment-web-{days[1]}-8.jsonl").write_text(moved + "\n")
+    # And the first day's email file delivered again with one event's content corrected in place: the same event
+    # id on the same line, other content.
+    edited = _edit_an_email_event(landing, days[0], spared=email)
     with_changes = run_pipeline_at(root, "incremental 2")
     runs.append(with_changes)
 
@@ -184,6 +212,7 @@ def grown(tmp_path_factory) -> dict:
         forgotten=email,
         merged=(first, second),
         moved_event=json.loads(moved)["messageId"],
+        edited_event=edited,
     )
 
 
@@ -204,8 +233,9 @@ def test_every_table_of_the_incremental_world_equals_the_full_rebuild(grown):
 
 
 def test_the_last_run_restaged_only_the_days_that_changed(grown):
-    """The last incremental run staged the new days, the second day (delivered again) and the third (whose copy of
-    the moved event turned duplicate though its files did not change), and nothing else; dbt says so in its log."""
+    """The last incremental run loaded the first two days again (their files changed) and the new days; it staged
+    those, and the third day of web only, whose copy of the moved event turned duplicate though the day was not
+    loaded again. dbt says so in its log."""
     days = grown["days"]
     # dagster-dbt gives each run's dbt its own target folder, named after the run.
     run_id = grown["runs"][-1]["transform"]
@@ -214,8 +244,8 @@ def test_the_last_run_restaged_only_the_days_that_changed(grown):
         model: day_list.split(", ")
         for model, day_list in re.findall(r"(stg_\w+): restaging \d+ delivery day\(s\): ([0-9, -]+)", log.read_text())
     }
-    assert said["stg_web__events"] == days[1:]
-    assert said["stg_email__events"] == days[3:]
+    assert said["stg_web__events"] == days
+    assert said["stg_email__events"] == [*days[:2], *days[3:]]
 
 
 def test_the_late_record_merged_two_customers_and_the_history_says_so(grown):
@@ -245,6 +275,14 @@ def test_the_event_whose_first_copy_moved_is_staged_once_on_its_new_day(grown):
         "select delivery_date::varchar from staging.stg_web__events where event_id = ?",
         [grown["moved_event"]],
     ) == [(grown["days"][1],)]
+
+
+def test_an_event_corrected_in_place_is_staged_as_corrected(grown):
+    assert _query(
+        grown["root"] / "warehouse.duckdb",
+        "select ip from staging.stg_email__events where event_id = ?",
+        [grown["edited_event"]],
+    ) == [(EDITED_IP,)]
 
 
 def test_the_forgotten_person_stays_out_of_every_later_run(grown):

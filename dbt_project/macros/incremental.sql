@@ -3,8 +3,9 @@
     replacing each such day whole, and drops days raw no longer holds. A day changes when it is loaded again, when
     `forget` deletes rows of it, and also when another day is loaded: duplicates are decided across days (the
     first copy of an event id wins), so loading one day can flip the duplicate flag of a row of another. Comparing
-    a per-day signature (row count and a sum of row hashes over event id, file and line) of raw with the model's
-    own catches all three, whatever the ingestion did. Late arrivals need no lookback here: raw is partitioned by
+    a per-day signature (row count and a sum of row hashes over event id, file, line and load time) of raw with the
+    model's own catches all three, whatever the ingestion did: the load time, because a day loaded again may hold
+    the same events at the same places with other content. Late arrivals need no lookback here: raw is partitioned by
     the day a line was delivered, and a late event is simply a row of the day it arrived.
     A change of a staging model's SQL or of a var it reads (phone_region) needs `--full-refresh`, as with any
     dbt incremental model. -#}
@@ -34,12 +35,12 @@
     holds that raw no longer does. -#}
 {% macro restaged_days(raw_table) -%}
     select _delivery_date as delivery_date from (
-        select _delivery_date, count(*) as row_count, sum(hash(_event_id, _file, _line)) as row_hashes
+        select _delivery_date, count(*) as row_count, sum(hash(_event_id, _file, _line, _loaded_at)) as row_hashes
         from {{ source('raw', raw_table) }}
         where not _is_duplicate
         group by _delivery_date
         except
-        select delivery_date, count(*), sum(hash(event_id, source_file, source_line))
+        select delivery_date, count(*), sum(hash(event_id, source_file, source_line, loaded_at))
         from {{ this }}
         group by delivery_date
     )
