@@ -89,6 +89,26 @@ def simulate(work: Pipeline, *, customers: int, days: int, seed: int) -> None:
     print(f"simulate: {customers:,} customers, {days} days in {time.perf_counter() - started:.1f} s")
 
 
+def add_landing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark on a simulated landing zone: its size, and whether to reuse the last one."""
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--keep-landing", action="store_true", help="reuse a landing zone already simulated")
+
+
+def simulated_landing(args: argparse.Namespace) -> Pipeline:
+    """The pipeline in `args.workdir` with a simulated landing zone of about `args.events` events over `args.days`
+    (the last one kept with `--keep-landing`), and no warehouse yet."""
+    import simulator
+
+    keep = args.keep_landing and (args.workdir / "landing").exists()
+    work = pipeline(args.workdir, fresh=not keep)
+    if not keep:
+        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days, seed=args.seed)
+    work.warehouse.unlink(missing_ok=True)
+    return work
+
+
 def build(work: Pipeline) -> None:
     """Ingests, stages and builds the simulated world through the pipeline, untimed but reported."""
     from orchestration.runner import run_pipeline

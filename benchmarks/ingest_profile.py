@@ -15,7 +15,7 @@ from datetime import datetime
 
 import duckdb
 
-from _harness import argument_parser, pipeline, simulate
+from _harness import add_landing_arguments, argument_parser, simulated_landing
 
 
 def _cpu_seconds() -> float:
@@ -46,22 +46,14 @@ class TimedConnection:
 
 def main() -> int:
     parser = argument_parser(__doc__, workdir="/tmp/omni-bench", seed=11)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--keep-landing", action="store_true", help="reuse a landing zone already simulated")
+    add_landing_arguments(parser)
     parser.add_argument("--top", type=int, default=20, help="how many statements to list")
     args = parser.parse_args()
 
-    keep = args.keep_landing and (args.workdir / "landing").exists()
-    work = pipeline(args.workdir, fresh=not keep)
-    import simulator
+    work = simulated_landing(args)
     from orchestration.ingestion.landing import landing_days
     from orchestration.ingestion.loader import load_partition
     from orchestration.ingestion.sources import RAW_TABLES
-
-    if not keep:
-        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days, seed=args.seed)
-    work.warehouse.unlink(missing_ok=True)
 
     con = TimedConnection(
         duckdb.connect(str(work.warehouse), config={"memory_limit": os.environ["OMNI_DUCKDB_MEMORY_LIMIT"]})

@@ -15,13 +15,13 @@ import duckdb
 
 from _harness import (
     PeakMemory,
+    add_landing_arguments,
     argument_parser,
     beside_floor,
     landing_files,
-    pipeline,
     read_files_floor,
     run_dbt,
-    simulate,
+    simulated_landing,
 )
 
 
@@ -32,25 +32,17 @@ def floor_read_seconds(landing: Path) -> tuple[float, int]:
 
 def main() -> int:
     parser = argument_parser(__doc__, workdir="/tmp/omni-bench", seed=11)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--keep-landing", action="store_true", help="reuse a landing zone already simulated")
+    add_landing_arguments(parser)
     args = parser.parse_args()
 
     memory = PeakMemory.start()
-    keep = args.keep_landing and (args.workdir / "landing").exists()
-    work = pipeline(args.workdir, fresh=not keep)
-    import simulator
+    work = simulated_landing(args)
     from orchestration import settings
     from orchestration.ingestion.control import load_control_day
     from orchestration.ingestion.landing import landing_days
     from orchestration.ingestion.loader import load_partition
     from orchestration.ingestion.phones import normalize_new_phones
     from orchestration.ingestion.sources import RAW_TABLES
-
-    if not keep:
-        simulate(work, customers=simulator.customers_for_events(args.events, args.days), days=args.days, seed=args.seed)
-    work.warehouse.unlink(missing_ok=True)
 
     floor, floor_rows = floor_read_seconds(work.landing)
     print(f"floor (DuckDB reading every file): {floor_rows:,} lines in {floor:.1f} s")
