@@ -116,14 +116,17 @@ def latest_check_outcomes(instance: dg.DagsterInstance, check_keys: Sequence[dg.
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation is None:
             continue
-        outcomes.append(
-            CheckOutcome(
-                asset=key.asset_key.to_user_string(),
-                name=key.name,
-                passed=evaluation.passed,
-                severity=evaluation.severity.value,
-                description=evaluation.description,
-                metadata={name: _plain(value) for name, value in evaluation.metadata.items()},
-            )
-        )
+        outcomes.append(check_outcome(key, evaluation))
     return outcomes
+
+
+def check_outcome(key: dg.AssetCheckKey, evaluation: dg.AssetCheckEvaluation | dg.AssetCheckResult) -> CheckOutcome:
+    """A check's evaluation (as the instance recorded it, or as the check returned it) in the report's plain terms."""
+    return CheckOutcome(
+        asset=key.asset_key.to_user_string(),
+        name=key.name,
+        passed=evaluation.passed,
+        severity=evaluation.severity.value,
+        description=evaluation.description,
+        metadata={name: _plain(value) for name, value in evaluation.metadata.items()},
+    )
