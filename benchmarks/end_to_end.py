@@ -54,8 +54,10 @@ def stage_seconds(run_ids: set[str]) -> dict[str, float]:
 
 def deliver(simulated: Path, landing: Path, days: list[str]) -> None:
     """Move these delivery days' folders and control totals into the landing zone the pipeline reads."""
+    from orchestration.ingestion.landing import delivery_day_paths
+
     for day in days:
-        for path in [*simulated.glob(f"[!_]*/{day}"), *simulated.glob(f"_control/*/{day}.json")]:
+        for path in delivery_day_paths(simulated, day):
             destination = landing / path.relative_to(simulated)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, destination)

@@ -23,6 +23,8 @@ A pipeline run costs minutes, so built worlds are shared:
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -273,6 +275,22 @@ def run_pipeline_at(root: Path, label: str, **kwargs) -> dict:
 
     with settings_at(root):
         return run_pipeline(log=progress_log(label), **kwargs)
+
+
+def omnichannel_cli(*args: str, root: Path | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """The `omnichannel` command as a user runs it, in its own process, with the test's settings (or, given
+    `root`, every setting pointed at the world there), from the project folder."""
+    from orchestration.settings import PROJECT_ROOT
+
+    with settings_at(root) if root is not None else contextlib.nullcontext():
+        return subprocess.run(
+            [sys.executable, "-m", "omnichannel", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ),
+            cwd=PROJECT_ROOT,
+        )
 
 
 def build_world(

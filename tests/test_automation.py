@@ -16,7 +16,7 @@ from conftest import settings_at
 from data_quality.gx_runner import ExpectationFailure
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.fingerprints import changed_days, loaded_fingerprints
-from orchestration.ingestion.landing import landing_days
+from orchestration.ingestion.landing import delivery_day_paths, landing_days
 from orchestration.ingestion.loader import load_partition
 from orchestration.ingestion.sources import RAW_TABLES
 from orchestration.settings import PROJECT_ROOT
@@ -32,12 +32,8 @@ def _instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _day_paths(landing: Path, day: str) -> list[Path]:
-    return [*landing.glob(f"*/{day}"), *landing.glob(f"_control/*/{day}.json")]
-
-
 def _move_day(day: str, source: Path, target: Path) -> None:
-    for path in _day_paths(source, day):
+    for path in delivery_day_paths(source, day):
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         path.rename(destination)

@@ -7,13 +7,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from conftest import progress_log, settings_at
+from conftest import omnichannel_cli, progress_log, settings_at
 
 from orchestration.identifiers import NORMALIZE_EMAIL_SQL
 from orchestration.ingestion.sources import raw_field_values_sql
@@ -38,14 +37,7 @@ PROJECT_FILES_UNDER_HOME = (
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     """The command as a user runs it, in its own process (its environment is the test's settings)."""
-    return subprocess.run(
-        [sys.executable, "-m", "omnichannel", *args],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env=dict(os.environ),
-        cwd=PROJECT_ROOT,
-    )
+    return omnichannel_cli(*args)
 
 
 def _digest(*paths: Path) -> str:

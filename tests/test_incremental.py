@@ -8,17 +8,16 @@ the middle."""
 import gzip
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import progress, run_pipeline_at, settings_at
+from conftest import omnichannel_cli, progress, run_pipeline_at
 
+from orchestration.ingestion.landing import delivery_day_paths
 from orchestration.settings import PROJECT_ROOT
 
 WORLD = dict(customers=150, days=5, seed=23)
@@ -44,14 +43,10 @@ def _lines(path: Path) -> list[str]:
         return handle.read().splitlines()
 
 
-def _day_paths(landing: Path, day: str) -> list[Path]:
-    return [*landing.glob(f"[!_]*/{day}"), *landing.glob(f"_control/*/{day}.json")]
-
-
 def _deliver(source: Path, target: Path, days: list[str]) -> None:
     """Copy these delivery days' folders and control totals from the simulated landing zone into the served one."""
     for day in days:
-        for path in _day_paths(source, day):
+        for path in delivery_day_paths(source, day):
             destination = target / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir():
@@ -60,13 +55,16 @@ def _deliver(source: Path, target: Path, days: list[str]) -> None:
                 shutil.copyfile(path, destination)
 
 
-def _parsed(line: str) -> dict | None:
-    """The line's event, or None for the simulator's malformed and truncated lines."""
+def _parsed(line: str, key: str = "timestamp", *, timestamp: type | tuple[type, ...] = str) -> dict | None:
+    """The line's event, or None for the simulator's malformed and truncated lines: those not a JSON object, with
+    no `timestamp` of this type (Segment's are ISO strings, SendGrid's Unix seconds), or with no `key`."""
     try:
         event = json.loads(line)
     except json.JSONDecodeError:
         return None
-    return event if isinstance(event, dict) and isinstance(event.get("timestamp"), str) else None
+    if not isinstance(event, dict) or not isinstance(event.get("timestamp"), timestamp):
+        return None
+    return event if event.get(key) else None
 
 
 def _web_events(landing: Path, day: str) -> list[tuple[str, dict]]:
@@ -122,7 +120,7 @@ def _edit_an_email_event(landing: Path, day: str, spared: str) -> str:
     path = sorted((landing / "email" / day).iterdir())[0]
     lines = _lines(path)
     for number, line in enumerate(lines):
-        event = _parsed_email(line)
+        event = _parsed(line, "sg_event_id", timestamp=(int, float, str))
         if event is not None and spared.split("@")[0] not in str(event.get("email", "")).lower():
             lines[number] = json.dumps({**event, "ip": EDITED_IP})
             break
@@ -130,14 +128,6 @@ def _edit_an_email_event(landing: Path, day: str, spared: str) -> str:
     with opener(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return event["sg_event_id"]
-
-
-def _parsed_email(line: str) -> dict | None:
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return event if isinstance(event, dict) and event.get("sg_event_id") and event.get("timestamp") else None
 
 
 def _person_to_forget(database: Path, spared_crm_ids: set[str]) -> str:
@@ -160,15 +150,7 @@ def _person_to_forget(database: Path, spared_crm_ids: set[str]) -> str:
 
 
 def _forget(root: Path, email: str) -> subprocess.CompletedProcess:
-    with settings_at(root):
-        return subprocess.run(
-            [sys.executable, "-m", "omnichannel", "forget", "--email", email, "--yes"],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            env=dict(os.environ),
-            cwd=PROJECT_ROOT,
-        )
+    return omnichannel_cli("forget", "--email", email, "--yes", root=root)
 
 
 @pytest.fixture(scope="module")

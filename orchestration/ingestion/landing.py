@@ -27,3 +27,10 @@ def partition_files(landing_dir: Path, table: RawTable, day: str) -> list[Path]:
 def control_files(landing_dir: Path, day: str) -> list[Path]:
     """Every source's control-totals file for delivery day `day`, sorted."""
     return sorted((landing_dir / "_control").glob(f"*/{day}.json"))
+
+
+def delivery_day_paths(landing_dir: Path, day: str) -> list[Path]:
+    """What delivering day `day` put in the landing zone: each source's folder for the day and every control-totals
+    file of the day (what a test or benchmark copies or moves to deliver a day, or takes away to hold it back)."""
+    folders = [p for p in landing_dir.glob(f"[!_]*/{day}") if p.is_dir()]
+    return sorted([*folders, *control_files(landing_dir, day)])
