@@ -1,13 +1,10 @@
 """The Dagster code location: assembles the assets, checks, jobs, schedules and resources of `orchestration.defs`."""
 
-import sys
-from pathlib import Path
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.automation import build_daily_catch_up, landing_zone_sensor, transform_after_ingestion
 from orchestration.defs.dbt import dbt_models
+from orchestration.defs.dbt_cli import LOCAL_DBT, LocalDbtCliResource
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.failure_report import build_failed_publication_sensor
 from orchestration.defs.gate import upstream_check_keys
@@ -29,8 +26,7 @@ def build_definitions() -> dg.Definitions:
     """The code location; the publish gate is handed every check upstream of the marts it copies."""
     resources = {
         **pipeline_resources(),
-        # The dbt beside this interpreter, so the pipeline works without the venv on PATH.
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=LOCAL_DBT),
     }
     marts = [key for key in dbt_models.keys if key.path[0] == "marts"]
     checks = [*CHECKS, build_row_drop_checks(marts)]
