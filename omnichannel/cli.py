@@ -386,7 +386,8 @@ def _ui(args: argparse.Namespace) -> int:
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
     print(
-        f"the UI: http://127.0.0.1:{args.port}/ ; the reports and Data Docs it links: http://127.0.0.1:{server.server_port}/"
+        f"the UI: http://127.0.0.1:{args.port}/ ; the reports and Data Docs it links: http://127.0.0.1:{server.server_port}/",
+        flush=True,
     )
     process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(home)})
     try:
