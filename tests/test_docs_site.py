@@ -80,6 +80,10 @@ def test_nothing_outside_the_folders_is_served(site, path):
     assert status == 404 and b"not for the browser" not in body
 
 
+def test_the_browsers_favicon_request_is_no_error(site):
+    assert _get(site["port"], "/favicon.ico") == (204, b"")
+
+
 def test_the_server_is_read_only(site):
     assert _get(site["port"], "/published/current/report.html", "POST")[0] == 501
     assert _get(site["port"], "/published/current/report.html", "PUT")[0] == 501

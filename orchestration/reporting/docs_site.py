@@ -65,6 +65,14 @@ class DocsHandler(SimpleHTTPRequestHandler):
             return missing  # a symlink out of the folder
         return str(target)
 
+    def send_head(self):
+        if urlsplit(self.path).path == "/favicon.ico":
+            # Asked for by every page the browser opens here: none, rather than a 404 in the page's console.
+            self.send_response(204)
+            self.end_headers()
+            return None
+        return super().send_head()
+
     def list_directory(self, path):
         self.send_error(404, "no listings: follow a link from the Dagster UI")
         return None
