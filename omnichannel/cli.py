@@ -29,6 +29,8 @@ EXAMPLES = {
     "acknowledge-drop": "omnichannel acknowledge-drop fct_conversion --reason 'erased a reseller on request'",
     "identity-score": "omnichannel identity-score --truth .omnichannel/landing/_truth",
     "attribution-score": "omnichannel attribution-score --truth .omnichannel/landing/_truth",
+    "ui": "omnichannel ui --port 3000",
+    "serve-docs": "omnichannel serve-docs",
 }
 
 
@@ -330,6 +332,75 @@ def _attribution_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs_server():
+    """The release reports and Data Docs on loopback at OMNI_DOCS_PORT, where the UI's links point."""
+    from orchestration.reporting.docs_site import DATA_DOCS, PUBLISHED, make_server, site_url
+
+    port = settings.get("OMNI_DOCS_PORT")
+    if not port.isdigit():
+        raise UsageError(f"OMNI_DOCS_PORT must be a port number, not {port!r}")
+    roots = {PUBLISHED: settings.publish_dir(), DATA_DOCS: settings.data_docs_dir()}
+    try:
+        server = make_server(roots, port=int(port))
+    except OSError as exc:
+        raise CliError(
+            f"cannot serve the reports on 127.0.0.1:{port} ({exc.strerror}): another `omnichannel ui` or "
+            "`serve-docs` may run; set OMNI_DOCS_PORT (and OMNI_DOCS_URL, if set) to a free port"
+        ) from None
+    url = site_url(settings.get("OMNI_DOCS_URL"))
+    if url is not None and not url.startswith((f"http://127.0.0.1:{port}", f"http://localhost:{port}")):
+        print(f"note: OMNI_DOCS_URL is {url}, the UI's links point there, not at this server", file=sys.stderr)
+    return server
+
+
+def _serve_docs(args: argparse.Namespace) -> int:
+    server = _docs_server()
+    print(
+        f"serving {settings.publish_dir()} and {settings.data_docs_dir()} at http://127.0.0.1:{server.server_port}/",
+        flush=True,
+    )
+    print("the Dagster UI's report and Data Docs links open here; Ctrl-C stops", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """`dagster dev` on loopback, with the docs server beside it in this process, both stopped by one Ctrl-C."""
+    import os
+    import shutil
+    import subprocess
+    import threading
+
+    from orchestration.runner import INSTANCE_CONFIG
+
+    server = _docs_server()
+    threading.Thread(target=server.serve_forever, name="docs-site", daemon=True).start()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home_dir() / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
+    print(
+        f"the UI: http://127.0.0.1:{args.port}/ ; the reports and Data Docs it links: http://127.0.0.1:{server.server_port}/",
+        flush=True,
+    )
+    process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(home)})
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # `dagster dev` got the same interrupt (one process group) and shuts its servers down.
+        return process.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _command(commands, name: str, help: str) -> argparse.ArgumentParser:
     return commands.add_parser(
         name,
@@ -411,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ranking.add_argument("--truth", help="the simulator's _truth folder (default: <landing>/_truth)")
     ranking.set_defaults(handler=_attribution_score)
+
+    ui = _command(commands, "ui", "start the Dagster UI on loopback, with the reports and Data Docs it links served")
+    ui.add_argument("--port", type=_count, default=3000, help="the UI's port (default 3000)")
+    ui.set_defaults(handler=_ui)
+    serve = _command(commands, "serve-docs", "serve the reports and Data Docs the Dagster UI links, on loopback")
+    serve.set_defaults(handler=_serve_docs)
     return parser
 
 

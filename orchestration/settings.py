@@ -34,6 +34,10 @@ DEFAULTS = {
     "OMNI_KEEP_RELEASES": "3",
     # When the daily catch-up schedule ingests what the landing-zone sensor missed (cron, UTC).
     "OMNI_DAILY_CRON": "0 2 * * *",
+    # The loopback port `omnichannel ui` / `omnichannel serve-docs` serve the reports and Data Docs on.
+    "OMNI_DOCS_PORT": "3070",
+    # The base URL the pipeline's metadata links the reports and Data Docs pages at (`off`: no http links).
+    "OMNI_DOCS_URL": "http://127.0.0.1:{port}",
 }
 PATH_SETTINGS = ("OMNI_HOME", "OMNI_LANDING_DIR", "OMNI_WAREHOUSE", "OMNI_PUBLISH_DIR", "OMNI_DATA_DOCS_DIR")
 
@@ -44,6 +48,8 @@ def get(name: str) -> str:
     if name in PATH_SETTINGS:
         home = Path(os.environ.get("OMNI_HOME") or DEFAULTS["OMNI_HOME"]).resolve()
         value = str(Path(value.format(home=home)).resolve())
+    elif name == "OMNI_DOCS_URL":
+        value = value.format(port=get("OMNI_DOCS_PORT"))
     return value
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import point_settings_at, progress_log, restore_settings
 
+from orchestration import settings
 from orchestration.settings import PROJECT_ROOT
 
 # No contact-policy misfires: their sends after an opt-out warn in cross-system agreement (test_contact_policy
@@ -440,5 +441,11 @@ def test_every_asset_records_its_row_count_and_each_mart_a_preview_without_custo
     published = latest("published", "marts").metadata
     assert published["dagster/row_count"].value == sum(gated["clean_manifest"]["tables"].values())
     report = latest("published", "report").metadata
-    assert report["report"].value.startswith("file://") and report["report"].value.endswith("/report.html")
+    # Links the UI can follow (not file://, which a browser will not open from an http page): the release's own
+    # report, which stays that release's when a later one becomes current, and the current one; and the path.
+    site, release = settings.get("OMNI_DOCS_URL"), report["release"].value
+    assert report["report"].value == f"{site}/published/releases/{release}/report.html"
+    assert report["current_report"].value == f"{site}/published/current/report.html"
+    assert Path(report["report_path"].value).is_file() and Path(report["report_path"].value).parent.name == release
+    assert published["report"].value == report["report"].value
     assert report["charts"].value > 0

@@ -110,10 +110,10 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
                     if len(days) == 1:
                         (stats, rows), outcome = loaded[days[0]], outcomes[days[0]]
                         metadata = {**stats.as_metadata(), "dagster/row_count": rows}
-                        check = suite_check_result(outcome, key, RAW_SUITE_CHECK)
+                        check = suite_check_result(outcome, key, RAW_SUITE_CHECK, data_docs)
                     else:
                         metadata = _range_metadata(loaded)
-                        check = range_check_result(outcomes, key, RAW_SUITE_CHECK)
+                        check = range_check_result(outcomes, key, RAW_SUITE_CHECK, data_docs)
                     folders = {"unknown_folders": dg.MetadataValue.json(unknown)}
                     yield dg.MaterializeResult(asset_key=key, metadata={**metadata, **folders})
                     if len(days) > 1:

@@ -26,6 +26,22 @@ PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 UNCHANGED = "unchanged"
 
 
+def report_links(publication: Publication, release_id: str) -> dict:
+    """Links to a release's report the Dagster UI can follow: the release's own file (`report`, which stays that
+    release's after the next swaps `current`), the current one (`current_report`), and its path to copy. No http
+    link without a docs site (`OMNI_DOCS_URL`), and never a file:// one: a browser will not open it from the UI."""
+    folder = publication.folder.resolve()
+    release_report = folder / "releases" / release_id / REPORT_FILE
+    links = {
+        "report": publication.url_of(release_report),
+        "current_report": publication.url_of(folder / "current" / REPORT_FILE),
+    }
+    return {
+        **{name: dg.MetadataValue.url(url) for name, url in links.items() if url is not None},
+        "report_path": dg.MetadataValue.path(str(release_report)),
+    }
+
+
 def _days_covered(con) -> dict:
     row = con.execute(
         "select min(_delivery_date)::varchar, max(_delivery_date)::varchar, count(distinct _delivery_date) "
@@ -35,7 +51,7 @@ def _days_covered(con) -> dict:
 
 
 def _unchanged(
-    context: dg.AssetExecutionContext, publish_dir: Path, release_id: str, keep: int, gate
+    context: dg.AssetExecutionContext, publication: Publication, release_id: str, keep: int, gate
 ) -> dg.MaterializeResult:
     """The gate is open and the current release already holds these marts, copied the same way: nothing is written.
 
@@ -43,6 +59,7 @@ def _unchanged(
     open now), and old releases are pruned. Pending acknowledgements stay: no release recorded them, and they were
     made against the release that stays current.
     """
+    publish_dir = publication.folder
     prune_releases(publish_dir, keep)
     clear_failure_report(publish_dir)
     said = f"release {release_id} stays current"
@@ -55,7 +72,7 @@ def _unchanged(
             "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
             "tables": dg.MetadataValue.json(manifest["tables"]),
             "dagster/row_count": sum(manifest["tables"].values()),
-            "report": dg.MetadataValue.url((publish_dir / "current" / REPORT_FILE).resolve().as_uri()),
+            **report_links(publication, release_id),
             "checks_passed": len(gate.passed),
             "checks_warned": dg.MetadataValue.json(gate.warnings),
         }
@@ -86,7 +103,10 @@ def build_published_marts(
                 metadata={
                     "failed": gate.failed,
                     "unchecked": gate.unchecked,
-                    "report": dg.MetadataValue.url(report.as_uri()),
+                    **(
+                        {"report": dg.MetadataValue.url(url)} if (url := publication.url_of(report)) is not None else {}
+                    ),
+                    "report_path": dg.MetadataValue.path(str(report)),
                 },
             )
         if gate.warned:
@@ -104,7 +124,7 @@ def build_published_marts(
             fingerprint = release_fingerprint(con, salt)
             unchanged = unchanged_release(publish_dir, fingerprint)
             if unchanged is not None:
-                return _unchanged(context, publish_dir, unchanged, keep, gate)
+                return _unchanged(context, publication, unchanged, keep, gate)
             manifest = {
                 "published_at": datetime.now(UTC).isoformat(),
                 "run_id": context.run.run_id,
@@ -126,7 +146,7 @@ def build_published_marts(
                 "path": dg.MetadataValue.path(str(publish_dir / "current" / "omnichannel.duckdb")),
                 "tables": dg.MetadataValue.json(release.tables),
                 "dagster/row_count": sum(release.tables.values()),
-                "report": dg.MetadataValue.url((publish_dir / "current" / REPORT_FILE).resolve().as_uri()),
+                **report_links(publication, release_id),
                 "checks_passed": len(gate.passed),
                 "checks_warned": dg.MetadataValue.json(gate.warnings),
             }

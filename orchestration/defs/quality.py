@@ -52,9 +52,12 @@ def _failing_examples_markdown(outcome: SuiteOutcome) -> str:
     return "\n".join(lines)
 
 
-def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResult:
+def suite_check_result(
+    outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str, docs: DataDocs | None = None
+) -> dg.AssetCheckResult:
     """A Dagster check result whose metadata shows each failed expectation with examples, and links to the
-    validation's own Data Docs page (the site's index needs scripts from the internet to list anything)."""
+    validation's own Data Docs page (the site's index needs scripts from the internet to list anything) when
+    `docs` has a site serving it (a file:// link would not open from the UI)."""
     metadata = {
         "batch": outcome.batch,
         "rows": outcome.rows,
@@ -65,15 +68,15 @@ def suite_check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name
         ),
         "data_docs": dg.MetadataValue.path(str(outcome.page)),
     }
-    if outcome.page is not None:
-        metadata["data_docs_page"] = dg.MetadataValue.url(Path(outcome.page).resolve().as_uri())
+    if outcome.page is not None and docs is not None and (url := docs.url_of(Path(outcome.page))) is not None:
+        metadata["data_docs_page"] = dg.MetadataValue.url(url)
     if outcome.failures:
         metadata["failing_examples"] = dg.MetadataValue.md(_failing_examples_markdown(outcome))
     return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=outcome.success, metadata=metadata)
 
 
 def range_check_result(
-    outcomes: dict[str, SuiteOutcome], asset_key: dg.AssetKey, check_name: str
+    outcomes: dict[str, SuiteOutcome], asset_key: dg.AssetKey, check_name: str, docs: DataDocs | None = None
 ) -> dg.AssetCheckResult:
     """One check result for a suite run on each day of a range (one step loads them all): it passes only if
     every day passed, and names the days that failed, each with its failed expectations and Data Docs page."""
@@ -92,6 +95,14 @@ def range_check_result(
         ),
         "data_docs": dg.MetadataValue.json({day: str(outcome.page) for day, outcome in sorted(outcomes.items())}),
     }
+    urls = {
+        day: url
+        for day, outcome in sorted(outcomes.items())
+        if outcome.page is not None and docs is not None and (url := docs.url_of(Path(outcome.page))) is not None
+    }
+    if urls:
+        # One link a day, as markdown: the UI renders a json value's URLs as text.
+        metadata["data_docs_pages"] = dg.MetadataValue.md("\n".join(f"- [{day}]({url})" for day, url in urls.items()))
     if failed:
         metadata["failing_examples"] = dg.MetadataValue.md(
             "\n\n".join(
@@ -132,7 +143,7 @@ def _gx_suite_check(name: str, keys: list[tuple[str, ...]], doc: str) -> dg.Asse
                 for key in context.selected_asset_check_keys:
                     suite = SUITES[tuple(key.asset_key.path)]
                     outcome = validate_batch(con, runner, suite, _batch_key(con, suite))
-                    yield suite_check_result(outcome, key.asset_key, GX_CHECK)
+                    yield suite_check_result(outcome, key.asset_key, GX_CHECK, data_docs)
         finally:
             runner.build_docs()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from orchestration.defs.gate import latest_check_outcomes
-from orchestration.defs.publishing import PUBLISHED_KEY, UNCHANGED
+from orchestration.defs.publishing import PUBLISHED_KEY, UNCHANGED, report_links
 from orchestration.defs.resources import Publication
 from orchestration.reporting.build import REPORT_FILE, write_release_report
 
@@ -40,7 +40,7 @@ def build_release_report(gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDe
                 metadata={
                     UNCHANGED: f"release {release.name} stays current",
                     "release": release.name,
-                    "report": dg.MetadataValue.url((release / REPORT_FILE).as_uri()),
+                    **report_links(publication, release.name),
                     "path": dg.MetadataValue.path(str(publication.folder.resolve() / "current" / REPORT_FILE)),
                 }
             )
@@ -51,7 +51,7 @@ def build_release_report(gate_checks: Sequence[dg.AssetCheckKey]) -> dg.AssetsDe
         return dg.MaterializeResult(
             metadata={
                 "release": release.name,
-                "report": dg.MetadataValue.url(report.path.as_uri()),
+                **report_links(publication, release.name),
                 "path": dg.MetadataValue.path(str(publication.folder.resolve() / "current" / report.path.name)),
                 "charts": report.charts,
                 "sections": dg.MetadataValue.json({s.title: len(s.charts) for s in report.sections}),

@@ -18,6 +18,7 @@ from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
 from orchestration.privacy.salt import publish_salt
 from orchestration.publishing.release import KEEP_RELEASES, parse_keep_releases
 from orchestration.publishing.row_drops import DEFAULT_MAX_DROP, parse_max_drop
+from orchestration.reporting.docs_site import DATA_DOCS, PUBLISHED, file_url
 from orchestration.warehouse_lock import exclusive
 
 # DuckDB takes one writer per file: every asset that writes the warehouse is in this pool, limited to one.
@@ -90,10 +91,16 @@ class DataDocs(dg.ConfigurableResource):
     """The folder of the great-expectations Data Docs site every check run renders into."""
 
     path: str
+    # The docs site's base URL (`OMNI_DOCS_URL`, served by `omnichannel ui`); None or `off`: no http links.
+    site_url: str | None = None
 
     @property
     def folder(self) -> Path:
         return Path(self.path)
+
+    def url_of(self, page: Path) -> str | None:
+        """The http link to a page of the site, which the Dagster UI can open (it cannot open file://)."""
+        return file_url(self.site_url, DATA_DOCS, self.folder, page)
 
 
 class Publication(dg.ConfigurableResource):
@@ -107,10 +114,16 @@ class Publication(dg.ConfigurableResource):
     max_row_drop: str = str(DEFAULT_MAX_DROP)
     # How many releases stay under `releases/` (the current one always among them).
     keep_releases: str = str(KEEP_RELEASES)
+    # The docs site's base URL (`OMNI_DOCS_URL`, served by `omnichannel ui`); None or `off`: no http links.
+    site_url: str | None = None
 
     @property
     def folder(self) -> Path:
         return Path(self.path)
+
+    def url_of(self, file: Path) -> str | None:
+        """The http link to a file of the publish dir, which the Dagster UI can open (it cannot open file://)."""
+        return file_url(self.site_url, PUBLISHED, self.folder, file)
 
     @property
     def max_drop(self) -> float:
@@ -145,7 +158,7 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "landing": LandingZone(path=_from_env("OMNI_LANDING_DIR"), max_line_bytes=_int_from_env("OMNI_MAX_LINE_BYTES")),
         "phones": PhoneNumbering(default_region=_from_env("OMNI_PHONE_REGION")),
-        "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR")),
+        "data_docs": DataDocs(path=_from_env("OMNI_DATA_DOCS_DIR"), site_url=_from_env("OMNI_DOCS_URL")),
         "publication": Publication(
             path=_from_env("OMNI_PUBLISH_DIR"),
             home=_from_env("OMNI_HOME"),
@@ -153,5 +166,6 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
             hash_identifiers=hash_flag not in {"0", "false", "no", "off"},
             max_row_drop=_from_env("OMNI_PUBLISH_MAX_ROW_DROP"),
             keep_releases=_from_env("OMNI_KEEP_RELEASES"),
+            site_url=_from_env("OMNI_DOCS_URL"),
         ),
     }
