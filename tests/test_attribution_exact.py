@@ -8,10 +8,7 @@ elimination, Shapley by averaging marginal contributions over every ordering of 
 """
 
 import itertools
-import os
 import random
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -20,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import run_dbt
 
 from orchestration.attribution.markov import removal_effects
 from orchestration.attribution.shapley import shapley_shares
-from orchestration.settings import DBT_PROJECT_DIR
 
 CHANNELS = ["email", "sms", "push", "web", "ads", "social"]
 
@@ -148,35 +145,12 @@ def build_attribution(paths, warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPy
         )
     # Journeys and attribution only: the metrics marts downstream need tables these synthetic touches lack.
     run_dbt(
+        "run",
         ["int_journey_touches+", "--exclude", "path:models/marts/metrics", "path:models/intermediate/metrics"],
         warehouse,
         tmp_path,
     )
     return duckdb.connect(str(warehouse), read_only=True)
-
-
-def run_dbt(select: list[str], warehouse: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "run",
-            "--select",
-            *select,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +338,7 @@ def solved(tmp_path_factory):
     paths = journey_paths(seed=11, count=4000)
     with duckdb.connect(str(warehouse)) as con:
         aggregate_paths(con, paths)
-    run_dbt(["int_attribution_markov_effects", "int_attribution_shapley_shares"], warehouse, tmp_path)
+    run_dbt("run", ["int_attribution_markov_effects", "int_attribution_shapley_shares"], warehouse, tmp_path)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         effects = con.execute("select * from intermediate.int_attribution_markov_effects").df()
         shares = con.execute("select * from intermediate.int_attribution_shapley_shares").df()

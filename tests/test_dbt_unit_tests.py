@@ -4,13 +4,9 @@ This is where they run: the pipeline's `dbt build` excludes them, as dbt advises
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR
+from conftest import run_dbt
 
 IDENTITY_UNIT_TESTS = {
     "int_identity_phone_epochs.phone_with_one_owner_is_one_open_period",
@@ -25,29 +21,9 @@ def test_every_dbt_unit_test_passes(world, tmp_path):
     # test world's has every model, and no other process writes it.
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(world.warehouse, warehouse)
-    # Its own target path, so the project's manifest (which Dagster loads) is left alone.
+    # run_dbt gives dbt its own target folder: what it ran is read from there.
     target = tmp_path / "target"
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--select",
-            "test_type:unit",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    run_dbt("test", ["test_type:unit"], warehouse, tmp_path)
     results = json.loads((target / "run_results.json").read_text())["results"]
     statuses = {r["unique_id"].removeprefix("unit_test.omnichannel."): r["status"] for r in results}
     assert set(statuses) >= IDENTITY_UNIT_TESTS

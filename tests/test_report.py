@@ -3,14 +3,12 @@ mart missing from a release is said to be, the contact-policy and lifetime-value
 columns, and the report is a Dagster asset downstream of the publication."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import run_dbt
 from report_pages import points, read_report, traces
 
 from orchestration.reporting.build import write_release_report
@@ -261,7 +259,6 @@ def test_the_back_test_chart_draws_the_check_the_pipeline_computes_on_a_history_
     from orchestration.defs.gate import check_outcome
     from orchestration.defs.metrics import BACKTEST_CHECK, LIFETIME_VALUE_ASSET, clv_backtest
     from orchestration.defs.resources import Warehouse
-    from orchestration.settings import DBT_PROJECT_DIR
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -274,28 +271,7 @@ def test_the_back_test_chart_draws_the_check_the_pipeline_computes_on_a_history_
             from read_csv('{CDNOW}', columns = {{'customer_id': 'integer', 'order_date': 'date', 'cds': 'integer',
                                                   'value': 'double'}}, header = true)
             group by all""")
-    built = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "run",
-            "--select",
-            "int_clv_backtest_summary",
-            "int_clv_backtest_predictions",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",  # its own, so the manifest Dagster loads is left alone
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-2000:]
+    run_dbt("run", ["int_clv_backtest_summary", "int_clv_backtest_predictions"], warehouse, tmp_path)
     result = clv_backtest(warehouse=Warehouse(path=str(warehouse)))
     outcome = check_outcome(dg.AssetCheckKey(LIFETIME_VALUE_ASSET, BACKTEST_CHECK), result)
     buckets = outcome.metadata["by_calibration_frequency"]
