@@ -372,18 +372,14 @@ def _serve_docs(args: argparse.Namespace) -> int:
 def _ui(args: argparse.Namespace) -> int:
     """`dagster dev` on loopback, with the docs server beside it in this process, both stopped by one Ctrl-C."""
     import os
-    import shutil
     import subprocess
     import threading
 
-    from orchestration.runner import INSTANCE_CONFIG
+    from orchestration.runner import prepared_dagster_home
 
     server = _docs_server()
     threading.Thread(target=server.serve_forever, name="docs-site", daemon=True).start()
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home_dir() / "dagster_home")
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    home = prepared_dagster_home(Path(os.environ.get("DAGSTER_HOME") or settings.home_dir() / "dagster_home"))
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
     print(

@@ -5,6 +5,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -29,11 +30,15 @@ def dagster_instance() -> dg.DagsterInstance:
     """
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
-    home = settings.home_dir() / "dagster_home"
+    return dg.DagsterInstance.from_config(str(prepared_dagster_home(settings.home_dir() / "dagster_home")))
+
+
+def prepared_dagster_home(home: Path) -> Path:
+    """`home`, created if missing, with the project's instance settings unless it has its own `dagster.yaml`."""
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
-    return dg.DagsterInstance.from_config(str(home))
+    return home
 
 
 def select_days(days: Sequence[str], start: str | date | None, end: str | date | None) -> list[str]:

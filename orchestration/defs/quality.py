@@ -52,6 +52,13 @@ def _failing_examples_markdown(outcome: SuiteOutcome) -> str:
     return "\n".join(lines)
 
 
+def _page_url(outcome: SuiteOutcome, docs: DataDocs | None) -> str | None:
+    """The http link to the validation's Data Docs page, if `docs` has a site serving it."""
+    if outcome.page is None or docs is None:
+        return None
+    return docs.url_of(Path(outcome.page))
+
+
 def suite_check_result(
     outcome: SuiteOutcome, asset_key: dg.AssetKey, check_name: str, docs: DataDocs | None = None
 ) -> dg.AssetCheckResult:
@@ -68,7 +75,7 @@ def suite_check_result(
         ),
         "data_docs": dg.MetadataValue.path(str(outcome.page)),
     }
-    if outcome.page is not None and docs is not None and (url := docs.url_of(Path(outcome.page))) is not None:
+    if (url := _page_url(outcome, docs)) is not None:
         metadata["data_docs_page"] = dg.MetadataValue.url(url)
     if outcome.failures:
         metadata["failing_examples"] = dg.MetadataValue.md(_failing_examples_markdown(outcome))
@@ -95,11 +102,7 @@ def range_check_result(
         ),
         "data_docs": dg.MetadataValue.json({day: str(outcome.page) for day, outcome in sorted(outcomes.items())}),
     }
-    urls = {
-        day: url
-        for day, outcome in sorted(outcomes.items())
-        if outcome.page is not None and docs is not None and (url := docs.url_of(Path(outcome.page))) is not None
-    }
+    urls = {day: url for day, outcome in sorted(outcomes.items()) if (url := _page_url(outcome, docs)) is not None}
     if urls:
         # One link a day, as markdown: the UI renders a json value's URLs as text.
         metadata["data_docs_pages"] = dg.MetadataValue.md("\n".join(f"- [{day}]({url})" for day, url in urls.items()))
