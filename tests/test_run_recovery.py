@@ -4,6 +4,7 @@ The fast tests kill a small job that holds the `warehouse` slot; the slow one ki
 while it ingests and once while dbt runs, then runs again to success.
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -202,10 +203,8 @@ def _still_running(pids: list[int]) -> list[int]:
     """
     processes = []
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             processes.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(processes, timeout=30)
     return [p.pid for p in alive if _status(p) not in {None, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD}]
 
