@@ -10,6 +10,16 @@ from data_quality.gx_runner import SuiteOutcome, SuiteRunner
 from data_quality.suites import Suite
 
 
+def range_name(first: str, last: str) -> str:
+    """The batch name of days validated together, which names their Data Docs page.
+
+    Not `first..last`: GX's page renderer parses every run name with dateutil, which reads "2026-03-01..2026-03-29"
+    as a time with a -29 h offset and fails rendering that page ("offset must be a timedelta strictly between
+    -timedelta(hours=24) and timedelta(hours=24)") for any range ending on the 24th or later.
+    """
+    return f"{first}_to_{last}"
+
+
 def validate_batch(con: duckdb.DuckDBPyConnection, runner: SuiteRunner, suite: Suite, batch_key: str) -> SuiteOutcome:
     frame = con.execute(suite.batch_sql(), [batch_key]).df()
     return runner.validate(suite.table, batch_key, frame, suite.expectations(batch_key), suite.parameters(batch_key))
@@ -48,7 +58,7 @@ def validate_batches(
     where = f"{suite.batch_column}::varchar in (select unnest(?::varchar[]))"
     frame = con.execute(f"select {suite.columns} from {suite.table} where {where}", [keys]).df()
     together = runner.validate(
-        suite.table, f"{min(keys)}..{max(keys)}", frame, suite.expectations(keys[0]), {"batch_key_set": keys}
+        suite.table, range_name(min(keys), max(keys)), frame, suite.expectations(keys[0]), {"batch_key_set": keys}
     )
     if not together.success:
         return {key: validate_one(con, runner, suite, key) for key in keys}

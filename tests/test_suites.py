@@ -1,5 +1,7 @@
 """The GX suites catch what they promise to, and name the offending values."""
 
+import logging
+
 import duckdb
 import pytest
 
@@ -64,7 +66,7 @@ def test_days_validated_together_once_and_each_alone_only_when_the_union_fails(c
     clean = validate_batches(con, SuiteRunner(tmp_path), suite, days, one_day)
     assert seen == [] and all(o.success for o in clean.values())
     assert [(day, o.batch, o.rows) for day, o in clean.items()] == [(d, d, n) for d, n in zip(days, [2, 1, 1])]
-    assert len({o.page for o in clean.values()}) == 1 and "2026-03-14..2026-03-16" in str(clean[days[0]].page)
+    assert len({o.page for o in clean.values()}) == 1 and "2026-03-14_to_2026-03-16" in str(clean[days[0]].page)
     # A second first copy of e1 on the middle day: the union fails, so each day is validated alone, and only the
     # middle day fails (e1's first copy on another day is no fault of a day's own batch).
     con.execute("""insert into raw.email values ('e3', '{}'::json, false, 'g', 2, date '2026-03-15'),
@@ -73,6 +75,23 @@ def test_days_validated_together_once_and_each_alone_only_when_the_union_fails(c
     assert seen == days
     assert [day for day, o in dirty.items() if not o.success] == ["2026-03-15"]
     assert [f.examples for f in dirty["2026-03-15"].failures] == [["e3", "e3"]]
+
+
+def test_a_month_of_days_validated_together_renders_its_page(con, tmp_path, caplog):
+    # GX's renderer parses the run name as a time; "2026-03-01..2026-03-29" read as one with a -29 h offset and the
+    # page failed to render (an error in the log, a page missing its title).
+    con.execute("""create table raw.email as
+        select 'e' || i as _event_id, '{}'::json as record, false as _is_duplicate, 'f' as _file, 1 as _line,
+               date '2026-03-01' + to_days(cast(i as integer)) as _delivery_date
+        from range(29) t(i)""")
+    days = [f"2026-03-{day:02d}" for day in range(1, 30)]
+    runner = SuiteRunner(tmp_path)
+    outcomes = validate_batches(con, runner, raw_suites(["email"])["email"], days)
+    (page,) = {outcome.page for outcome in outcomes.values()}
+    with caplog.at_level(logging.ERROR, logger="great_expectations"):
+        runner.render_pages()
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "Validations / raw.email" in page.read_text() and "2026-03-01_to_2026-03-29" in page.read_text()
 
 
 def test_a_suite_registered_once_still_checks_each_batch_against_its_own_day_and_each_gets_its_page(con, tmp_path):
@@ -116,12 +135,12 @@ def test_the_world_has_a_data_docs_page_for_every_validation_and_an_index_listin
     unlisted = [p for p in pages if p.stat().st_mtime <= indexed_at and p.relative_to(docs).as_posix() not in index]
     assert unlisted == []
     # Every raw table was validated on every delivery day it was loaded: the days one step loaded are validated
-    # together, on a page named after the range (`validations/raw/<table>/<first>..<last>/`), or a day alone.
+    # together, on a page named after the range (`validations/raw/<table>/<first>_to_<last>/`), or a day alone.
     covered = set()
     for page in pages:
         layer, table, batch = page.relative_to(docs / "validations").parts[:3]
         if layer == "raw":
-            first, _, last = batch.partition("..")
+            first, _, last = batch.partition("_to_")
             days = world.query(
                 "select _delivery_date::varchar from raw.ingest_log where table_name = ? "
                 "and _delivery_date between ?::date and ?::date",
