@@ -93,7 +93,7 @@ def test_compiled_and_fast_compile_modes_give_the_same_estimates(cdnow, cdnow_mo
         monkeypatch.setattr(model_class, "fit", spy)
     monkeypatch.setattr(clv, "COMPILED_MIN_ROWS", 100)
     compiled = clv.fit_lifetime_models(clv.model_data(cdnow), min_repeat_customers=20)
-    assert seen == [("GroupedBetaGeoModel", "FAST_RUN"), ("GammaGammaModel", "FAST_RUN")]
+    assert seen == [("GroupedBetaGeoModel", "FAST_RUN"), ("SharedDataGammaGammaModel", "FAST_RUN")]
     assert compiled.pytensor_modes == {"purchase": "FAST_RUN", "spend": "FAST_RUN"}
     for name, value in {**cdnow_models.purchase_parameters, **cdnow_models.spend_parameters}.items():
         fitted = {**compiled.purchase_parameters, **compiled.spend_parameters}[name]
@@ -134,6 +134,25 @@ def test_the_fit_on_grouped_histories_is_the_fit_on_every_customer(history, cdno
         theirs = getattr(every, method)(columns, **kwargs).mean(dim=["chain", "draw"])
         ids = columns["customer_id"].to_numpy()
         np.testing.assert_allclose(ours.sel(customer_id=ids), theirs.sel(customer_id=ids), rtol=1e-6)
+
+
+def test_gamma_gamma_on_shared_data_is_pymc_marketings_own_fit(cdnow, cdnow_models):
+    from pymc_extras.prior import Prior
+    from pymc_marketing.clv import GammaGammaModel
+
+    data = clv.model_data(cdnow)
+    spenders = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
+    with clv._quiet():
+        theirs = GammaGammaModel(
+            data=spenders[["customer_id", "frequency", "monetary_value"]],
+            model_config={name: Prior("HalfFlat") for name in clv.SPEND_PARAMETERS},
+        )
+        theirs.fit(method="map", progressbar=False)
+    for name, value in clv._point(theirs, clv.SPEND_PARAMETERS).items():
+        assert cdnow_models.spend_parameters[name] == pytest.approx(value, rel=1e-6), name
+    columns = data[["customer_id", "frequency", "monetary_value"]]
+    ours = cdnow_models.spend.expected_customer_spend(columns).mean(dim=["chain", "draw"])
+    np.testing.assert_allclose(ours, theirs.expected_customer_spend(columns).mean(dim=["chain", "draw"]), rtol=1e-6)
 
 
 def test_bgnbd_conditional_expectation_matches_the_paper_for_its_example_customer(cdnow_models):

@@ -14,7 +14,7 @@ Input is one row per customer in any time unit (the pipeline uses days): `freque
 reason in `prediction_status` instead of numbers nobody should act on.
 
 BG/NBD is fitted on the distinct (x, t_x, T) histories, each weighted by its number of customers
-(grouped_bgnbd.GroupedBetaGeoModel): the same maximum, at the cost of the distinct histories, which in days are
+(clv_models.GroupedBetaGeoModel): the same maximum, at the cost of the distinct histories, which in days are
 few. pymc-marketing is imported inside the functions: it takes seconds to import, and nothing happens at import
 time. Fits on fewer than COMPILED_MIN_ROWS rows run pytensor in FAST_COMPILE mode (see there).
 """
@@ -41,16 +41,14 @@ SHAPE_BOUND = 1000.0
 SPEND_PARAMETERS = ("p", "q", "v")
 DAYS_PER_MONTH = 365.25 / 12
 
-# pytensor's default mode compiles C code for each model function, and pymc-marketing builds the data into the graph
-# as constants, so the code is specialised to the number of rows (BG/NBD's distinct histories, Gamma-Gamma's
-# customers): every new history (a new day, a back-test
-# split, a test world) compiles again. Measured on this 2-core machine with a warm ~/.pytensor cache, BG/NBD plus
-# Gamma-Gamma on a size not seen before: 1,013 customers 11.3 s compiled against 2.6 s in FAST_COMPILE (44 s
-# against 7 s with an empty cache); 20,000: 13.5 s against 9.4 s; 50,000: 7.8 s against 14.6 s; 200,000: 11.4 s
-# against 67 s. FAST_COMPILE (few graph rewrites, numpy per operation, nothing for g++) gives the same estimates,
-# so below this many rows it is used; above it the compiled code pays for itself. (Those figures were measured on
-# customers, before BG/NBD was fitted on grouped histories; a row is a row to the compiler.)
-COMPILED_MIN_ROWS = 25_000
+# pytensor's default mode (FAST_RUN) compiles C code for each model function. The models here give it their data as
+# shared inputs (clv_models), so the code is the same for every history and pytensor's on-disk cache (~/.pytensor,
+# shared by the user's processes) serves it from the second fit on. FAST_COMPILE (few graph rewrites, nothing for
+# g++) evaluates elementwise operations per element in Python, so its cost grows with the rows. Measured on this
+# 2-core machine, Gamma-Gamma on 14,749 customers: FAST_COMPILE 5.7-12.1 s; FAST_RUN 10.9 s with a cold cache and
+# 3.1 s warm (0.6 s for a second fit in the same process). Below this many rows FAST_COMPILE costs a few seconds
+# and nothing to compile (small worlds and tests never pay the cold compile); above it the compiled code pays.
+COMPILED_MIN_ROWS = 10_000
 
 PREDICTED = "predicted"
 TOO_FEW_REPEAT_CUSTOMERS = "too_few_repeat_customers"  # nothing predicted: the purchase model was not fitted
@@ -67,8 +65,8 @@ PREDICTION_COLUMNS = ("predicted_purchases", "probability_alive", "predicted_ave
 class LifetimeModels:
     """The fitted models, or why one is missing; parameters as plain floats."""
 
-    purchase: Any = None  # grouped_bgnbd.GroupedBetaGeoModel, a pymc_marketing.clv.BetaGeoModel
-    spend: Any = None  # pymc_marketing.clv.GammaGammaModel
+    purchase: Any = None  # clv_models.GroupedBetaGeoModel, a pymc_marketing.clv.BetaGeoModel
+    spend: Any = None  # clv_models.SharedDataGammaGammaModel, a pymc_marketing.clv.GammaGammaModel
     purchase_parameters: dict[str, float] = field(default_factory=dict)
     spend_parameters: dict[str, float] = field(default_factory=dict)
     purchase_problem: str | None = None  # a status from STATUSES and a sentence, when `purchase` is None
@@ -140,11 +138,11 @@ def _usable(parameters: dict[str, float]) -> bool:
 
 def fit_purchase_model(data: pd.DataFrame):
     """BG/NBD fitted by maximum likelihood on customer_id, frequency, recency, T: on the distinct histories, each
-    weighted by its customers (grouped_bgnbd says why that is the same fit)."""
+    weighted by its customers (clv_models says why that is the same fit)."""
     with _quiet():
         from pymc_extras.prior import Prior
 
-        from orchestration.metrics.grouped_bgnbd import GroupedBetaGeoModel, distinct_histories
+        from orchestration.metrics.clv_models import GroupedBetaGeoModel, distinct_histories
 
         histories = distinct_histories(data)
     with _quiet(), _compiled_for(len(histories)):
@@ -163,9 +161,10 @@ def fit_spend_model(data: pd.DataFrame):
     """Gamma-Gamma fitted by maximum likelihood on the repeat customers' frequency and mean repeat spend."""
     with _quiet(), _compiled_for(len(data)):
         from pymc_extras.prior import Prior
-        from pymc_marketing.clv import GammaGammaModel
 
-        model = GammaGammaModel(
+        from orchestration.metrics.clv_models import SharedDataGammaGammaModel
+
+        model = SharedDataGammaGammaModel(
             data=data[["customer_id", "frequency", "monetary_value"]],
             model_config={name: Prior("HalfFlat") for name in SPEND_PARAMETERS},
         )
