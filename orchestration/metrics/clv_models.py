@@ -6,8 +6,8 @@
   three days have 7 distinct ones; 100,000 over a month about 1,300), so the fit costs what the distinct histories
   cost instead of what the customers cost. pymc-marketing's `BetaGeoModel` takes no weights: `GroupedBetaGeoModel`
   builds the same model with its priors and its `BetaGeoNBD` log-density, weighted, as a `pm.Potential`.
-- **Data as shared inputs.** pymc-marketing builds the data into the graph as constants, and pytensor's C cache
-  keys on constants' values, so a compiled fit is never reused: every new history compiles again (10-45 s). Here
+- **Data as shared inputs.** pymc-marketing builds the data into the graph as constants, and pytensor's compiled C
+  code is specialised to them, so a compiled fit is not reused: every new history compiles again (10-45 s). Here
   the data are `pm.Data` (shared variables, inputs of the compiled function), so the compiled code is the same for
   every history and pytensor's on-disk cache serves it from the second fit on, in any process.
 
@@ -42,7 +42,7 @@ def _column(name: str, values: pd.Series) -> pt.TensorVariable:
 class GroupedBetaGeoModel(BetaGeoModel):
     """BG/NBD on distinct_histories' rows: each row's log-likelihood counted `customers` times.
 
-    Covers the model without covariates, with `a` and `b` (or pymc-marketing's phi/kappa pooling) in model_config.
+    Covers the model clv.py fits: no covariates, priors on alpha, r, a and b (not pymc-marketing's phi/kappa pooling).
     """
 
     _model_type = "BG/NBD (grouped histories)"
@@ -50,24 +50,15 @@ class GroupedBetaGeoModel(BetaGeoModel):
     def build_model(self, data: pd.DataFrame | None = None) -> None:  # type: ignore[override]
         if data is not None:
             self.data = data
-        if self.covariate_cols:
-            raise ValueError("GroupedBetaGeoModel has no covariates: histories with covariates do not group")
+        if self.covariate_cols or not {"a", "b"} <= set(self.model_config):
+            raise ValueError("GroupedBetaGeoModel takes no covariates and needs priors on a and b")
         self._validate_data(self.data)
         coords = {"customer_id": self.data["customer_id"], "obs_var": ["recency", "frequency"]}
         with pm.Model(coords=coords) as self.model:
             weights = _column("customers", self.data[WEIGHT])
             recency, frequency = _column("recency", self.data["recency"]), _column("frequency", self.data["frequency"])
             observed = pt.stack([recency, frequency], axis=1)
-            alpha = self.model_config["alpha"].create_variable("alpha")
-            if "a" in self.model_config and "b" in self.model_config:
-                a = self.model_config["a"].create_variable("a")
-                b = self.model_config["b"].create_variable("b")
-            else:
-                phi = self.model_config["phi_dropout"].create_variable("phi_dropout")
-                kappa = self.model_config["kappa_dropout"].create_variable("kappa_dropout")
-                a = pm.Deterministic("a", phi * kappa)
-                b = pm.Deterministic("b", (1.0 - phi) * kappa)
-            r = self.model_config["r"].create_variable("r")
+            alpha, r, a, b = (self.model_config[name].create_variable(name) for name in ("alpha", "r", "a", "b"))
             histories = BetaGeoNBD.dist(a=a, b=b, r=r, alpha=alpha, T=_column("T", self.data["T"]))
             pm.Potential("recency_frequency", (weights * pm.logp(histories, observed)).sum())
 
