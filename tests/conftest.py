@@ -277,32 +277,26 @@ def run_pipeline_at(root: Path, label: str, **kwargs) -> dict:
         return run_pipeline(log=progress_log(label), **kwargs)
 
 
-def run_dbt(command: str, select: list[str], warehouse: Path, tmp_path: Path) -> None:
-    """`dbt <command> --select <select>` on `warehouse` in its own process, as a developer runs it, failing the test
-    with dbt's output if dbt fails; its target folder (`tmp_path/target`: run_results.json, manifest.json) is its
-    own, so the manifest Dagster loads is left alone."""
+def dbt_process(*args: str, warehouse: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`dbt <args>` on `warehouse` in its own process, as a developer runs it; its target folder (`tmp_path/target`:
+    run_results.json, manifest.json) is its own, so the manifest Dagster loads is left alone."""
     from orchestration.settings import DBT_PROJECT_DIR
 
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            command,
-            "--select",
-            *select,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args]
+        + ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+        + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
         env={**os.environ, "OMNI_WAREHOUSE": str(warehouse)},
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def run_dbt(command: str, select: list[str], warehouse: Path, tmp_path: Path) -> None:
+    """`dbt <command> --select <select>` on `warehouse` (dbt_process), failing the test with dbt's output if dbt
+    fails."""
+    result = dbt_process(command, "--select", *select, warehouse=warehouse, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 

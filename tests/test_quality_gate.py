@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from conftest import point_settings_at, progress_log, restore_settings
+from conftest import dbt_process, point_settings_at, progress_log, restore_settings
 
 from orchestration import settings
 from orchestration.settings import PROJECT_ROOT
@@ -382,28 +382,7 @@ def test_dbt_vars_from_the_environment_must_be_a_mapping(monkeypatch):
     ],
 )
 def test_an_unknown_severity_or_a_threshold_out_of_range_is_a_clear_dbt_error(tmp_path, dbt_vars, message):
-    from orchestration.settings import DBT_PROJECT_DIR
-
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "parse",
-            "--vars",
-            dbt_vars,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "OMNI_WAREHOUSE": str(tmp_path / "w.duckdb")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = dbt_process("parse", "--vars", dbt_vars, warehouse=tmp_path / "w.duckdb", tmp_path=tmp_path)
     assert result.returncode != 0 and message in result.stdout, result.stdout[-2000:]
 
 
