@@ -145,15 +145,15 @@ def fit_purchase_model(data: pd.DataFrame):
         from orchestration.metrics.clv_models import GroupedBetaGeoModel, distinct_histories
 
         histories = distinct_histories(data)
-    with _quiet(), _compiled_for(len(histories)):
         # Flat priors, the shapes flat on (0, SHAPE_BOUND): see the module docstring.
         config = {
             "alpha": Prior("HalfFlat"),
             **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")},
         }
         model = GroupedBetaGeoModel(data=histories, model_config=config)
-        # The middle of (0, SHAPE_BOUND) is no place to start from: its likelihood can underflow.
-        model.fit(method="map", progressbar=False, start={name: 1.0 for name in PURCHASE_PARAMETERS})
+        with _compiled_for(len(histories)):
+            # The middle of (0, SHAPE_BOUND) is no place to start from: its likelihood can underflow.
+            model.fit(method="map", progressbar=False, start={name: 1.0 for name in PURCHASE_PARAMETERS})
     return model
 
 
