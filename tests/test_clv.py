@@ -102,16 +102,13 @@ def test_compiled_and_fast_compile_modes_give_the_same_estimates(cdnow, cdnow_mo
 
 def _per_customer_bgnbd(data: pd.DataFrame):
     """pymc-marketing's own BetaGeoModel on one row per customer, with the pipeline's priors and start."""
-    from pymc_extras.prior import Prior
     from pymc_marketing.clv import BetaGeoModel
 
-    config = {
-        "alpha": Prior("HalfFlat"),
-        **{name: Prior("Uniform", lower=0, upper=clv.SHAPE_BOUND) for name in ("r", "a", "b")},
-    }
     with clv._quiet():
-        model = BetaGeoModel(data=data[["customer_id", "frequency", "recency", "T"]], model_config=config)
-        model.fit(method="map", progressbar=False, start={name: 1.0 for name in clv.PURCHASE_PARAMETERS})
+        model = BetaGeoModel(
+            data=data[["customer_id", "frequency", "recency", "T"]], model_config=clv.purchase_priors()
+        )
+        model.fit(method="map", progressbar=False, start=dict(clv.PURCHASE_START))
     return model
 
 

@@ -38,6 +38,8 @@ PURCHASE_PARAMETERS = ("r", "alpha", "a", "b")
 # fit is that limit to a fraction of a percent (Gamma shape 1000: rates within 3% of each other) and the forecast is
 # finite; fits with an interior optimum (CDNOW's) are untouched.
 SHAPE_BOUND = 1000.0
+# Where BG/NBD's fit starts: the middle of (0, SHAPE_BOUND) is no place to, its likelihood can underflow there.
+PURCHASE_START = {name: 1.0 for name in PURCHASE_PARAMETERS}
 SPEND_PARAMETERS = ("p", "q", "v")
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -140,21 +142,23 @@ def fit_purchase_model(data: pd.DataFrame):
     """BG/NBD fitted by maximum likelihood on customer_id, frequency, recency, T: on the distinct histories, each
     weighted by its customers (clv_models says why that is the same fit)."""
     with _quiet():
-        from pymc_extras.prior import Prior
-
         from orchestration.metrics.clv_models import GroupedBetaGeoModel, distinct_histories
 
         histories = distinct_histories(data)
-        # Flat priors, the shapes flat on (0, SHAPE_BOUND): see the module docstring.
-        config = {
-            "alpha": Prior("HalfFlat"),
-            **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")},
-        }
-        model = GroupedBetaGeoModel(data=histories, model_config=config)
+        model = GroupedBetaGeoModel(data=histories, model_config=purchase_priors())
         with _compiled_for(len(histories)):
-            # The middle of (0, SHAPE_BOUND) is no place to start from: its likelihood can underflow.
-            model.fit(method="map", progressbar=False, start={name: 1.0 for name in PURCHASE_PARAMETERS})
+            model.fit(method="map", progressbar=False, start=dict(PURCHASE_START))
     return model
+
+
+def purchase_priors() -> dict:
+    """BG/NBD's priors: flat, the shapes flat on (0, SHAPE_BOUND) (see the module docstring)."""
+    from pymc_extras.prior import Prior
+
+    return {
+        "alpha": Prior("HalfFlat"),
+        **{name: Prior("Uniform", lower=0, upper=SHAPE_BOUND) for name in ("r", "a", "b")},
+    }
 
 
 def fit_spend_model(data: pd.DataFrame):
