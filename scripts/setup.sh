@@ -8,6 +8,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'   # the dev extra: ruff, sqlfluff (scripts/lint.sh), psutil (benchmarks)
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/dagster-dbt project prepare-and-package --file orchestration/defs/dbt_project.py >/dev/null
+# What that parse's profile was, so a new warehouse's first build can start from it (orchestration/dbt_targets.py).
+.venv/bin/python -m orchestration.dbt_targets dbt_project
 # The BI dashboard (bi/, Evidence) as locked: npm ci again only when the lockfile changed since the last one.
 if command -v npm >/dev/null 2>&1; then
   locked="$(sha256sum bi/package-lock.json | cut -d' ' -f1)"

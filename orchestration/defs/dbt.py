@@ -9,7 +9,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration import settings
-from orchestration.dbt_targets import dbt_targets_dir, keep_parse_state
+from orchestration.dbt_targets import (
+    PARSE_STATE,
+    dbt_targets_dir,
+    keep_parse_state,
+    profile_connection_info,
+    seed_parse_state,
+)
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, PhoneNumbering, Warehouse
 from orchestration.reporting.previews import failing_rows_markdown, preview_markdown, row_count
@@ -78,6 +84,8 @@ def dbt_models(
         "DBT_TARGET_PATH": str(targets),
     }
     with _environment(environment):
+        if not (targets / PARSE_STATE).exists():
+            _seed_parse_state(context, targets, dbt_vars)
         # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
         # (tests/test_dbt_unit_tests.py does), not on every production build.
         build = [
@@ -100,6 +108,17 @@ def dbt_models(
     yield from _with_table_metadata(events, invocation, warehouse)
     if failure is not None:
         raise failure
+
+
+def _seed_parse_state(context: dg.AssetExecutionContext, targets, dbt_vars: str | None) -> None:
+    """A new warehouse's first build starts from the parse state setup made, when only the file's path differs."""
+    try:
+        info = profile_connection_info(dbt_project.project_dir, dbt_vars)
+    except Exception as exc:  # a profile dbt cannot read: dbt itself says why, in its own words, next
+        context.log.debug(f"no parse state seeded: {exc}")
+        return
+    if seed_parse_state(targets, info, dbt_project.manifest_path.parent):
+        context.log.info("dbt starts from the parse state scripts/setup.sh made (only the warehouse's path differs)")
 
 
 def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
