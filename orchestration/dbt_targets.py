@@ -11,8 +11,8 @@ profiles differ in the file's path alone. dbt would parse everything again (its 
 the database name, which is the file's name without its folder, and the schema, both compared here. The seeded
 state gets the hash dbt computes for the new profile; any other difference (another file name, schema or setting,
 other vars, another dbt) keeps dbt's full parse. Each state has a sidecar (`partial_parse.profile.json`): the
-connection settings it was parsed with, and their hash, so a seed is only taken for the profile it was made for.
-Only the seed needs one; a warehouse's own state is dbt's, checked by dbt.
+connection settings it was parsed with, and their hash, so a state is only re-targeted from the profile it was made
+for. A warehouse's own state is re-targeted the same way when the warehouse moves (a copied world).
 """
 
 import json
@@ -81,40 +81,68 @@ def _without_path(connection_info: list) -> list:
     return [item for item in connection_info if item[0] != PATH_KEY]
 
 
-def seed_parse_state(targets: Path, connection_info: list, seed_folder: Path) -> bool:
-    """Start `targets` (a warehouse's run folders) from the parse state in `seed_folder` when it has none of its own
-    and the two profiles differ in the warehouse's path alone; True when seeded."""
+def _retargeted(folder: Path, connection_info: list) -> bytes | None:
+    """The parse state in `folder` with dbt's profile hash for `connection_info`, when its sidecar shows it was
+    parsed for a profile that differs in the warehouse's path alone; else None (dbt decides for itself)."""
     import msgpack
 
-    targets, seed_folder = Path(targets), Path(seed_folder)
-    if (targets / PARSE_STATE).exists():
-        return False
     try:
-        described = json.loads((seed_folder / PARSE_PROFILE).read_text())
-        state = msgpack.unpackb((seed_folder / PARSE_STATE).read_bytes(), raw=False, strict_map_key=False)
+        described = json.loads((folder / PARSE_PROFILE).read_text())
+        state = msgpack.unpackb((folder / PARSE_STATE).read_bytes(), raw=False, strict_map_key=False)
     except (OSError, ValueError, msgpack.UnpackException):
-        return False  # no seed, or not one this module described: dbt parses in full
+        return None  # no state, or one this module did not describe
     if (
         not isinstance(state, dict)
         or _state_hash(state) != described.get("profile_hash")  # the state was made again since it was described
         or _without_path(described.get("connection_info") or []) != _without_path(connection_info)
     ):
-        return False
+        return None
     state["state_check"]["profile_hash"]["checksum"] = profile_hash(connection_info)
+    return msgpack.packb(state, use_bin_type=True)
+
+
+def seed_parse_state(targets: Path, connection_info: list, seed_folder: Path) -> str | None:
+    """Make the parse state a warehouse's next dbt run starts from (in `targets`, its run folders) one for this
+    profile, when that only takes a new hash: its own state if the warehouse moved (a copied world, say), else the
+    one in `seed_folder` if it has none. Returns "moved" or "seeded" when it wrote a state, else None."""
+    targets = Path(targets)
+    own = targets / PARSE_STATE
+    if own.exists():
+        described = _read_json(targets / PARSE_PROFILE)
+        if described.get("profile_hash") == profile_hash(connection_info):
+            return None  # parsed for this very profile
+        state, outcome = _retargeted(targets, connection_info), "moved"
+    else:
+        state, outcome = _retargeted(Path(seed_folder), connection_info), "seeded"
+    if state is None:
+        return None
     targets.mkdir(parents=True, exist_ok=True)
     staged = targets / (PARSE_STATE + ".new")
-    staged.write_bytes(msgpack.packb(state, use_bin_type=True))
-    os.replace(staged, targets / PARSE_STATE)
-    return True
+    staged.write_bytes(state)
+    os.replace(staged, own)
+    describe_parse_state(targets, connection_info)
+    return outcome
 
 
-def keep_parse_state(run_target: Path, targets: Path) -> None:
-    """Make `run_target`'s parse state the next run's starting point (atomically), and prune old run folders."""
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def keep_parse_state(run_target: Path, targets: Path, connection_info: list | None = None) -> None:
+    """Make `run_target`'s parse state the next run's starting point (atomically), described by the connection
+    settings dbt ran with when given (else undescribed: never re-targeted), and prune old run folders."""
     state = Path(run_target) / PARSE_STATE
     if state.is_file():
+        (targets / PARSE_PROFILE).unlink(missing_ok=True)  # first: a sidecar never describes a state it did not see
         staged = targets / (PARSE_STATE + ".new")
         shutil.copyfile(state, staged)
         os.replace(staged, targets / PARSE_STATE)
+        if connection_info is not None:
+            describe_parse_state(targets, connection_info)
     runs = sorted((p for p in targets.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in runs[KEEP_RUN_FOLDERS:]:
         shutil.rmtree(old, ignore_errors=True)

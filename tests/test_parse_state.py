@@ -56,7 +56,7 @@ def parsed(tmp_path_factory) -> dict:
         patch.setenv("OMNI_WAREHOUSE", str(warehouse))
         info = profile_connection_info(dbt_project.project_dir)
     seeded, full = root / "seeded", root / "full"
-    assert seed_parse_state(seeded / "target", info, PACKAGED)
+    assert seed_parse_state(seeded / "target", info, PACKAGED) == "seeded"
     results = {
         name: dbt_process("parse", warehouse=warehouse, tmp_path=path)
         for name, path in (("seeded", seeded), ("full", full))
@@ -88,16 +88,23 @@ def test_only_a_profile_that_differs_in_the_path_alone_is_seeded(tmp_path, monke
     other_name = profile_connection_info(dbt_project.project_dir)
     assert dict(map(tuple, other_name))["database"] == "other"
     assert not seed_parse_state(tmp_path / "other", other_name, PACKAGED)
-    monkeypatch.setenv("OMNI_DUCKDB_MEMORY_LIMIT", "1GB")
     monkeypatch.setenv("OMNI_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    assert not seed_parse_state(tmp_path / "settings", profile_connection_info(dbt_project.project_dir), PACKAGED)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMNI_DUCKDB_MEMORY_LIMIT", "1GB")  # another setting
+        assert not seed_parse_state(tmp_path / "settings", profile_connection_info(dbt_project.project_dir), PACKAGED)
     # A warehouse with a state of its own keeps it.
     own = tmp_path / "own"
     own.mkdir()
     (own / PARSE_STATE).write_bytes(b"its own")
     assert not seed_parse_state(own, same, PACKAGED)
     assert (own / PARSE_STATE).read_bytes() == b"its own"
-    assert seed_parse_state(tmp_path / "new", same, PACKAGED)
+    assert seed_parse_state(tmp_path / "new", same, PACKAGED) == "seeded"
+    assert seed_parse_state(tmp_path / "new", same, PACKAGED) is None  # already this profile's
+    # The warehouse moved (a copied world): its own state, described when it was kept, is made the new path's.
+    monkeypatch.setenv("OMNI_WAREHOUSE", str(tmp_path / "moved" / "warehouse.duckdb"))
+    moved = profile_connection_info(dbt_project.project_dir)
+    assert seed_parse_state(tmp_path / "new", moved, PACKAGED) == "moved"
+    assert _state_hash(tmp_path / "new") == profile_hash(moved) != profile_hash(same)
 
 
 def test_a_seed_parsed_again_since_it_was_described_is_not_used(tmp_path, monkeypatch):
@@ -111,4 +118,4 @@ def test_a_seed_parsed_again_since_it_was_described_is_not_used(tmp_path, monkey
     describe_parse_state(seed, [*described[:-1], ["use_credential_provider", "aws"]])  # not what it was parsed with
     assert not seed_parse_state(tmp_path / "stale", info, seed)
     describe_parse_state(seed, described)
-    assert seed_parse_state(tmp_path / "described", info, seed)
+    assert seed_parse_state(tmp_path / "described", info, seed) == "seeded"

@@ -10,7 +10,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration import settings
 from orchestration.dbt_targets import (
-    PARSE_STATE,
     dbt_targets_dir,
     keep_parse_state,
     profile_connection_info,
@@ -84,8 +83,7 @@ def dbt_models(
         "DBT_TARGET_PATH": str(targets),
     }
     with _environment(environment):
-        if not (targets / PARSE_STATE).exists():
-            _seed_parse_state(context, targets, dbt_vars)
+        profile = _parse_state_for_this_profile(context, targets, dbt_vars)
         # Unit tests check the SQL, not the data: dbt's advice is to run them in development and CI
         # (tests/test_dbt_unit_tests.py does), not on every production build.
         build = [
@@ -104,21 +102,26 @@ def dbt_models(
     except Exception as exc:  # re-raised below, once the models that were built are recorded
         failure = exc
     invocation.process.wait()
-    keep_parse_state(invocation.target_path, targets)
+    keep_parse_state(invocation.target_path, targets, profile)
     yield from _with_table_metadata(events, invocation, warehouse)
     if failure is not None:
         raise failure
 
 
-def _seed_parse_state(context: dg.AssetExecutionContext, targets, dbt_vars: str | None) -> None:
-    """A new warehouse's first build starts from the parse state setup made, when only the file's path differs."""
+def _parse_state_for_this_profile(context: dg.AssetExecutionContext, targets, dbt_vars: str | None) -> list | None:
+    """The connection settings dbt will run with; the parse state it starts from made theirs when only the
+    warehouse's path differs (a new warehouse starts from setup's state, a moved one keeps its own)."""
     try:
         info = profile_connection_info(dbt_project.project_dir, dbt_vars)
     except Exception as exc:  # a profile dbt cannot read: dbt itself says why, in its own words, next
-        context.log.debug(f"no parse state seeded: {exc}")
-        return
-    if seed_parse_state(targets, info, dbt_project.manifest_path.parent):
+        context.log.debug(f"parse state left to dbt: {exc}")
+        return None
+    outcome = seed_parse_state(targets, info, dbt_project.manifest_path.parent)
+    if outcome == "seeded":
         context.log.info("dbt starts from the parse state scripts/setup.sh made (only the warehouse's path differs)")
+    elif outcome == "moved":
+        context.log.info("dbt starts from this warehouse's parse state, made before it moved")
+    return info
 
 
 def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
