@@ -81,19 +81,18 @@ def _without_path(connection_info: list) -> list:
     return [item for item in connection_info if item[0] != PATH_KEY]
 
 
-def _retargeted(folder: Path, connection_info: list) -> bytes | None:
-    """The parse state in `folder` with dbt's profile hash for `connection_info`, when its sidecar shows it was
-    parsed for a profile that differs in the warehouse's path alone; else None (dbt decides for itself)."""
+def _retargeted(folder: Path, described: dict, connection_info: list) -> bytes | None:
+    """The parse state in `folder` with dbt's profile hash for `connection_info`, when its sidecar (`described`)
+    shows it was parsed for a profile that differs in the warehouse's path alone; else None (dbt decides)."""
     import msgpack
 
     try:
-        described = json.loads((folder / PARSE_PROFILE).read_text())
         state = msgpack.unpackb((folder / PARSE_STATE).read_bytes(), raw=False, strict_map_key=False)
     except (OSError, ValueError, msgpack.UnpackException):
-        return None  # no state, or one this module did not describe
+        return None  # no state to start from
     if (
         not isinstance(state, dict)
-        or _state_hash(state) != described.get("profile_hash")  # the state was made again since it was described
+        or _state_hash(state) != described.get("profile_hash")  # undescribed, or made again since it was described
         or _without_path(described.get("connection_info") or []) != _without_path(connection_info)
     ):
         return None
@@ -107,13 +106,11 @@ def seed_parse_state(targets: Path, connection_info: list, seed_folder: Path) ->
     one in `seed_folder` if it has none. Returns "moved" or "seeded" when it wrote a state, else None."""
     targets = Path(targets)
     own = targets / PARSE_STATE
-    if own.exists():
-        described = _read_json(targets / PARSE_PROFILE)
-        if described.get("profile_hash") == profile_hash(connection_info):
-            return None  # parsed for this very profile
-        state, outcome = _retargeted(targets, connection_info), "moved"
-    else:
-        state, outcome = _retargeted(Path(seed_folder), connection_info), "seeded"
+    folder, outcome = (targets, "moved") if own.exists() else (Path(seed_folder), "seeded")
+    described = _read_json(folder / PARSE_PROFILE)
+    if outcome == "moved" and described.get("profile_hash") == profile_hash(connection_info):
+        return None  # parsed for this very profile
+    state = _retargeted(folder, described, connection_info)
     if state is None:
         return None
     targets.mkdir(parents=True, exist_ok=True)
@@ -125,6 +122,7 @@ def seed_parse_state(targets: Path, connection_info: list, seed_folder: Path) ->
 
 
 def _read_json(path: Path) -> dict:
+    """The JSON object in `path`; empty when there is none (missing, unreadable, or not an object)."""
     try:
         value = json.loads(path.read_text())
     except (OSError, ValueError):
