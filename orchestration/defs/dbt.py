@@ -81,8 +81,9 @@ def dbt_models(
         "OMNI_PHONE_REGION": phones.default_region,
         # dagster-dbt puts each run's target folder under DBT_TARGET_PATH and starts it from the parse state there.
         "DBT_TARGET_PATH": str(targets),
-        # The run folder's dbt.log at debug level repeats every statement's SQL (kept in the folder's run/ anyway)
-        # and cost 7% of a build's CPU; info keeps what ran, how long, and every warning and error. Overridable.
+        # At debug level the run folder's dbt.log writes out every statement dbt sends (the models' and tests' SQL
+        # is in the folder's run/ anyway), 8 MB and about 7% of a small world's build CPU; info keeps what ran, how
+        # long it took, and every warning and error. A DBT_LOG_LEVEL_FILE already set wins.
         "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
     }
     with _environment(environment):
