@@ -40,7 +40,7 @@ def main() -> int:
     from orchestration import settings
     from orchestration.ingestion.control import load_control_day
     from orchestration.ingestion.landing import landing_days
-    from orchestration.ingestion.loader import load_partition
+    from orchestration.ingestion.loader import load_days
     from orchestration.ingestion.phones import normalize_new_phones
     from orchestration.ingestion.sources import RAW_TABLES
 
@@ -51,9 +51,11 @@ def main() -> int:
     started = time.perf_counter()
     loaded_at = datetime.utcnow()
     lines = 0
-    for day in landing_days(work.landing):
-        for table in RAW_TABLES:
-            lines += load_partition(con, table, work.landing, day, loaded_at).lines_read
+    days = landing_days(work.landing)
+    # As a run of the whole range does: each raw table's days in one pass, then the control totals day by day.
+    for table in RAW_TABLES:
+        lines += sum(s.lines_read for s in load_days(con, table, work.landing, days, loaded_at).values())
+    for day in days:
         load_control_day(con, work.landing, day, loaded_at)
     normalize_new_phones(con, settings.phone_region())
     con.close()

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.ingestion.control import load_control_day
-from orchestration.ingestion.loader import LandingFileError, load_partition
+from orchestration.ingestion.loader import LandingFileError, load_days, load_partition
 from orchestration.ingestion.phones import normalize_new_phones, to_e164
 from orchestration.ingestion.sources import RAW_TABLES
 
@@ -141,6 +141,60 @@ def test_a_failing_file_leaves_the_previous_partition_untouched(con, landing):
     with pytest.raises(LandingFileError, match="c.jsonl.gz"):
         load_partition(con, TABLES["email"], landing, "2026-03-15", datetime(2026, 3, 12))
     assert _table(con, "select * from raw.email order by all") == before
+
+
+def _raw_snapshot(con):
+    return {
+        name: _table(con, f"select * exclude (_loaded_at) from raw.{name} order by all")
+        for name in ("email", "quarantine", "ingest_log", "landing_fingerprints")
+    }
+
+
+def test_a_range_loaded_in_one_pass_equals_its_days_loaded_one_by_one(tmp_path, landing):
+    # Three days, one of them with no files at all, and e2 on two days: the flags, the quarantine and every
+    # day's counts must be those of loading the days one after the other, in either order.
+    days = ["2026-03-13", "2026-03-14", "2026-03-15"]
+    by_day = duckdb.connect(str(tmp_path / "by_day.duckdb"))
+    for day in reversed(days):
+        load_partition(by_day, TABLES["email"], landing, day, LOADED_AT)
+    in_one = duckdb.connect(str(tmp_path / "in_one.duckdb"))
+    stats = load_days(in_one, TABLES["email"], landing, days, LOADED_AT)
+    assert list(stats) == days
+    assert [(s.files, s.lines_read, s.rows_loaded, s.duplicates, s.quarantined) for s in stats.values()] == [
+        (0, 0, 0, 0, 0),
+        (1, 6, 2, 1, 3),
+        (1, 2, 1, 1, 0),
+    ]
+    assert _raw_snapshot(in_one) == _raw_snapshot(by_day)
+    # Reloading one day of the range, then the range again, changes nothing.
+    before = _raw_snapshot(in_one)
+    load_partition(in_one, TABLES["email"], landing, "2026-03-15", datetime(2026, 3, 11))
+    load_days(in_one, TABLES["email"], landing, days, datetime(2026, 3, 12))
+    assert _raw_snapshot(in_one) == before
+
+
+def test_a_range_reload_reranks_copies_on_days_outside_it(con, landing):
+    # e2 is on the 14th and, as a duplicate, on the 15th. The 14th is re-delivered without it: loading a range
+    # that holds the 14th but not the 15th must make the 15th's copy the first, and count the 15th again.
+    load_days(con, TABLES["email"], landing, ["2026-03-14", "2026-03-15"], LOADED_AT)
+    assert _table(con, "select duplicates from raw.ingest_log where _delivery_date = '2026-03-15'") == [(1,)]
+    (landing / "email" / "2026-03-14" / "a.jsonl").write_text(_email("e1") + "\n")
+    load_days(con, TABLES["email"], landing, ["2026-03-13", "2026-03-14"], LOADED_AT)
+    flags = _table(con, "select _event_id, _delivery_date::varchar, _is_duplicate from raw.email order by all")
+    assert flags == [("e1", "2026-03-14", False), ("e2", "2026-03-15", False), ("e5", "2026-03-15", False)]
+    log = _table(con, "select _delivery_date::varchar, rows_loaded, duplicates from raw.ingest_log order by 1")
+    assert log == [("2026-03-13", 0, 0), ("2026-03-14", 1, 0), ("2026-03-15", 2, 0)]
+
+
+def test_a_failing_file_in_a_range_leaves_every_day_of_it_untouched(con, landing):
+    days = ["2026-03-14", "2026-03-15"]
+    load_days(con, TABLES["email"], landing, days, LOADED_AT)
+    before = _raw_snapshot(con)
+    (landing / "email" / "2026-03-14" / "a.jsonl").write_text(_email("e9") + "\n")  # a good change to one day
+    (landing / "email" / "2026-03-15" / "c.jsonl.gz").write_bytes(b"\x1f\x8b not really gzip")  # and a bad file
+    with pytest.raises(LandingFileError, match="c.jsonl.gz"):
+        load_days(con, TABLES["email"], landing, days, datetime(2026, 3, 12))
+    assert _raw_snapshot(con) == before
 
 
 def test_control_totals_become_one_row_per_metric(con, landing):

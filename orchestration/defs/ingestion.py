@@ -13,7 +13,7 @@ from orchestration.defs.resources import WAREHOUSE_POOL, DataDocs, LandingZone, 
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.fingerprints import drop_fingerprint
 from orchestration.ingestion.layout import check_control_folder, check_source_folder, unknown_folders
-from orchestration.ingestion.loader import load_partition
+from orchestration.ingestion.loader import load_days
 from orchestration.ingestion.sources import RAW_TABLES, SOURCES, tables_for
 
 RAW_GROUP = "raw"
@@ -23,10 +23,6 @@ RAW_SUITES = raw_suites(t.table for t in RAW_TABLES)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _rows_of_day(con, table: str, day: str) -> int:
-    return con.execute(f"select count(*) from raw.{table} where _delivery_date = ?", [day]).fetchall()[0][0]
 
 
 def _range_metadata(loaded: dict) -> dict:
@@ -95,12 +91,15 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
             with warehouse.get_connection() as con:
                 for table in tables:
                     key = dg.AssetKey(["raw", table.table])
+                    # The range in one pass and one transaction: a file that cannot be read leaves every day of it
+                    # as it was. Each day keeps its own counts, suite outcome and retry.
                     loaded = {}
-                    # Each day as a run of that day alone would: its own transaction, its own outcome, its own retry.
-                    for day in days:
-                        stats = load_partition(con, table, landing.root, day, loaded_at, landing.max_line_bytes)
+                    for day, stats in load_days(
+                        con, table, landing.root, days, loaded_at, landing.max_line_bytes
+                    ).items():
                         context.log.info(f"raw.{table.table} {day}: {stats.as_metadata()}")
-                        loaded[day] = (stats, _rows_of_day(con, table.table, day))
+                        # What the day holds in raw: its loaded rows and its duplicates (quarantine is apart).
+                        loaded[day] = (stats, stats.rows_loaded + stats.duplicates)
                     # The days loaded are validated together once (each day alone only if that fails).
                     outcomes = validate_batches(con, runner, RAW_SUITES[table.table], days, validate_batch)
                     for day, outcome in outcomes.items():
@@ -127,7 +126,7 @@ def raw_source_asset(source: str) -> dg.AssetsDefinition:
             # Only this step's validation pages: the site's index and suite pages are built once per transform run.
             runner.render_pages()
 
-    _ingest.__doc__ = f"Loads one delivery day of `{source}` exports into raw, quarantining bad lines."
+    _ingest.__doc__ = f"Loads delivery days of `{source}` exports into raw, quarantining bad lines."
     return _ingest
 
 

@@ -7,7 +7,7 @@ that replaces the day, so the warehouse itself says what it holds: a deleted or 
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -51,10 +51,32 @@ def record_fingerprint(
     loaded_at: datetime,
 ) -> None:
     """Note what was loaded for this table and day (call inside the transaction that replaces the day)."""
-    drop_fingerprint(con, table_name, day)
+    record_fingerprints(con, table_name, {day: files}, landing_dir, loaded_at)
+
+
+def record_fingerprints(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    files_by_day: Mapping[date, Sequence[Path]],
+    landing_dir: Path,
+    loaded_at: datetime,
+) -> None:
+    """Note what was loaded for this table on each of these days, in two statements whatever the number of days
+    (call inside the transaction that replaces the days)."""
+    if not files_by_day:
+        return
+    con.execute(FINGERPRINT_DDL)
+    days = list(files_by_day)
     con.execute(
-        "insert into raw.landing_fingerprints values (?, ?, ?, ?, ?)",
-        [table_name, day, len(files), files_fingerprint(landing_dir, files), loaded_at],
+        "delete from raw.landing_fingerprints where table_name = ? and list_contains(?, _delivery_date)",
+        [table_name, days],
+    )
+    # One row per day, from parallel lists (unnest of each, in step).
+    counts = [len(files) for files in files_by_day.values()]
+    prints = [files_fingerprint(landing_dir, files) for files in files_by_day.values()]
+    con.execute(
+        "insert into raw.landing_fingerprints select ?, unnest(?), unnest(?), unnest(?), ?",
+        [table_name, days, counts, prints, loaded_at],
     )
 
 

@@ -14,6 +14,9 @@ from orchestration.ingestion.errors import LandingFileError, duckdb_failure
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES, read_lines, rejected_lines, streamed_lines_sql
 from orchestration.ingestion.sources import RawTable
 
+# What a classified line is; `_partition_rows` may carry more columns, filled by their defaults (the loader's day).
+_STAGED_COLUMNS = "_file, _line, line, record, event_id, reason"
+
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -75,7 +78,7 @@ def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: s
     # One validating parse (the cast, which keeps the line's text as it is) and one extraction per line.
     con.execute(
         f"""
-        insert into _partition_rows
+        insert into _partition_rows ({_STAGED_COLUMNS})
         with parsed as (
             select _line, line, reason as line_reason, try_cast(line as json) as parsed from {lines}
         ),
@@ -116,7 +119,7 @@ def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, r
         + "]"
     )
     con.execute(
-        f"""insert into _partition_rows
+        f"""insert into _partition_rows ({_STAGED_COLUMNS})
             with extracted as (select *, {vals} as vals from ({rows_sql})),
             checked as (select *, coalesce(reason, {_missing_field_reason(table, "vals")}) as row_reason
                         from extracted)
