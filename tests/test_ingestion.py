@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.ingestion import loader
 from orchestration.ingestion.control import load_control_day
 from orchestration.ingestion.loader import LandingFileError, load_days, load_partition
 from orchestration.ingestion.phones import normalize_new_phones, to_e164
@@ -171,6 +172,40 @@ def test_a_range_loaded_in_one_pass_equals_its_days_loaded_one_by_one(tmp_path, 
     load_partition(in_one, TABLES["email"], landing, "2026-03-15", datetime(2026, 3, 11))
     load_days(in_one, TABLES["email"], landing, days, datetime(2026, 3, 12))
     assert _raw_snapshot(in_one) == before
+
+
+def test_the_one_statement_read_of_a_range_classifies_every_line_as_file_by_file_does(tmp_path, landing, monkeypatch):
+    # Several files a day, gzip and plain, blank, cut-short and duplicate lines: the one-statement path must give
+    # every line the file, line number, day and outcome the file-by-file path gives it.
+    (landing / "email" / "2026-03-14" / "b.jsonl").write_text(_email("e7") + "\n\n" + _email("e1") + "\n{\n")
+    with gzip.open(landing / "email" / "2026-03-15" / "a.jsonl.gz", "wt") as f:
+        f.write(_email("e8") + "\n" + _email("e2", "click") + "\n")
+    days = ["2026-03-14", "2026-03-15"]
+    calls = []
+    real = loader.classify_jsonl_files
+    monkeypatch.setattr(loader, "classify_jsonl_files", lambda *a: calls.append(real(*a)) or calls[-1])
+    fast = duckdb.connect(str(tmp_path / "fast.duckdb"))
+    load_days(fast, TABLES["email"], landing, days, LOADED_AT)
+    assert calls == [True]
+    monkeypatch.setattr(loader, "classify_jsonl_files", lambda *a: False)
+    by_file = duckdb.connect(str(tmp_path / "by_file.duckdb"))
+    load_days(by_file, TABLES["email"], landing, days, LOADED_AT)
+    assert _raw_snapshot(fast) == _raw_snapshot(by_file)
+    lines = _table(fast, "select _file, count(*), max(_line) from raw.quarantine group by 1 order by 1")
+    assert lines == [("email/2026-03-14/a.jsonl", 3, 6), ("email/2026-03-14/b.jsonl", 2, 4)]
+
+
+def test_a_range_with_a_line_that_is_not_text_falls_back_to_file_by_file(con, landing):
+    # Invalid UTF-8 on line 2 of one file: the one-statement read refuses the range, file by file numbers it.
+    (landing / "email" / "2026-03-15" / "c.jsonl").write_bytes(
+        _email("e6").encode() + b"\n\xff\xfe\n" + _email("e9").encode()
+    )
+    stats = load_days(con, TABLES["email"], landing, ["2026-03-14", "2026-03-15"], LOADED_AT)
+    assert (stats["2026-03-15"].lines_read, stats["2026-03-15"].quarantined) == (5, 1)
+    assert _table(con, "select _file, _line, reason from raw.quarantine where _delivery_date = '2026-03-15'") == [
+        ("email/2026-03-15/c.jsonl", 2, "invalid UTF-8")
+    ]
+    assert _table(con, "select _line from raw.email where _event_id = 'e9'") == [(3,)]
 
 
 def test_a_range_reload_reranks_copies_on_days_outside_it(con, landing):

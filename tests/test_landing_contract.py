@@ -357,13 +357,19 @@ def test_a_partition_with_a_row_lacking_its_event_id_is_never_committed(con, tmp
     path = _write(tmp_path, "email", "a.jsonl", [_email("e1"), _email("e2")])
     _load(con, tmp_path, "email")
     before = con.execute("select * from raw.email order by all").fetchall()
-    real_classify = loader.classify_file
+    real_classify, real_classify_many = loader.classify_file, loader.classify_jsonl_files
 
     def losing_an_id(con, table, path, relative, max_line_bytes):  # a reader bug, as the old CSV mapping had
         real_classify(con, table, path, relative, max_line_bytes)
         con.execute("update _partition_rows set event_id = null where _line = 2")
 
+    def losing_an_id_of_many(con, table, files, max_line_bytes):  # the same bug in the one-statement path
+        done = real_classify_many(con, table, files, max_line_bytes)
+        con.execute("update _partition_rows set event_id = null where _line = 2")
+        return done
+
     monkeypatch.setattr(loader, "classify_file", losing_an_id)
+    monkeypatch.setattr(loader, "classify_jsonl_files", losing_an_id_of_many)
     with pytest.raises(
         LandingFileError, match=rf"{path}, line 2: 1 row\(s\) would load without a record or an event id"
     ):

@@ -23,10 +23,13 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _reader_sql(path: Path, max_line_bytes: int) -> str:
+def _reader_sql(path: Path | list[Path], max_line_bytes: int) -> str:
     # DuckDB rejects a line of `max_line_size` bytes or more; the limit is on lines longer than max_line_bytes.
+    # Several files: each row says which file it is from.
+    many = isinstance(path, list)
+    target = "[" + ", ".join(_quote(str(p)) for p in path) + "], filename=true" if many else _quote(str(path))
     return (
-        f"read_csv({_quote(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+        f"read_csv({target}, columns={{'line': 'VARCHAR'}}, header=false, "
         f"delim={_RESERVED_DELIMITER}, quote='', escape='', auto_detect=false, compression='auto', "
         f"max_line_size={max_line_bytes + 1}, store_rejects=true, "
         "rejects_table='_line_rejects', rejects_scan='_line_reject_scans')"
@@ -73,6 +76,22 @@ def streamed_lines_sql(con: duckdb.DuckDBPyConnection, path: Path, max_line_byte
     return (
         f"(select row_number() over () as _line, line, null::varchar as reason "
         f"from {_reader_sql(path, max_line_bytes)})"
+    )
+
+
+def files_lines_sql(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> str:
+    """A query of several files' lines as (_path, _line), read in one scan, to read once in a caller's statement.
+
+    The reader hands over the files in the order listed and each file's lines in order, as it does for one file:
+    a row's place in the whole scan, less that of its file's first row, is its line number. True only if
+    `rejected_lines` is 0 afterwards.
+    """
+    con.execute("drop table if exists _line_rejects; drop table if exists _line_reject_scans")
+    return (
+        "(select filename as _path, _ordinal - min(_ordinal) over (partition by filename) + 1 as _line, line "
+        f"from (select filename, row_number() over () as _ordinal, line from {_reader_sql(paths, max_line_bytes)}))"
     )
 
 

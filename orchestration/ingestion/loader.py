@@ -20,7 +20,7 @@ from orchestration.ingestion.fingerprints import record_fingerprints
 from orchestration.ingestion.landing import partition_files
 from orchestration.ingestion.layout import LandingLayoutError, is_delivery_day
 from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES
-from orchestration.ingestion.reader import LandingFileError, classify_file
+from orchestration.ingestion.reader import LandingFileError, classify_file, classify_jsonl_files
 from orchestration.ingestion.sources import RawTable
 from orchestration.privacy.suppression import suppress_staged_rows
 
@@ -95,12 +95,18 @@ def _stage_days(
         "(_file varchar, _line bigint, line varchar, record json, event_id varchar, reason varchar, "
         "_delivery_date date)"
     )
-    for day, files in files_by_day.items():
+    listed = [
+        (path, path.relative_to(landing_dir).as_posix(), day) for day, files in files_by_day.items() for path in files
+    ]
+    # Most JSON-lines files are clean text: the range in one statement. Any other file, or a range with a file
+    # that is not, is classified file by file (which finds the lines that are not text, and names a broken file).
+    if table.format == "jsonl" and classify_jsonl_files(con, table, listed, max_line_bytes):
+        listed = []
+    for path, relative, day in listed:
         # The classifier appends six columns; the day comes from the column's default, one statement per day
         # instead of an update of every row.
         con.execute(f"alter table _partition_rows alter _delivery_date set default date '{day.isoformat()}'")
-        for path in files:
-            classify_file(con, table, path, path.relative_to(landing_dir).as_posix(), max_line_bytes)
+        classify_file(con, table, path, relative, max_line_bytes)
     # The last file's lines would otherwise stay in memory until the next partition.
     con.execute("drop table if exists _file_lines; drop table if exists _csv_lines")
 

@@ -5,13 +5,20 @@ lines read = rows loaded + duplicates + quarantined. Reading is `lines.py` (one 
 text set aside); CSV parsing is `csv_records.py`; the checks of a record against the registry are here.
 """
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from orchestration.ingestion.csv_records import csv_rows_sql
 from orchestration.ingestion.errors import LandingFileError, duckdb_failure
-from orchestration.ingestion.lines import DEFAULT_MAX_LINE_BYTES, read_lines, rejected_lines, streamed_lines_sql
+from orchestration.ingestion.lines import (
+    DEFAULT_MAX_LINE_BYTES,
+    files_lines_sql,
+    read_lines,
+    rejected_lines,
+    streamed_lines_sql,
+)
 from orchestration.ingestion.sources import RawTable
 
 # What a classified line is; `_partition_rows` may carry more columns, filled by their defaults (the loader's day).
@@ -74,37 +81,78 @@ def _event_id_from(table: RawTable, values_sql: str) -> str:
     return parts[0] if len(parts) == 1 else "concat_ws('|', " + ", ".join(parts) + ")"
 
 
-def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, relative: str, lines: str) -> None:
+def _classify_jsonl(
+    con: duckdb.DuckDBPyConnection, table: RawTable, file_sql: str, lines: str, day_sql: str | None = None
+) -> None:
+    """Classify the lines of `lines` (_line, line, reason, and whatever `file_sql` and `day_sql` read)."""
+    columns = _STAGED_COLUMNS + (", _delivery_date" if day_sql else "")
+    day = f", {day_sql}" if day_sql else ""
     # One validating parse (the cast, which keeps the line's text as it is) and one extraction per line.
     con.execute(
         f"""
-        insert into _partition_rows ({_STAGED_COLUMNS})
+        insert into _partition_rows ({columns})
         with parsed as (
-            select _line, line, reason as line_reason, try_cast(line as json) as parsed from {lines}
+            select *, reason as line_reason, try_cast(line as json) as parsed from {lines}
         ),
         extracted as (
             select *, {_extract_all(table, "parsed")} as vals from parsed
         ),
         checked as (
-            select _line, line, parsed, vals,
+            select *,
                    case when line_reason is not null then line_reason
                         when line is null or trim(line) = '' then 'empty line'
                         when vals is null then 'invalid JSON (malformed or truncated line)'
                         when not starts_with(ltrim(line), '{{') then 'not a JSON object'
                         else coalesce({_missing_field_reason(table, "vals")},
                                       {_non_scalar_reason(table, "vals", "parsed")})
-                   end as reason
+                   end as checked_reason
             from extracted
         )
         -- A line is kept only where it is quarantined (raw_line): a loaded line is its record, and copying both
         -- doubled what staging holds in memory.
-        select {_quote(relative)}, _line, case when reason is not null then line end as line,
-               case when reason is null then parsed end as record,
-               case when reason is null then {_event_id_from(table, "vals")} end as event_id,
-               reason
+        select {file_sql}, _line, case when checked_reason is not null then line end as line,
+               case when checked_reason is null then parsed end as record,
+               case when checked_reason is null then {_event_id_from(table, "vals")} end as event_id,
+               checked_reason{day}
         from checked
         """
     )
+
+
+def classify_jsonl_files(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    files: list[tuple[Path, str, date]],
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> bool:
+    """Append every line of these JSON-lines files (path, name in the landing zone, delivery day) to
+    `_partition_rows` in one statement, or nothing and return False when a file cannot be taken that way (a line
+    that is not text, a broken gzip): the caller then classifies file by file, which finds and names it.
+
+    One statement for a table's whole range instead of one per file: the files are read in parallel, and the fixed
+    cost of a statement is paid once. Line numbers are as the per-file path gives them (`files_lines_sql`).
+    """
+    if not files:
+        return True
+    con.execute("create or replace temp table _range_files (path varchar, _file varchar, _delivery_date date)")
+    con.execute(
+        "insert into _range_files select unnest(?), unnest(?), unnest(?)",
+        [[str(path) for path, _, _ in files], [relative for _, relative, _ in files], [day for _, _, day in files]],
+    )
+    lines = (
+        "(select f._file, f._delivery_date, l._line, l.line, null::varchar as reason "
+        f"from {files_lines_sql(con, [path for path, _, _ in files], max_line_bytes)} as l "
+        "inner join _range_files as f on f.path = l._path)"
+    )
+    try:
+        _classify_jsonl(con, table, "_file", lines, day_sql="_delivery_date")
+    except duckdb.Error:
+        con.execute("delete from _partition_rows where _file in (select _file from _range_files)")
+        return False
+    if rejected_lines(con):
+        con.execute("delete from _partition_rows where _file in (select _file from _range_files)")
+        return False
+    return True
 
 
 def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
@@ -137,13 +185,13 @@ def _classify_jsonl_file(
     # A clean file is read and classified in one statement; one with lines that are not text is done again
     # from its renumbered lines, so that no line number is off.
     try:
-        _classify_jsonl(con, table, relative, streamed_lines_sql(con, path, max_line_bytes))
+        _classify_jsonl(con, table, _quote(relative), streamed_lines_sql(con, path, max_line_bytes))
     except duckdb.Error as exc:
         raise duckdb_failure(path, "cannot be read as text lines", exc) from None
     if rejected_lines(con):
         con.execute("delete from _partition_rows where _file = ?", [relative])
         read_lines(con, path, max_line_bytes)
-        _classify_jsonl(con, table, relative, "_file_lines")
+        _classify_jsonl(con, table, _quote(relative), "_file_lines")
 
 
 def classify_file(
@@ -164,4 +212,4 @@ def classify_file(
         raise duckdb_failure(path, "cannot be classified", exc) from None
 
 
-__all__ = ["LandingFileError", "classify_file", "read_lines"]
+__all__ = ["LandingFileError", "classify_file", "classify_jsonl_files", "read_lines"]
