@@ -359,8 +359,8 @@ def test_a_partition_with_a_row_lacking_its_event_id_is_never_committed(con, tmp
     before = con.execute("select * from raw.email order by all").fetchall()
     real_classify, real_classify_many = loader.classify_file, loader.classify_jsonl_files
 
-    def losing_an_id(con, table, path, relative, max_line_bytes):  # a reader bug, as the old CSV mapping had
-        real_classify(con, table, path, relative, max_line_bytes)
+    def losing_an_id(con, table, path, relative, day, max_line_bytes):  # a reader bug, as the old CSV mapping had
+        real_classify(con, table, path, relative, day, max_line_bytes)
         con.execute("update _partition_rows set event_id = null where _line = 2")
 
     def losing_an_id_of_many(con, table, files, max_line_bytes):  # the same bug in the one-statement path

@@ -103,10 +103,7 @@ def _stage_days(
     if table.format == "jsonl" and classify_jsonl_files(con, table, listed, max_line_bytes):
         listed = []
     for path, relative, day in listed:
-        # The classifier appends six columns; the day comes from the column's default, one statement per day
-        # instead of an update of every row.
-        con.execute(f"alter table _partition_rows alter _delivery_date set default date '{day.isoformat()}'")
-        classify_file(con, table, path, relative, max_line_bytes)
+        classify_file(con, table, path, relative, day, max_line_bytes)
     # The last file's lines would otherwise stay in memory until the next partition.
     con.execute("drop table if exists _file_lines; drop table if exists _csv_lines")
 

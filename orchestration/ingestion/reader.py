@@ -21,12 +21,16 @@ from orchestration.ingestion.lines import (
 )
 from orchestration.ingestion.sources import RawTable
 
-# What a classified line is; `_partition_rows` may carry more columns, filled by their defaults (the loader's day).
-_STAGED_COLUMNS = "_file, _line, line, record, event_id, reason"
+# What a classified line is, in `_partition_rows`.
+_STAGED_COLUMNS = "_file, _line, line, record, event_id, reason, _delivery_date"
 
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _date(day: date) -> str:
+    return f"date '{day.isoformat()}'"
 
 
 def _json_path(field: str) -> str:
@@ -81,16 +85,12 @@ def _event_id_from(table: RawTable, values_sql: str) -> str:
     return parts[0] if len(parts) == 1 else "concat_ws('|', " + ", ".join(parts) + ")"
 
 
-def _classify_jsonl(
-    con: duckdb.DuckDBPyConnection, table: RawTable, file_sql: str, lines: str, day_sql: str | None = None
-) -> None:
+def _classify_jsonl(con: duckdb.DuckDBPyConnection, table: RawTable, file_sql: str, day_sql: str, lines: str) -> None:
     """Classify the lines of `lines` (_line, line, reason, and whatever `file_sql` and `day_sql` read)."""
-    columns = _STAGED_COLUMNS + (", _delivery_date" if day_sql else "")
-    day = f", {day_sql}" if day_sql else ""
     # One validating parse (the cast, which keeps the line's text as it is) and one extraction per line.
     con.execute(
         f"""
-        insert into _partition_rows ({columns})
+        insert into _partition_rows ({_STAGED_COLUMNS})
         with parsed as (
             select *, reason as line_reason, try_cast(line as json) as parsed from {lines}
         ),
@@ -113,7 +113,7 @@ def _classify_jsonl(
         select {file_sql}, _line, case when checked_reason is not null then line end as line,
                case when checked_reason is null then parsed end as record,
                case when checked_reason is null then {_event_id_from(table, "vals")} end as event_id,
-               checked_reason{day}
+               checked_reason, {day_sql}
         from checked
         """
     )
@@ -145,17 +145,16 @@ def classify_jsonl_files(
         "inner join _range_files as f on f.path = l._path)"
     )
     try:
-        _classify_jsonl(con, table, "_file", lines, day_sql="_delivery_date")
+        _classify_jsonl(con, table, "_file", "_delivery_date", lines)
     except duckdb.Error:
-        con.execute("delete from _partition_rows where _file in (select _file from _range_files)")
-        return False
+        return False  # the statement failed whole: nothing was appended
     if rejected_lines(con):
         con.execute("delete from _partition_rows where _file in (select _file from _range_files)")
         return False
     return True
 
 
-def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str) -> None:
+def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str, day: date) -> None:
     parsed = csv_rows_sql(con, path)
     if parsed is None:
         return
@@ -174,24 +173,24 @@ def _classify_csv(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, r
             -- As for JSON lines, the line is kept only where it is quarantined.
             select {_quote(relative)}, _line, case when row_reason is not null then line end, record,
                    case when row_reason is null then {_event_id_from(table, "vals")} end as event_id,
-                   row_reason
+                   row_reason, {_date(day)}
             from checked"""
     )
 
 
 def _classify_jsonl_file(
-    con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str, max_line_bytes: int
+    con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, relative: str, day: date, max_line_bytes: int
 ) -> None:
     # A clean file is read and classified in one statement; one with lines that are not text is done again
     # from its renumbered lines, so that no line number is off.
     try:
-        _classify_jsonl(con, table, _quote(relative), streamed_lines_sql(con, path, max_line_bytes))
+        _classify_jsonl(con, table, _quote(relative), _date(day), streamed_lines_sql(con, path, max_line_bytes))
     except duckdb.Error as exc:
         raise duckdb_failure(path, "cannot be read as text lines", exc) from None
     if rejected_lines(con):
         con.execute("delete from _partition_rows where _file = ?", [relative])
         read_lines(con, path, max_line_bytes)
-        _classify_jsonl(con, table, _quote(relative), "_file_lines")
+        _classify_jsonl(con, table, _quote(relative), _date(day), "_file_lines")
 
 
 def classify_file(
@@ -199,15 +198,17 @@ def classify_file(
     table: RawTable,
     path: Path,
     relative: str,
+    day: date,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
-    """Append every line of the file to temp table `_partition_rows` (record and event id, or a reason)."""
+    """Append every line of the file, delivered on `day`, to temp table `_partition_rows` (record and event id,
+    or a reason)."""
     try:
         if table.format == "jsonl":
-            _classify_jsonl_file(con, table, path, relative, max_line_bytes)
+            _classify_jsonl_file(con, table, path, relative, day, max_line_bytes)
         else:
             read_lines(con, path, max_line_bytes)
-            _classify_csv(con, table, path, relative)
+            _classify_csv(con, table, path, relative, day)
     except duckdb.Error as exc:
         raise duckdb_failure(path, "cannot be classified", exc) from None
 
