@@ -31,6 +31,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from great_expectations.exceptions.resource_freshness import ValidationDefinitionRelatedResourcesFreshnessError
 
+from data_quality.sampling import for_batch
+
 DOCS_SITE = "omnichannel"
 EXAMPLES = 5
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
@@ -202,6 +204,8 @@ class SuiteRunner:
         `parameters` fill the suite's `{"$PARAMETER": name}` values for this batch. The page of the validation is
         rendered by the next `render_pages` or `build_docs`.
         """
+        # A tolerance (`mostly`) is the source's; what a batch of this size may show by chance is sampling's.
+        expectations = for_batch(expectations, len(frame))
         definition = self._site.definition(suite_name, expectations)
         # The run is named after the batch, so the page's path says which batch it shows.
         run_id = RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC))

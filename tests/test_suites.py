@@ -42,6 +42,54 @@ def test_staging_suite_passes_clean_rows(con, tmp_path):
     assert validate_batch(con, SuiteRunner(tmp_path), STAGING_SUITES["stg_sms__messages"], "2026-03-14").success
 
 
+def _orders_day(con, good: int, mistyped: int) -> None:
+    """A delivery day of order versions, `mistyped` of them with an address missing its `@`."""
+    con.execute(
+        """create or replace table staging.stg_orders__order_versions as
+           select 'o' || i as event_id, timestamp '2026-03-14 10:00' as event_at, date '2026-03-14' as delivery_date,
+                  case when i < ? then 'jennifer.jackson' || i || '..hotmail.com' else 'jen' || i || '@hotmail.com' end
+                      as email,
+                  '+14155550132' as phone, 10.0 as total_price, 0.0 as refunded_amount
+           from range(?) t(i)""",
+        [mistyped, good + mistyped],
+    )
+
+
+@pytest.mark.parametrize(
+    ("good", "mistyped", "passes"),
+    [
+        (17, 1, True),  # a small day's one mistyped address: 5.6 % of the day, by chance, from a source inside 5 %
+        (9, 9, False),  # half of a small day: no source inside 5 % does that
+        (9_500, 500, True),  # a large day right at the tolerance
+        (9_200, 800, False),  # 8 % of 10,000 rows: a source above its tolerance still blocks
+    ],
+)
+def test_an_address_tolerance_allows_a_small_days_chance_and_still_fails_a_source_above_it(
+    con, tmp_path, good, mistyped, passes
+):
+    _orders_day(con, good, mistyped)
+    outcome = validate_batch(con, SuiteRunner(tmp_path), STAGING_SUITES["stg_orders__order_versions"], "2026-03-14")
+    assert outcome.success is passes, outcome.describe()
+    if not passes:
+        assert [f.expectation for f in outcome.failures] == ["expect_column_values_to_match_regex"]
+        assert outcome.failures[0].unexpected_count == mistyped
+
+
+def test_a_batchs_tolerance_is_what_chance_reaches_at_the_suites_rate_and_tends_to_it():
+    from scipy.stats import binom
+
+    from data_quality.sampling import FALSE_ALARM, batch_mostly
+
+    for rows in (1, 18, 100, 1_000, 10_000, 300_000):
+        mostly = batch_mostly(0.95, rows)
+        allowed = round((1 - mostly) * rows)
+        # A source exactly at 5 % exceeds the allowance with chance at most FALSE_ALARM, one fewer would not.
+        assert binom.sf(allowed, rows, 0.05) <= FALSE_ALARM < binom.sf(allowed - 1, rows, 0.05)
+    assert batch_mostly(0.95, 18) < batch_mostly(0.95, 1_000) < batch_mostly(0.95, 300_000) < 0.95
+    assert batch_mostly(0.95, 300_000) > 0.948
+    assert batch_mostly(1.0, 18) == 1.0
+
+
 def test_raw_suite_catches_a_second_first_copy_of_an_event(con, tmp_path):
     con.execute("""create table raw.email as select * from (values
         ('e1', '{}'::json, false, 'f', 1, date '2026-03-14'), ('e1', '{}'::json, false, 'f', 2, date '2026-03-14'))
