@@ -39,9 +39,14 @@ def _name(key: dg.AssetCheckKey) -> str:
     return f"{key.asset_key.to_user_string()}:{key.name}"
 
 
-def _latest_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey):
-    records = instance.fetch_materializations(asset_key, limit=1).records
-    return records[0] if records else None
+def _latest_materializations(instance: dg.DagsterInstance, asset_keys) -> dict:
+    """asset key -> its latest materialization's record, for those materialized: one read of the asset index
+    (a query per check was about 250 queries per gate on this project)."""
+    return {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_record
+        for record in instance.get_asset_records(sorted(set(asset_keys), key=lambda key: key.to_user_string()))
+        if record.asset_entry.last_materialization_record is not None
+    }
 
 
 def _checked_current_data(evaluation, check_event, materialization) -> bool:
@@ -57,6 +62,7 @@ def _checked_current_data(evaluation, check_event, materialization) -> bool:
 def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> GateResult:
     result = GateResult()
     latest_checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    materializations = _latest_materializations(instance, (key.asset_key for key in check_keys))
     for key in sorted(check_keys, key=_name):
         record = latest_checks.get(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
@@ -67,7 +73,7 @@ def evaluate_gate(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
         ):
             result.unchecked.append(_name(key))
             continue
-        if not _checked_current_data(evaluation, record.event, _latest_materialization(instance, key.asset_key)):
+        if not _checked_current_data(evaluation, record.event, materializations.get(key.asset_key)):
             result.unchecked.append(_name(key))  # the data changed after its last check
             continue
         if evaluation.passed:
